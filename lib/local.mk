@@ -1,0 +1,30 @@
+lib_LTLIBRARIES += lib/libdeepactif.la
+include_HEADERS = lib/deepactif.h
+pkgconfigdir = $(libdir)/pkgconfig
+pkgconfig_DATA = lib/libdeepactif.pc
+EXTRA_DIST += lib/libdeepactif.sym lib/libdeepactif.pc.in
+
+lib_libdeepactif_la_SOURCES = \
+	lib/deepactif.h \
+	lib/model.h \
+	lib/util.h \
+	lib/util.c \
+	lib/channels.c \
+	lib/model.c \
+	lib/model-file.c \
+	lib/gemv.h \
+	lib/gemv.c \
+	lib/lstm.c \
+	lib/head.c
+
+lib_libdeepactif_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS)
+lib_libdeepactif_la_LIBADD = $(JSONC_LIBS) $(ZLIB_LIBS) -lm
+lib_libdeepactif_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(LIBDEEPACTIF_LT_VERSION) \
+	-Wl,--version-script=$(top_srcdir)/lib/libdeepactif.sym
+lib_libdeepactif_la_DEPENDENCIES = lib/libdeepactif.sym
+
+# Tests link the library's internals statically.
+noinst_LTLIBRARIES += lib/libdeepactif-internal.la
+lib_libdeepactif_internal_la_SOURCES = $(lib_libdeepactif_la_SOURCES)
+lib_libdeepactif_internal_la_CFLAGS = $(lib_libdeepactif_la_CFLAGS)
+lib_libdeepactif_internal_la_LIBADD = $(lib_libdeepactif_la_LIBADD)

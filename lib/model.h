@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* The model's parameters as the library holds them internally: PyTorch's
+ * names and layouts (row-major, gate order i,f,g,o), owned by the model. The
+ * packed copies used by the forward pass are derived by model_pack(). */
+
+#include "deepactif.h"
+
+typedef struct da_lstm_layer {
+        unsigned in;            /* input size of this layer (F or H) */
+        float *w_ih;            /* 4H × in */
+        float *w_hh;            /* 4H × H */
+        float *b_ih;            /* 4H */
+        float *b_hh;            /* 4H */
+} da_lstm_layer;
+
+/* GEMV panels: rows grouped by DA_PANEL, each group stored k-major so the
+ * kernel streams it once; the row count is padded with zero rows. */
+#define DA_PANEL 64u
+
+typedef struct da_packed {
+        unsigned rows, rows_padded, cols;
+        float *data;            /* rows_padded/DA_PANEL panels of cols × DA_PANEL */
+} da_packed;
+
+typedef struct da_packed_layer {
+        da_packed ih, hh;
+        float *bias;            /* b_ih + b_hh, rows_padded */
+} da_packed_layer;
+
+struct da_model {
+        da_arch arch;
+        da_task task;
+        char *unit;
+        char **classes;
+        unsigned n_classes;
+        char **features;        /* F names, or NULL */
+        float *scaler_median;   /* F, or NULL */
+        float *scaler_iqr;      /* F, or NULL */
+
+        da_lstm_layer *layer;   /* arch.layers */
+        float *bn_weight, *bn_bias, *bn_mean, *bn_var; /* H each, when batchnorm */
+        float bn_eps;
+        float *fc1_w, *fc1_b;   /* dense × H and dense, when dense > 0 */
+        float *out_w, *out_b;   /* O × (dense ?: H) and O: fc5 or fc */
+
+        /* derived by model_pack() */
+        da_packed_layer *packed;
+        float *gate_abs_t;      /* F × H: |W_g[j,f]| transposed, layer 0 */
+        float *bn_scale, *bn_shift; /* batchnorm folded to y = x·scale + shift */
+};
+
+int model_alloc(const da_arch *arch, da_model **ret);
+int model_pack(da_model *m);
+unsigned model_head_in(const da_model *m);
+void *aligned_alloc0(size_t n_floats);

@@ -1,0 +1,30 @@
+# Unit tests use Check; each program prints Check's summary line and the
+# automake test driver collects them. Exit 77 means skipped, with a reason.
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(JSONC_CFLAGS) -DTEST_SRCDIR=\"$(abs_top_srcdir)/tests\" \
+	-DTOP_BUILDDIR=\"$(abs_top_builddir)\"
+TEST_LDADD = lib/libdeepactif-internal.la $(CHECK_LIBS) $(JSONC_LIBS) -lm
+
+AM_TESTS_ENVIRONMENT = \
+	export top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir); \
+	export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; \
+	export CK_DEFAULT_TIMEOUT=600;
+
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/test-model-file \
+	tests/test-lstm-torch
+
+TESTS += \
+	tests/test-model-file \
+	tests/test-lstm-torch
+endif
+
+tests_test_model_file_SOURCES = tests/test-model-file.c tests/test-util.h tests/test-util.c
+tests_test_model_file_CFLAGS = $(TEST_CFLAGS)
+tests_test_model_file_LDADD = $(TEST_LDADD)
+
+tests_test_lstm_torch_SOURCES = tests/test-lstm-torch.c tests/test-util.h tests/test-util.c
+tests_test_lstm_torch_CFLAGS = $(TEST_CFLAGS)
+tests_test_lstm_torch_LDADD = $(TEST_LDADD)
+
+EXTRA_DIST += tests/fixtures
