@@ -192,6 +192,79 @@ da_reader *da_reader_free(da_reader *r);
 const char *da_recording_format_to_string(da_recording_format f);
 int da_recording_format_from_string(const char *s);
 
+/* ---- DeepACTIF aggregation and rankings (DESIGN §4.3) ------------------- */
+
+/* How the trace values a[n,f] of the N windows in scope become one score per
+ * feature, from μ_f and the population σ_f over n:
+ *   MEAN μ;  MEANSTD μ·σ;  INV ½·[mm(μ) + 1 − mm(σ)] (the default);
+ *   PEN mm₀.₀₁(μ)·(1 − exp(−σ/0.01)),
+ * with mm(v) = (v − min v)/(max v − min v + 1e-8), mm₀.₀₁ with 0.01. */
+typedef enum da_aggregation {
+        DA_AGG_MEAN,
+        DA_AGG_MEANSTD,
+        DA_AGG_INV,
+        DA_AGG_PEN,
+        _DA_AGG_MAX,
+} da_aggregation;
+
+#define DA_AGG_DEFAULT DA_AGG_INV
+
+const char *da_aggregation_to_string(da_aggregation a);     /* "mean", …, NULL if invalid */
+int da_aggregation_from_string(const char *s);
+
+/* Offline: a is n×f row-major (one row per window). Non-finite values are
+ * rejected with -EINVAL (a missing feature is the caller's to impute or drop). */
+int da_aggregate(const float *a, size_t n, unsigned f, da_aggregation agg, double *ret_scores);
+/* From precomputed μ and σ (σ ≥ 0), f each; ret_scores may alias either. */
+int da_aggregate_moments(const double *mu, const double *sigma, unsigned f, da_aggregation agg,
+                         double *ret_scores);
+
+/* Online: the same scores over the last w windows pushed, updated in O(f)
+ * per window. Keeps the w×f values it must later remove (4·w·f bytes). */
+typedef struct da_rolling da_rolling;
+
+int da_rolling_new(unsigned f, unsigned w, da_rolling **ret);
+da_rolling *da_rolling_free(da_rolling *r);
+/* One window's trace values, f floats; -EINVAL (nothing changed) if any is
+ * not finite. */
+int da_rolling_push(da_rolling *r, const float *a_n);
+size_t da_rolling_count(const da_rolling *r);               /* windows in scope, ≤ w */
+unsigned da_rolling_n_features(const da_rolling *r);
+unsigned da_rolling_window(const da_rolling *r);
+/* -ENODATA while no window has been pushed. */
+int da_rolling_moments(const da_rolling *r, double *ret_mu, double *ret_sigma);
+int da_rolling_scores(const da_rolling *r, da_aggregation agg, double *ret_scores);
+void da_rolling_reset(da_rolling *r);
+
+/* Rankings sort scores descending; equal scores go to the lower feature
+ * index. NaN scores are rejected with -EINVAL. */
+int da_ranking(const double *scores, unsigned f, unsigned *ret_order);     /* order[rank] = feature */
+int da_ranks(const double *scores, unsigned f, unsigned *ret_rank);        /* rank[feature], 1-based */
+int da_topk(const double *scores, unsigned f, unsigned k, unsigned *ret_features); /* k ≤ f */
+
+/* Rank correlations between two score vectors (or two rank vectors), as
+ * scipy.stats.spearmanr (Pearson over average ranks, so ties share a rank)
+ * and kendalltau (τ-b). -EDOM when undefined: f < 2 or a vector all tied. */
+int da_spearman(const double *a, const double *b, unsigned f, double *ret_rho);
+int da_kendall_tau(const double *a, const double *b, unsigned f, double *ret_tau);
+/* Jaccard overlap |A∩B|/|A∪B| of the first k entries of two orders
+ * (as da_ranking returns them); 1 for identical top-k sets. */
+int da_topk_overlap(const unsigned *order_a, const unsigned *order_b, unsigned f, unsigned k,
+                    double *ret_jaccard);
+
+/* Rank stability over a series of n ranking snapshots (n×f scores,
+ * oldest first), measured between consecutive snapshots. */
+typedef struct da_stability {
+        size_t pairs;           /* consecutive pairs, n − 1 */
+        size_t kendall_pairs;   /* pairs where τ-b is defined */
+        double kendall_mean;    /* mean τ-b over those; NaN if none */
+        double kendall_min;     /* the least stable step; NaN if none */
+        double topk_mean;       /* mean top-k Jaccard over all pairs */
+        double topk_min;
+} da_stability;
+
+int da_rank_stability(const double *snapshots, size_t n, unsigned f, unsigned k, da_stability *ret);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);

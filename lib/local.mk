@@ -15,7 +15,10 @@ lib_libdeepactif_la_SOURCES = \
 	lib/gemv.h \
 	lib/gemv.c \
 	lib/lstm.c \
-	lib/head.c
+	lib/head.c \
+	lib/aggregate.c \
+	lib/rolling.c \
+	lib/ranking.c
 
 lib_libdeepactif_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS)
 lib_libdeepactif_la_LIBADD = $(JSONC_LIBS) $(ZLIB_LIBS) -lm
