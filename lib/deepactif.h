@@ -265,6 +265,28 @@ typedef struct da_stability {
 
 int da_rank_stability(const double *snapshots, size_t n, unsigned f, unsigned k, da_stability *ret);
 
+/* ---- generic CSV column map -------------------------------------------- */
+
+/* Maps the columns of any CSV/TSV recording to channels, so another data set
+ * loads without code changes. The spec is a comma-separated list of
+ * "key=column[:unit]": key is "time" (required) or a channel name; column is
+ * the header name, blanks around it ignored; '\' escapes a ',', ':', '=' or
+ * '\' in it. Units convert to the channel's SI unit: time s|ms|us (default
+ * s), lengths m|cm|mm (default m), angles rad|deg (default rad);
+ * dimensionless channels take no unit. Example:
+ *   "time=System Timestamp:ms,gaze.point.x=World Gaze Point X,target.depth=GT_depth" */
+typedef struct da_column_map da_column_map;
+
+int da_column_map_parse(const char *spec, da_column_map **ret, da_error *err);
+da_column_map *da_column_map_free(da_column_map *m);
+
+/* Opens a CSV/TSV recording (gzip is read as is) with a column map; the map
+ * may be freed afterwards. The separator is the most frequent of tab, ';'
+ * and ',' in the header line; fields may be double-quoted. Empty fields and
+ * "nan" read as NaN; rows in which every mapped channel field is empty are
+ * markers and skipped. */
+int da_reader_open_csv(const char *path, const da_column_map *map, da_reader **ret, da_error *err);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);
