@@ -16,9 +16,9 @@ rounded to float32, u = (splitmix64() >> 40) * 2^-24:
                (2u - 1) * (1 / sqrt(H))
   batchnorm:   weight 0.5 + u, bias (2u - 1) * 0.5,
                running_mean (2u - 1) * 0.5, running_var 0.5 + u, eps 1e-5
-  dense D > 0: fc1.weight, fc1.bias (2u - 1) / sqrt(H);
-               fc5.weight, fc5.bias (2u - 1) / sqrt(D)
-  else:        fc.weight, fc.bias (2u - 1) / sqrt(H)
+  dense D > 0: fc1.weight, fc1.bias (2u - 1) * (1 / sqrt(H));
+               fc5.weight, fc5.bias (2u - 1) * (1 / sqrt(D))
+  else:        fc.weight, fc.bias (2u - 1) * (1 / sqrt(H))
 
 each tensor filled in row-major order from one continuing stream.
 
@@ -125,10 +125,9 @@ def build_model(c):
         head = [("fc1", H), ("fc5", D)] if D else [("fc", H)]
         for name, fan_in in head:
             lin = getattr(net, name)
-            lin.weight.copy_(fill(rng, lin.weight.shape,
-                                  lambda u: (2.0 * u - 1.0) / math.sqrt(fan_in)))
-            lin.bias.copy_(fill(rng, lin.bias.shape,
-                                lambda u: (2.0 * u - 1.0) / math.sqrt(fan_in)))
+            k = 1.0 / math.sqrt(fan_in)
+            lin.weight.copy_(fill(rng, lin.weight.shape, sym(k)))
+            lin.bias.copy_(fill(rng, lin.bias.shape, sym(k)))
     return net.eval()
 
 
