@@ -44,6 +44,12 @@ FORMAT_VERSION = 1
 POOLINGS = ("max", "last", "mean")
 ACTIVATIONS = ("elu", "relu", "tanh", "none")
 TASKS = ("regression", "classification")
+# The loader's bounds (lib/model.c, lib/model-file.c); a file outside them
+# would be refused, so refuse to write it.
+LIMITS = {"input_size": 4096, "hidden_size": 8192, "num_layers": 16,
+          "dense": 8192, "outputs": 4096}
+MAX_WINDOW = 100000
+MAX_HEADER = 64 * 1024 * 1024
 
 __all__ = ["export_model", "read_model_file", "FovalNet", "PlainNet",
            "FORMAT_VERSION"]
@@ -248,6 +254,11 @@ def _model_tensors(module):
             "batchnorm": bn is not None, "batchnorm_eps": eps,
             "pooling": None, "dense": D, "activation": activation,
             "outputs": O}
+    for key, hi in LIMITS.items():
+        if arch[key] > hi:
+            raise ExportError(f"{key} {arch[key]} exceeds the limit of {hi}")
+    if not 0 < eps < 1:
+        raise ExportError(f"batchnorm eps {eps} must be in (0, 1)")
     return arch, tensors
 
 
@@ -293,10 +304,11 @@ def _metadata(arch, *, features, window, hop, pooling, scaler, task, unit,
     if pooling not in POOLINGS:
         raise ExportError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
     arch = dict(arch, pooling=pooling)
-    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
-        raise ExportError(f"window must be an integer ≥ 1, got {window!r}")
-    if isinstance(hop, bool) or not isinstance(hop, int) or hop < 1:
-        raise ExportError(f"hop must be an integer ≥ 1, got {hop!r}")
+    for what, v in (("window", window), ("hop", hop)):
+        if (isinstance(v, bool) or not isinstance(v, int)
+                or not 1 <= v <= MAX_WINDOW):
+            raise ExportError(f"{what} must be an integer in 1..{MAX_WINDOW}, "
+                              f"got {v!r}")
 
     features = list(features)
     if len(features) != F:
@@ -349,6 +361,9 @@ def _write_safetensors(path, tensors, metadata):
     h = json.dumps(header, separators=(",", ":"), ensure_ascii=False)
     h = h.encode("utf-8")
     h += b" " * (-len(h) % 8)
+    if len(h) > MAX_HEADER:
+        raise ExportError(f"the header would be {len(h)} bytes, over the "
+                          f"limit of {MAX_HEADER}")
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)))
         f.write(h)
