@@ -287,6 +287,51 @@ da_column_map *da_column_map_free(da_column_map *m);
  * markers and skipped. */
 int da_reader_open_csv(const char *path, const da_column_map *map, da_reader **ret, da_error *err);
 
+/* ---- features (DESIGN §4.2) --------------------------------------------- */
+
+/* Derived features computed from channels, named as in the FOVAL and
+ * DeepACTIF papers; man deepactif-features(7) gives each formula. The first
+ * DA_FEATURES_ROBUSTVISION, in this order, are the papers' Robust Vision
+ * input set. */
+#define DA_FEATURES_ROBUSTVISION 38u
+
+typedef struct da_feature_info {
+        const char *name;
+        const char *unit;       /* "1" for dimensionless */
+        const char *description;
+} da_feature_info;
+
+unsigned da_feature_count(void);
+const da_feature_info *da_feature_get(unsigned i);       /* NULL if i ≥ count */
+int da_feature_from_name(const char *name);               /* index or -ENOENT */
+/* The channels feature i needs: writes up to max of them, returns how many
+ * there are (-EINVAL for a bad i). */
+int da_feature_channels(unsigned i, da_channel *ret_channels, unsigned max);
+
+/* Per stream: keeps what the temporal features (changes, velocities,
+ * accelerations) need from earlier frames. Velocities divide by the mean
+ * frame period over the last 32 frames, so trackers that batch samples
+ * under one stamp still get finite rates; the first frame after creation
+ * or reset has velocities, accelerations and changes of 0. */
+typedef struct da_featurizer da_featurizer;
+
+/* features: n indices in the order the values are wanted; NULL, 0 for all. */
+int da_featurizer_new(const unsigned *features, unsigned n, da_featurizer **ret);
+da_featurizer *da_featurizer_free(da_featurizer *fz);
+unsigned da_featurizer_n_features(const da_featurizer *fz);
+/* Writes n values; NaN where a needed channel is NaN or a ratio's
+ * denominator is 0. Frames must come in stream order. */
+int da_featurizer_push(da_featurizer *fz, const da_frame *frame, float *ret_values);
+void da_featurizer_reset(da_featurizer *fz);
+
+/* Robust scaler as scikit-learn's RobustScaler: per column the median and
+ * the IQR q75 − q25 (linear interpolation, numpy's default percentile);
+ * NaN and ±inf ignored; an IQR of 0 becomes 1. x is rows×cols row-major.
+ * -ENODATA if a column has no finite value. */
+int da_scaler_fit(const float *x, size_t rows, unsigned cols, float *ret_median, float *ret_iqr);
+/* row[c] = (row[c] − median[c]) / iqr[c] for cols values, in place. */
+void da_scaler_apply(const float *median, const float *iqr, unsigned cols, float *row);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);

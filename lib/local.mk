@@ -18,7 +18,12 @@ lib_libdeepactif_la_SOURCES = \
 	lib/head.c \
 	lib/aggregate.c \
 	lib/rolling.c \
-	lib/ranking.c
+	lib/ranking.c \
+	lib/reader.h \
+	lib/reader.c \
+	lib/reader-robustvision.c \
+	lib/features.c \
+	lib/scaler.c
 
 lib_libdeepactif_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS)
 lib_libdeepactif_la_LIBADD = $(JSONC_LIBS) $(ZLIB_LIBS) -lm
