@@ -18,6 +18,8 @@ typedef struct da_lstm_layer {
 /* GEMV panels: rows grouped by DA_PANEL, each group stored k-major so the
  * kernel streams it once; the row count is padded with zero rows. */
 #define DA_PANEL 64u
+/* Vector width (floats) the cell update works in; H is padded to it. */
+#define DA_LANES 16u
 
 typedef struct da_packed {
         unsigned rows, rows_padded, cols;
@@ -54,4 +56,5 @@ struct da_model {
 int model_alloc(const da_arch *arch, da_model **ret);
 int model_pack(da_model *m);
 unsigned model_head_in(const da_model *m);
+unsigned model_hidden_padded(const da_model *m);
 void *aligned_alloc0(size_t n_floats);

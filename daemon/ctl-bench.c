@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* deepactifctl bench: median wall time of the library's kernels on one core. */
+
+#include <getopt.h>
+#include <sched.h>
+#include <time.h>
+
+#include "ctl.h"
+
+typedef struct bench_case {
+        const char *name;
+        unsigned hidden, features, window;
+        double us;
+} bench_case;
+
+typedef void (*bench_fn)(void *userdata);
+
+static double now_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec * 1e6 + (double) ts.tv_nsec / 1e3;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *) a, y = *(const double *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* Median over 31 batches, each sized to take about 2 ms, so timer
+ * resolution and one-off interruptions do not show. */
+static double measure(bench_fn fn, void *userdata) {
+        double samples[31], t0, dt;
+        unsigned reps = 1;
+
+        fn(userdata);
+        for (;;) {
+                t0 = now_us();
+                for (unsigned i = 0; i < reps; i++)
+                        fn(userdata);
+                dt = now_us() - t0;
+                if (dt >= 2000 || reps >= (1u << 24))
+                        break;
+                reps *= 2;
+        }
+        for (size_t s = 0; s < ELEMENTSOF(samples); s++) {
+                t0 = now_us();
+                for (unsigned i = 0; i < reps; i++)
+                        fn(userdata);
+                samples[s] = (now_us() - t0) / reps;
+        }
+        qsort(samples, ELEMENTSOF(samples), sizeof(double), cmp_double);
+        return samples[ELEMENTSOF(samples) / 2];
+}
+
+typedef struct lstm_bench {
+        da_ctx *ctx;
+        float *x, *out;
+        unsigned T;
+} lstm_bench;
+
+static void run_step(void *userdata) {
+        lstm_bench *b = userdata;
+
+        da_step(b->ctx, b->x);
+}
+
+static void run_window(void *userdata) {
+        lstm_bench *b = userdata;
+
+        da_forward(b->ctx, b->x, b->T, b->out);
+}
+
+static int bench_lstm(unsigned H, bench_case *ret_step, bench_case *ret_window) {
+        const unsigned F = 40, T = 10;
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+        _cleanup_free_ float *x = NULL;
+        float out[1];
+        da_arch arch = {
+                .n_features = F, .hidden = H, .layers = 1, .pooling = DA_POOL_LAST,
+                .outputs = 1, .window = T, .hop = 1,
+        };
+        uint64_t s = 42;
+        lstm_bench b;
+        int r;
+
+        r = da_model_new_random(&arch, 1, &m);
+        if (r < 0)
+                return r;
+        r = da_ctx_new(m, T, &ctx);
+        if (r < 0)
+                return r;
+        x = malloc(sizeof(float) * F * T);
+        if (!x)
+                return -ENOMEM;
+        for (unsigned i = 0; i < F * T; i++)
+                x[i] = 2 * da_uniform01(&s) - 1;
+
+        b = (lstm_bench) { .ctx = ctx, .x = x, .out = out, .T = T };
+        *ret_step = (bench_case) { "lstm-step", H, F, 1, measure(run_step, &b) };
+        *ret_window = (bench_case) { "lstm-window", H, F, T, measure(run_window, &b) };
+        return 0;
+}
+
+int verb_bench(int argc, char **argv) {
+        static const struct option options[] = {
+                { "json", no_argument, NULL, 'j' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        static const unsigned hidden[] = { 64, 128, 1435 };
+        bench_case cases[16];
+        size_t n = 0;
+        bool json = false;
+        cpu_set_t one;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'j':
+                        json = true;
+                        break;
+                case 'h':
+                        printf(_("Usage: deepactifctl bench [--json]\n"
+                                 "Median microseconds per call, one core, random weights, 40 features.\n"));
+                        return EXIT_SUCCESS;
+                default:
+                        return EXIT_FAILURE;
+                }
+
+        /* One core, as the figures are stated per core. */
+        CPU_ZERO(&one);
+        CPU_SET(sched_getcpu() >= 0 ? sched_getcpu() : 0, &one);
+        (void) sched_setaffinity(0, sizeof(one), &one);
+
+        for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
+                r = bench_lstm(hidden[i], &cases[n], &cases[n + 1]);
+                if (r < 0)
+                        return ctl_fail(_("Failed to run the LSTM benchmark: %s"), strerror(-r));
+                n += 2;
+        }
+
+        if (json) {
+                _cleanup_(json_object_putp_nullp) json_object *a = json_object_new_array();
+
+                for (size_t i = 0; i < n; i++) {
+                        json_object *o = json_object_new_object();
+
+                        json_object_object_add(o, "name", json_object_new_string(cases[i].name));
+                        json_object_object_add(o, "hidden", json_object_new_int((int) cases[i].hidden));
+                        json_object_object_add(o, "features", json_object_new_int((int) cases[i].features));
+                        json_object_object_add(o, "window", json_object_new_int((int) cases[i].window));
+                        json_object_object_add(o, "us", json_object_new_double(cases[i].us));
+                        json_object_array_add(a, o);
+                }
+                ctl_print_json(a);
+                return EXIT_SUCCESS;
+        }
+
+        printf("%-16s %7s %9s %7s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"), _("MEDIAN µs"));
+        for (size_t i = 0; i < n; i++)
+                printf("%-16s %7u %9u %7u %12.3f\n", cases[i].name, cases[i].hidden, cases[i].features,
+                       cases[i].window, cases[i].us);
+        return EXIT_SUCCESS;
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* deepactifctl: command dispatch and the helpers every command shares. */
+
+#include <getopt.h>
+#include <locale.h>
+#include <math.h>
+
+#include "ctl.h"
+
+static const struct {
+        const char *name;
+        ctl_verb fn;
+} verbs[] = {
+        { "model",   verb_model },
+        { "predict", verb_predict },
+        { "bench",   verb_bench },
+};
+
+int ctl_fail(const char *fmt, ...) {
+        va_list ap;
+
+        fputs("deepactifctl: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return EXIT_FAILURE;
+}
+
+int ctl_load_model(const char *path, da_model **ret) {
+        da_error err = {};
+        int r;
+
+        r = da_model_load(path, ret, &err);
+        if (r < 0)
+                ctl_fail(_("Failed to load model '%s': %s"), path, err.message[0] ? err.message : strerror(-r));
+        return r;
+}
+
+int ctl_read_window(const char *path, unsigned F, float **ret_x, unsigned *ret_T) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ float *x = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0, cap = 0, n = 0;
+        unsigned T = 0, lineno = 0;
+
+        f = streq(path, "-") ? NULL : fopen(path, "re");
+        if (!f && !streq(path, "-"))
+                return ctl_fail(_("Failed to open input '%s': %m"), path), -errno;
+
+        while (getline(&line, &size, f ? f : stdin) >= 0) {
+                char *p = line, *end;
+                unsigned k = 0;
+
+                lineno++;
+                p += strspn(p, " \t\r\n");
+                if (*p == '\0' || *p == '#')
+                        continue;
+                if (n + F > cap) {
+                        float *nx;
+
+                        cap = cap ? cap * 2 : 64 * F;
+                        nx = realloc(x, cap * sizeof(float));
+                        if (!nx)
+                                return -ENOMEM;
+                        x = nx;
+                }
+                for (;;) {
+                        double v;
+
+                        errno = 0;
+                        v = strtod(p, &end);
+                        if (end == p || errno != 0 || !isfinite(v)) {
+                                ctl_fail(_("Input '%s' line %u, value %u: not a finite number"), path, lineno, k + 1);
+                                return -EINVAL;
+                        }
+                        if (k >= F) {
+                                ctl_fail(_("Input '%s' line %u has more than the model's %u features"), path, lineno, F);
+                                return -EINVAL;
+                        }
+                        x[n + k++] = (float) v;
+                        p = end + strspn(end, " \t");
+                        if (*p == ',') {
+                                p++;
+                                continue;
+                        }
+                        p += strspn(p, " \t\r\n");
+                        if (*p != '\0') {
+                                ctl_fail(_("Input '%s' line %u: expected ',' after value %u"), path, lineno, k);
+                                return -EINVAL;
+                        }
+                        break;
+                }
+                if (k != F) {
+                        ctl_fail(_("Input '%s' line %u has %u values, the model takes %u features"), path, lineno, k, F);
+                        return -EINVAL;
+                }
+                n += F;
+                T++;
+        }
+        if (T == 0) {
+                ctl_fail(_("Input '%s' holds no rows"), path);
+                return -EINVAL;
+        }
+        *ret_x = TAKE_PTR(x);
+        *ret_T = T;
+        return 0;
+}
+
+void ctl_print_json(json_object *o) {
+        int flags = isatty(STDOUT_FILENO) ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+
+        puts(json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void help(void) {
+        printf(_("Usage: %s [OPTIONS] COMMAND ...\n"
+                 "\n"
+                 "Query the deepactif daemon, and work with gaze models locally.\n"
+                 "\n"
+                 "Local commands:\n"
+                 "  model info FILE [--json]       Show a model's architecture and features\n"
+                 "  predict --model FILE --input WINDOW.csv [--json]\n"
+                 "                                 Run a model on one window of scaled inputs\n"
+                 "  bench [--json]                 Measure the LSTM kernels on this machine\n"
+                 "\n"
+                 "Options:\n"
+                 "  -h --help                      Show this help\n"
+                 "     --version                   Show the version\n"
+                 "\n"
+                 "See deepactifctl(1) for details.\n"),
+               program_invocation_short_name);
+}
+
+int main(int argc, char **argv) {
+        static const struct option options[] = {
+                { "help",    no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, 'V' },
+                {}
+        };
+        int c;
+
+        setlocale(LC_ALL, "");
+        bindtextdomain(PACKAGE, LOCALEDIR);
+        textdomain(PACKAGE);
+
+        /* Options stop at the command; the command parses its own. */
+        while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return EXIT_SUCCESS;
+                case 'V':
+                        puts(PACKAGE_STRING);
+                        return EXIT_SUCCESS;
+                default:
+                        return EXIT_FAILURE;
+                }
+
+        if (optind >= argc) {
+                help();
+                return EXIT_FAILURE;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                if (streq(argv[optind], verbs[i].name)) {
+                        int k = optind;
+
+                        optind = 0;     /* getopt starts afresh for the command */
+                        return verbs[i].fn(argc - k, argv + k);
+                }
+        return ctl_fail(_("Unknown command '%s'. See '%s --help'."), argv[optind], program_invocation_short_name);
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <json-c/json.h>
+#include <libintl.h>
+
+#include "util.h"
+
+#define _(s) gettext(s)
+#define N_(s) (s)
+
+/* Every command's entry point: argv[0] is the command's name. Returns the
+ * process exit status. */
+typedef int (*ctl_verb)(int argc, char **argv);
+
+int verb_model(int argc, char **argv);
+int verb_predict(int argc, char **argv);
+int verb_bench(int argc, char **argv);
+
+/* Prints "deepactifctl: <message>" to stderr; returns EXIT_FAILURE. */
+int ctl_fail(const char *fmt, ...) _printf_(1, 2);
+/* Loads a model, printing one line naming the file and the problem on failure. */
+int ctl_load_model(const char *path, da_model **ret);
+/* Reads a window file: T rows of F comma-separated numbers, no header. */
+int ctl_read_window(const char *path, unsigned F, float **ret_x, unsigned *ret_T);
+/* Prints a JSON value on stdout, pretty when stdout is a terminal. */
+void ctl_print_json(json_object *o);
+
+static inline json_object *json_object_putp_null(json_object *o) {
+        json_object_put(o);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_putp_null);

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The model head: batchnorm (folded), pooling over time, dense layers. */
+
+#include <math.h>
+
+#include "head.h"
+
+float head_activate(da_activation a, float x) {
+        switch (a) {
+        case DA_ACT_ELU:
+                return x > 0 ? x : expm1f(x);
+        case DA_ACT_RELU:
+                return x > 0 ? x : 0;
+        case DA_ACT_TANH:
+                return tanhf(x);
+        default:
+                return x;
+        }
+}
+
+static inline float bn(const da_model *m, unsigned j, float v) {
+        return m->bn_scale ? v * m->bn_scale[j] + m->bn_shift[j] : v;
+}
+
+void head_pool(const da_model *m, const float *seq, unsigned T, unsigned stride, float *ret_pooled) {
+        unsigned H = m->arch.hidden;
+
+        switch (m->arch.pooling) {
+        case DA_POOL_LAST:
+                for (unsigned j = 0; j < H; j++)
+                        ret_pooled[j] = bn(m, j, seq[(size_t) (T - 1) * stride + j]);
+                break;
+        case DA_POOL_MEAN:
+                for (unsigned j = 0; j < H; j++) {
+                        double s = 0;
+
+                        for (unsigned t = 0; t < T; t++)
+                                s += bn(m, j, seq[(size_t) t * stride + j]);
+                        ret_pooled[j] = (float) (s / T);
+                }
+                break;
+        default:
+                for (unsigned j = 0; j < H; j++) {
+                        float best = bn(m, j, seq[j]);
+
+                        for (unsigned t = 1; t < T; t++)
+                                best = fmaxf(best, bn(m, j, seq[(size_t) t * stride + j]));
+                        ret_pooled[j] = best;
+                }
+        }
+}
+
+void head_bn(const da_model *m, const float *h, float *ret) {
+        for (unsigned j = 0; j < m->arch.hidden; j++)
+                ret[j] = bn(m, j, h[j]);
+}
+
+static void dense(const float *w, const float *b, const float *x, unsigned rows, unsigned cols, float *ret) {
+        for (unsigned r = 0; r < rows; r++) {
+                const float *wr = w + (size_t) r * cols;
+                float s = 0;
+
+                for (unsigned c = 0; c < cols; c++)
+                        s += wr[c] * x[c];
+                ret[r] = s + b[r];
+        }
+}
+
+void head_dense(const da_model *m, const float *pooled, float *scratch, float *ret_out) {
+        const da_arch *a = &m->arch;
+
+        if (a->dense == 0) {
+                dense(m->out_w, m->out_b, pooled, a->outputs, a->hidden, ret_out);
+                return;
+        }
+        dense(m->fc1_w, m->fc1_b, pooled, a->dense, a->hidden, scratch);
+        for (unsigned d = 0; d < a->dense; d++)
+                scratch[d] = head_activate(a->activation, scratch[d]);
+        dense(m->out_w, m->out_b, scratch, a->outputs, a->dense, ret_out);
+}

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "model.h"
+
+float head_activate(da_activation a, float x);
+/* Batchnorm then pooling over T rows of seq (row stride in floats). */
+void head_pool(const da_model *m, const float *seq, unsigned T, unsigned stride, float *ret_pooled);
+/* Batchnorm alone on one hidden vector. */
+void head_bn(const da_model *m, const float *h, float *ret);
+/* Dense layers on a pooled H-vector; scratch holds arch.dense floats. */
+void head_dense(const da_model *m, const float *pooled, float *scratch, float *ret_out);

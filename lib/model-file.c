@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The model file: safetensors (8-byte little-endian header length, a JSON
+ * header, raw tensors) with PyTorch's tensor names and a "deepactif" JSON
+ * document in __metadata__. Loading validates everything before it hands out
+ * a model, so a bad file never yields a half-loaded one. */
+
+#include <endian.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "model.h"
+#include "util.h"
+
+#define HEADER_MAX (64u * 1024 * 1024)
+
+static inline json_object *json_object_put_null(json_object *o) {
+        json_object_put(o);
+        return NULL;
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_put_null);
+
+/* ---- metadata ---------------------------------------------------------- */
+
+static int get_field(json_object *o, const char *path, const char *key, json_type type, json_object **ret,
+                     da_error *err) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !v)
+                return da_error_set(err, -EBADMSG, "metadata field '%s%s' is missing", path, key);
+        if (!json_object_is_type(v, type) &&
+            !(type == json_type_double && json_object_is_type(v, json_type_int)))
+                return da_error_set(err, -EBADMSG, "metadata field '%s%s' must be a %s", path, key,
+                                    json_type_to_name(type));
+        *ret = v;
+        return 0;
+}
+
+static int get_uint(json_object *o, const char *path, const char *key, unsigned lo, unsigned hi,
+                    unsigned *ret, da_error *err) {
+        json_object *v;
+        int64_t x;
+        int r;
+
+        r = get_field(o, path, key, json_type_int, &v, err);
+        if (r < 0)
+                return r;
+        x = json_object_get_int64(v);
+        if (x < lo || x > hi)
+                return da_error_set(err, -EBADMSG, "metadata field '%s%s' is %" PRIi64 ", must be in %u..%u",
+                                    path, key, x, lo, hi);
+        *ret = (unsigned) x;
+        return 0;
+}
+
+static int get_enum(json_object *o, const char *path, const char *key, int (*from_string)(const char *),
+                    int *ret, da_error *err) {
+        json_object *v;
+        int r;
+
+        r = get_field(o, path, key, json_type_string, &v, err);
+        if (r < 0)
+                return r;
+        r = from_string(json_object_get_string(v));
+        if (r < 0)
+                return da_error_set(err, -EBADMSG, "metadata field '%s%s' has unknown value '%s'", path, key,
+                                    json_object_get_string(v));
+        *ret = r;
+        return 0;
+}
+
+static int get_float_array(json_object *o, const char *path, const char *key, unsigned n, bool positive,
+                           float **ret, da_error *err) {
+        _cleanup_free_ float *v = NULL;
+        json_object *a;
+        int r;
+
+        r = get_field(o, path, key, json_type_array, &a, err);
+        if (r < 0)
+                return r;
+        if (json_object_array_length(a) != n)
+                return da_error_set(err, -EBADMSG, "metadata field '%s%s' has %zu entries, the model has %u features",
+                                    path, key, json_object_array_length(a), n);
+        v = malloc(n * sizeof(float));
+        if (!v)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+
+                if (!json_object_is_type(e, json_type_double) && !json_object_is_type(e, json_type_int))
+                        return da_error_set(err, -EBADMSG, "metadata field '%s%s[%u]' is not a number", path, key, i);
+                v[i] = (float) json_object_get_double(e);
+                if (!isfinite(v[i]) || (positive && !(v[i] > 0)))
+                        return da_error_set(err, -EBADMSG, "metadata field '%s%s[%u]' must be a finite%s number",
+                                            path, key, i, positive ? " positive" : "");
+        }
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+static int parse_string_list(json_object *a, const char *what, unsigned n, char ***ret, da_error *err) {
+        char **v;
+
+        v = calloc(n ? n : 1, sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        for (unsigned i = 0; i < n; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+                const char *s;
+
+                if (!json_object_is_type(e, json_type_string) || !*(s = json_object_get_string(e))) {
+                        da_error_set(err, -EBADMSG, "metadata field '%s[%u]' must be a non-empty string", what, i);
+                        goto fail;
+                }
+                for (unsigned k = 0; k < i; k++)
+                        if (streq(v[k], s)) {
+                                da_error_set(err, -EBADMSG, "metadata field '%s' names '%s' twice", what, s);
+                                goto fail;
+                        }
+                v[i] = strdup(s);
+                if (!v[i])
+                        goto fail;
+        }
+        *ret = v;
+        return 0;
+fail:
+        for (unsigned i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+        return err && err->message[0] ? -EBADMSG : -ENOMEM;
+}
+
+static int parse_arch(json_object *doc, da_arch *ret, float *ret_eps, da_error *err) {
+        json_object *a, *w, *v;
+        da_arch arch = {};
+        int r, e;
+        float eps = 1e-5f;
+
+        r = get_field(doc, "", "architecture", json_type_object, &a, err);
+        if (r < 0)
+                return r;
+        if ((r = get_uint(a, "architecture.", "input_size", 1, 4096, &arch.n_features, err)) < 0 ||
+            (r = get_uint(a, "architecture.", "hidden_size", 1, 8192, &arch.hidden, err)) < 0 ||
+            (r = get_uint(a, "architecture.", "num_layers", 1, 16, &arch.layers, err)) < 0 ||
+            (r = get_uint(a, "architecture.", "dense", 0, 8192, &arch.dense, err)) < 0 ||
+            (r = get_uint(a, "architecture.", "outputs", 1, 4096, &arch.outputs, err)) < 0)
+                return r;
+        r = get_field(a, "architecture.", "batchnorm", json_type_boolean, &v, err);
+        if (r < 0)
+                return r;
+        arch.batchnorm = json_object_get_boolean(v);
+        if (arch.batchnorm) {
+                r = get_field(a, "architecture.", "batchnorm_eps", json_type_double, &v, err);
+                if (r < 0)
+                        return r;
+                eps = (float) json_object_get_double(v);
+                if (!(eps > 0 && eps < 1))
+                        return da_error_set(err, -EBADMSG, "metadata field 'architecture.batchnorm_eps' must be in (0, 1)");
+        }
+        r = get_enum(a, "architecture.", "pooling", da_pooling_from_string, &e, err);
+        if (r < 0)
+                return r;
+        arch.pooling = e;
+        r = get_enum(a, "architecture.", "activation", da_activation_from_string, &e, err);
+        if (r < 0)
+                return r;
+        arch.activation = e;
+        if (arch.dense == 0 && arch.activation != DA_ACT_NONE)
+                return da_error_set(err, -EBADMSG,
+                                    "metadata field 'architecture.activation' must be 'none' when 'dense' is 0");
+
+        r = get_field(doc, "", "window", json_type_object, &w, err);
+        if (r < 0)
+                return r;
+        if ((r = get_uint(w, "window.", "length", 1, 100000, &arch.window, err)) < 0 ||
+            (r = get_uint(w, "window.", "hop", 1, 100000, &arch.hop, err)) < 0)
+                return r;
+
+        *ret = arch;
+        *ret_eps = eps;
+        return 0;
+}
+
+static int parse_metadata(const char *text, size_t len, da_arch *ret_arch, float *ret_eps,
+                          json_object **ret_doc, da_error *err) {
+        _cleanup_(json_object_put_nullp) json_object *doc = NULL;
+        json_tokener *tok;
+        enum json_tokener_error jerr;
+        json_object *v;
+        int r;
+
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        doc = json_tokener_parse_ex(tok, text, (int) len);
+        jerr = json_tokener_get_error(tok);
+        json_tokener_free(tok);
+        if (!doc || jerr != json_tokener_success)
+                return da_error_set(err, -EBADMSG, "the 'deepactif' metadata is not valid JSON: %s",
+                                    json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof : jerr));
+        if (!json_object_is_type(doc, json_type_object))
+                return da_error_set(err, -EBADMSG, "the 'deepactif' metadata must be a JSON object");
+
+        r = get_field(doc, "", "format_version", json_type_int, &v, err);
+        if (r < 0)
+                return r;
+        if (json_object_get_int64(v) != DA_MODEL_FORMAT_VERSION)
+                return da_error_set(err, -EPROTONOSUPPORT,
+                                    "unsupported model format version %" PRIi64 " (this library reads version %d)",
+                                    json_object_get_int64(v), DA_MODEL_FORMAT_VERSION);
+
+        r = parse_arch(doc, ret_arch, ret_eps, err);
+        if (r < 0)
+                return r;
+        *ret_doc = TAKE_PTR(doc);
+        return 0;
+}
+
+/* Fields that do not size tensors: task, features, scaler. */
+static int apply_metadata(da_model *m, json_object *doc, da_error *err) {
+        json_object *task, *v, *feat, *sc;
+        unsigned F = m->arch.n_features;
+        const char *type;
+        int r;
+
+        r = get_field(doc, "", "task", json_type_object, &task, err);
+        if (r < 0)
+                return r;
+        r = get_field(task, "task.", "type", json_type_string, &v, err);
+        if (r < 0)
+                return r;
+        type = json_object_get_string(v);
+        if (streq(type, "regression")) {
+                m->task = DA_TASK_REGRESSION;
+                if (json_object_object_get_ex(task, "unit", &v) && v) {
+                        if (!json_object_is_type(v, json_type_string))
+                                return da_error_set(err, -EBADMSG, "metadata field 'task.unit' must be a string");
+                        m->unit = strdup(json_object_get_string(v));
+                        if (!m->unit)
+                                return -ENOMEM;
+                }
+        } else if (streq(type, "classification")) {
+                m->task = DA_TASK_CLASSIFICATION;
+                r = get_field(task, "task.", "classes", json_type_array, &v, err);
+                if (r < 0)
+                        return r;
+                if (json_object_array_length(v) != m->arch.outputs)
+                        return da_error_set(err, -EBADMSG, "metadata field 'task.classes' has %zu entries, the model has %u outputs",
+                                            json_object_array_length(v), m->arch.outputs);
+                r = parse_string_list(v, "task.classes", m->arch.outputs, &m->classes, err);
+                if (r < 0)
+                        return r;
+                m->n_classes = m->arch.outputs;
+        } else
+                return da_error_set(err, -EBADMSG, "metadata field 'task.type' has unknown value '%s'", type);
+
+        r = get_field(doc, "", "features", json_type_array, &feat, err);
+        if (r < 0)
+                return r;
+        if (json_object_array_length(feat) != F)
+                return da_error_set(err, -EBADMSG, "metadata field 'features' lists %zu names, the LSTM takes %u inputs",
+                                    json_object_array_length(feat), F);
+        r = parse_string_list(feat, "features", F, &m->features, err);
+        if (r < 0)
+                return r;
+
+        if (json_object_object_get_ex(doc, "scaler", &sc) && sc) {
+                if (!json_object_is_type(sc, json_type_object))
+                        return da_error_set(err, -EBADMSG, "metadata field 'scaler' must be an object or null");
+                r = get_field(sc, "scaler.", "type", json_type_string, &v, err);
+                if (r < 0)
+                        return r;
+                if (!streq(json_object_get_string(v), "robust"))
+                        return da_error_set(err, -EBADMSG, "metadata field 'scaler.type' has unknown value '%s'",
+                                            json_object_get_string(v));
+                r = get_float_array(sc, "scaler.", "median", F, false, &m->scaler_median, err);
+                if (r < 0)
+                        return r;
+                r = get_float_array(sc, "scaler.", "iqr", F, true, &m->scaler_iqr, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- tensors ----------------------------------------------------------- */
+
+typedef struct tensor_slot {
+        char name[64];
+        unsigned shape[2];
+        unsigned dims;
+        float *dest;
+        bool seen;
+} tensor_slot;
+
+static unsigned model_slots(da_model *m, tensor_slot *s) {
+        unsigned n = 0, H = m->arch.hidden;
+
+#define SLOT(nm, d0, d1, nd, ptr)                                               \
+        do {                                                                    \
+                s[n] = (tensor_slot) { .shape = { d0, d1 }, .dims = nd, .dest = ptr }; \
+                snprintf(s[n].name, sizeof(s[n].name), "%s", nm);               \
+                n++;                                                            \
+        } while (0)
+
+        for (unsigned l = 0; l < m->arch.layers; l++) {
+                char nm[64];
+
+                snprintf(nm, sizeof(nm), "lstm.weight_ih_l%u", l);
+                SLOT(nm, 4 * H, m->layer[l].in, 2, m->layer[l].w_ih);
+                snprintf(nm, sizeof(nm), "lstm.weight_hh_l%u", l);
+                SLOT(nm, 4 * H, H, 2, m->layer[l].w_hh);
+                snprintf(nm, sizeof(nm), "lstm.bias_ih_l%u", l);
+                SLOT(nm, 4 * H, 0, 1, m->layer[l].b_ih);
+                snprintf(nm, sizeof(nm), "lstm.bias_hh_l%u", l);
+                SLOT(nm, 4 * H, 0, 1, m->layer[l].b_hh);
+        }
+        if (m->arch.batchnorm) {
+                SLOT("batchnorm.weight", H, 0, 1, m->bn_weight);
+                SLOT("batchnorm.bias", H, 0, 1, m->bn_bias);
+                SLOT("batchnorm.running_mean", H, 0, 1, m->bn_mean);
+                SLOT("batchnorm.running_var", H, 0, 1, m->bn_var);
+        }
+        if (m->arch.dense > 0) {
+                SLOT("fc1.weight", m->arch.dense, H, 2, m->fc1_w);
+                SLOT("fc1.bias", m->arch.dense, 0, 1, m->fc1_b);
+                SLOT("fc5.weight", m->arch.outputs, m->arch.dense, 2, m->out_w);
+                SLOT("fc5.bias", m->arch.outputs, 0, 1, m->out_b);
+        } else {
+                SLOT("fc.weight", m->arch.outputs, H, 2, m->out_w);
+                SLOT("fc.bias", m->arch.outputs, 0, 1, m->out_b);
+        }
+#undef SLOT
+        return n;
+}
+
+#define MAX_SLOTS (16 * 4 + 10)
+
+static size_t slot_elements(const tensor_slot *s) {
+        return s->dims == 1 ? s->shape[0] : (size_t) s->shape[0] * s->shape[1];
+}
+
+static int load_tensor(tensor_slot *slot, json_object *desc, const uint8_t *data, size_t data_size, da_error *err) {
+        json_object *v, *shape, *off;
+        uint64_t begin, end;
+        size_t n;
+
+        if (!json_object_is_type(desc, json_type_object))
+                return da_error_set(err, -EBADMSG, "tensor '%s': header entry is not an object", slot->name);
+        if (!json_object_object_get_ex(desc, "dtype", &v) || !json_object_is_type(v, json_type_string))
+                return da_error_set(err, -EBADMSG, "tensor '%s': dtype is missing", slot->name);
+        if (!streq(json_object_get_string(v), "F32"))
+                return da_error_set(err, -EBADMSG, "tensor '%s' has dtype %s, expected F32", slot->name,
+                                    json_object_get_string(v));
+        if (!json_object_object_get_ex(desc, "shape", &shape) || !json_object_is_type(shape, json_type_array))
+                return da_error_set(err, -EBADMSG, "tensor '%s': shape is missing", slot->name);
+        if (json_object_array_length(shape) != slot->dims)
+                goto bad_shape;
+        for (unsigned d = 0; d < slot->dims; d++) {
+                json_object *e = json_object_array_get_idx(shape, d);
+
+                if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) != slot->shape[d])
+                        goto bad_shape;
+        }
+        if (!json_object_object_get_ex(desc, "data_offsets", &off) || !json_object_is_type(off, json_type_array) ||
+            json_object_array_length(off) != 2 ||
+            !json_object_is_type(json_object_array_get_idx(off, 0), json_type_int) ||
+            !json_object_is_type(json_object_array_get_idx(off, 1), json_type_int))
+                return da_error_set(err, -EBADMSG, "tensor '%s': data_offsets must be two integers", slot->name);
+        begin = (uint64_t) json_object_get_int64(json_object_array_get_idx(off, 0));
+        end = (uint64_t) json_object_get_int64(json_object_array_get_idx(off, 1));
+        n = slot_elements(slot);
+        if (json_object_get_int64(json_object_array_get_idx(off, 0)) < 0 || begin > end || end > data_size)
+                return da_error_set(err, -EBADMSG, "tensor '%s': data offsets %" PRIu64 "..%" PRIu64
+                                    " lie outside the %zu bytes of tensor data", slot->name, begin, end, data_size);
+        if (end - begin != n * sizeof(float))
+                return da_error_set(err, -EBADMSG, "tensor '%s': data offsets span %" PRIu64 " bytes, its shape needs %zu",
+                                    slot->name, end - begin, n * sizeof(float));
+
+        for (size_t i = 0; i < n; i++) {
+                uint32_t u;
+                float f;
+
+                memcpy(&u, data + begin + i * 4, 4);
+                u = le32toh(u);
+                memcpy(&f, &u, 4);
+                if (!isfinite(f))
+                        return da_error_set(err, -EBADMSG, "tensor '%s' holds %s at index %zu", slot->name,
+                                            isnan(f) ? "NaN" : "Inf", i);
+                slot->dest[i] = f;
+        }
+        slot->seen = true;
+        return 0;
+
+bad_shape:
+        if (slot->dims == 1)
+                return da_error_set(err, -EBADMSG, "tensor '%s' has shape %s, expected [%u]", slot->name,
+                                    json_object_to_json_string_ext(shape, JSON_C_TO_STRING_PLAIN), slot->shape[0]);
+        return da_error_set(err, -EBADMSG, "tensor '%s' has shape %s, expected [%u, %u]", slot->name,
+                            json_object_to_json_string_ext(shape, JSON_C_TO_STRING_PLAIN), slot->shape[0], slot->shape[1]);
+}
+
+int da_model_load_buffer(const void *buf, size_t size, da_model **ret, da_error *err) {
+        _cleanup_(json_object_put_nullp) json_object *header = NULL, *doc = NULL;
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        tensor_slot slots[MAX_SLOTS];
+        const uint8_t *p = buf;
+        json_object *meta, *dv;
+        json_tokener *tok;
+        enum json_tokener_error jerr;
+        uint64_t hlen;
+        unsigned n_slots;
+        da_arch arch;
+        float eps = 1e-5f;
+        int r;
+
+        if (size < 8)
+                return da_error_set(err, -EBADMSG, "file is truncated: %zu bytes, a model file starts with an 8-byte header length", size);
+        memcpy(&hlen, p, 8);
+        hlen = le64toh(hlen);
+        if (hlen > size - 8)
+                return da_error_set(err, -EBADMSG, "header length %" PRIu64 " runs past the end of the file (%zu bytes)", hlen, size);
+        if (hlen > HEADER_MAX)
+                return da_error_set(err, -EBADMSG, "header length %" PRIu64 " exceeds the limit of %u bytes", hlen, HEADER_MAX);
+        if (hlen < 2)
+                return da_error_set(err, -EBADMSG, "header is empty");
+
+        tok = json_tokener_new();
+        if (!tok)
+                return -ENOMEM;
+        header = json_tokener_parse_ex(tok, (const char *) p + 8, (int) hlen);
+        jerr = json_tokener_get_error(tok);
+        json_tokener_free(tok);
+        if (!header || jerr != json_tokener_success)
+                return da_error_set(err, -EBADMSG, "header is not valid JSON: %s",
+                                    json_tokener_error_desc(jerr == json_tokener_continue ? json_tokener_error_parse_eof : jerr));
+        if (!json_object_is_type(header, json_type_object))
+                return da_error_set(err, -EBADMSG, "header is not a JSON object");
+
+        if (!json_object_object_get_ex(header, "__metadata__", &meta) || !json_object_is_type(meta, json_type_object))
+                return da_error_set(err, -EBADMSG, "header has no __metadata__ object: not a deepactif model file");
+        if (!json_object_object_get_ex(meta, "deepactif", &dv) || !json_object_is_type(dv, json_type_string))
+                return da_error_set(err, -EBADMSG, "__metadata__ has no 'deepactif' document: not a deepactif model file");
+
+        r = parse_metadata(json_object_get_string(dv), (size_t) json_object_get_string_len(dv), &arch, &eps, &doc, err);
+        if (r < 0)
+                return r;
+        r = model_alloc(&arch, &m);
+        if (r < 0)
+                return r == -EINVAL ? da_error_set(err, -EBADMSG, "architecture is out of range") : r;
+        m->bn_eps = eps;
+        r = apply_metadata(m, doc, err);
+        if (r < 0)
+                return r;
+
+        n_slots = model_slots(m, slots);
+        json_object_object_foreach(header, key, val) {
+                unsigned i;
+
+                if (streq(key, "__metadata__"))
+                        continue;
+                for (i = 0; i < n_slots; i++)
+                        if (streq(slots[i].name, key))
+                                break;
+                if (i == n_slots)
+                        return da_error_set(err, -EBADMSG, "tensor '%s' is not part of this architecture", key);
+                r = load_tensor(&slots[i], val, p + 8 + hlen, size - 8 - hlen, err);
+                if (r < 0)
+                        return r;
+        }
+        for (unsigned i = 0; i < n_slots; i++)
+                if (!slots[i].seen)
+                        return da_error_set(err, -EBADMSG, "tensor '%s' is missing", slots[i].name);
+        if (m->arch.batchnorm)
+                for (unsigned j = 0; j < arch.hidden; j++)
+                        if (!(m->bn_var[j] >= 0))
+                                return da_error_set(err, -EBADMSG, "tensor 'batchnorm.running_var' is negative at index %u", j);
+
+        r = model_pack(m);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int da_model_load(const char *path, da_model **ret, da_error *err) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        void *map;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return da_error_set(err, -errno, "cannot open: %s", strerror(errno));
+        if (fstat(fd, &st) < 0)
+                return da_error_set(err, -errno, "cannot stat: %s", strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return da_error_set(err, -EBADMSG, "not a regular file");
+        if (st.st_size == 0)
+                return da_error_set(err, -EBADMSG, "file is empty");
+
+        map = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED)
+                return da_error_set(err, -errno, "cannot map: %s", strerror(errno));
+        r = da_model_load_buffer(map, (size_t) st.st_size, ret, err);
+        munmap(map, (size_t) st.st_size);
+        return r;
+}
+
+/* ---- saving ------------------------------------------------------------ */
+
+static json_object *float_array(const float *v, unsigned n) {
+        json_object *a = json_object_new_array_ext((int) n);
+
+        for (unsigned i = 0; a && i < n; i++)
+                json_object_array_add(a, json_object_new_double((double) v[i]));
+        return a;
+}
+
+static json_object *metadata_document(const da_model *m) {
+        const da_arch *a = &m->arch;
+        json_object *doc, *arch, *win, *task, *feat;
+
+        doc = json_object_new_object();
+        arch = json_object_new_object();
+        json_object_object_add(doc, "format_version", json_object_new_int(DA_MODEL_FORMAT_VERSION));
+        json_object_object_add(arch, "input_size", json_object_new_int((int) a->n_features));
+        json_object_object_add(arch, "hidden_size", json_object_new_int((int) a->hidden));
+        json_object_object_add(arch, "num_layers", json_object_new_int((int) a->layers));
+        json_object_object_add(arch, "batchnorm", json_object_new_boolean(a->batchnorm));
+        if (a->batchnorm)
+                json_object_object_add(arch, "batchnorm_eps", json_object_new_double((double) m->bn_eps));
+        json_object_object_add(arch, "pooling", json_object_new_string(da_pooling_to_string(a->pooling)));
+        json_object_object_add(arch, "dense", json_object_new_int((int) a->dense));
+        json_object_object_add(arch, "activation", json_object_new_string(da_activation_to_string(a->activation)));
+        json_object_object_add(arch, "outputs", json_object_new_int((int) a->outputs));
+        json_object_object_add(doc, "architecture", arch);
+
+        win = json_object_new_object();
+        json_object_object_add(win, "length", json_object_new_int((int) a->window));
+        json_object_object_add(win, "hop", json_object_new_int((int) a->hop));
+        json_object_object_add(doc, "window", win);
+
+        task = json_object_new_object();
+        if (m->task == DA_TASK_CLASSIFICATION) {
+                json_object *cl = json_object_new_array();
+
+                json_object_object_add(task, "type", json_object_new_string("classification"));
+                for (unsigned i = 0; i < m->n_classes; i++)
+                        json_object_array_add(cl, json_object_new_string(m->classes[i]));
+                json_object_object_add(task, "classes", cl);
+        } else {
+                json_object_object_add(task, "type", json_object_new_string("regression"));
+                if (m->unit)
+                        json_object_object_add(task, "unit", json_object_new_string(m->unit));
+        }
+        json_object_object_add(doc, "task", task);
+
+        feat = json_object_new_array();
+        for (unsigned f = 0; f < a->n_features; f++) {
+                char buf[32];
+
+                if (m->features)
+                        json_object_array_add(feat, json_object_new_string(m->features[f]));
+                else {
+                        snprintf(buf, sizeof(buf), "f%u", f);
+                        json_object_array_add(feat, json_object_new_string(buf));
+                }
+        }
+        json_object_object_add(doc, "features", feat);
+
+        if (m->scaler_median) {
+                json_object *sc = json_object_new_object();
+
+                json_object_object_add(sc, "type", json_object_new_string("robust"));
+                json_object_object_add(sc, "median", float_array(m->scaler_median, a->n_features));
+                json_object_object_add(sc, "iqr", float_array(m->scaler_iqr, a->n_features));
+                json_object_object_add(doc, "scaler", sc);
+        } else
+                json_object_object_add(doc, "scaler", NULL);
+        return doc;
+}
+
+static int write_all(int fd, const void *buf, size_t n) {
+        const uint8_t *p = buf;
+
+        while (n > 0) {
+                ssize_t k = write(fd, p, n);
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += k;
+                n -= (size_t) k;
+        }
+        return 0;
+}
+
+int da_model_save(const da_model *m, const char *path, da_error *err) {
+        _cleanup_(json_object_put_nullp) json_object *header = NULL, *doc = NULL;
+        _cleanup_free_ char *tmp = NULL, *hbuf = NULL;
+        _cleanup_close_ int fd = -1;
+        tensor_slot slots[MAX_SLOTS];
+        json_object *meta;
+        const char *text;
+        size_t hlen, padded, off = 0;
+        uint64_t le;
+        unsigned n_slots;
+        int r;
+
+        n_slots = model_slots((da_model *) m, slots);
+        doc = metadata_document(m);
+        header = json_object_new_object();
+        meta = json_object_new_object();
+        if (!doc || !header || !meta)
+                return -ENOMEM;
+        json_object_object_add(meta, "deepactif",
+                               json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN)));
+        json_object_object_add(header, "__metadata__", meta);
+        for (unsigned i = 0; i < n_slots; i++) {
+                json_object *t = json_object_new_object(), *shape = json_object_new_array(), *offs = json_object_new_array();
+                size_t bytes = slot_elements(&slots[i]) * sizeof(float);
+
+                json_object_object_add(t, "dtype", json_object_new_string("F32"));
+                for (unsigned d = 0; d < slots[i].dims; d++)
+                        json_object_array_add(shape, json_object_new_int64(slots[i].shape[d]));
+                json_object_object_add(t, "shape", shape);
+                json_object_array_add(offs, json_object_new_int64((int64_t) off));
+                json_object_array_add(offs, json_object_new_int64((int64_t) (off + bytes)));
+                json_object_object_add(t, "data_offsets", offs);
+                json_object_object_add(header, slots[i].name, t);
+                off += bytes;
+        }
+
+        text = json_object_to_json_string_ext(header, JSON_C_TO_STRING_PLAIN);
+        hlen = strlen(text);
+        padded = (hlen + 7) & ~(size_t) 7;  /* keeps the tensors 8-byte aligned, as safetensors does */
+        hbuf = malloc(padded);
+        if (!hbuf)
+                return -ENOMEM;
+        memcpy(hbuf, text, hlen);
+        memset(hbuf + hlen, ' ', padded - hlen);
+
+        if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+                return -ENOMEM;
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return da_error_set(err, -errno, "cannot create '%s': %s", tmp, strerror(errno));
+
+        le = htole64((uint64_t) padded);
+        r = write_all(fd, &le, 8);
+        if (r >= 0)
+                r = write_all(fd, hbuf, padded);
+        for (unsigned i = 0; r >= 0 && i < n_slots; i++)
+                r = write_all(fd, slots[i].dest, slot_elements(&slots[i]) * sizeof(float));
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r >= 0 && fchmod(fd, 0644) < 0)
+                r = -errno;
+        if (r >= 0 && rename(tmp, path) < 0)
+                r = -errno;
+        if (r < 0) {
+                (void) unlink(tmp);
+                return da_error_set(err, r, "cannot write '%s': %s", path, strerror(-r));
+        }
+        return 0;
+}
