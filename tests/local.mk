@@ -28,3 +28,28 @@ tests_test_lstm_torch_CFLAGS = $(TEST_CFLAGS)
 tests_test_lstm_torch_LDADD = $(TEST_LDADD)
 
 EXTRA_DIST += tests/fixtures
+
+# DeepACTIF aggregations, the rolling attributor and ranking utilities.
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/test-aggregate \
+	tests/test-rolling \
+	tests/test-ranking
+
+TESTS += \
+	tests/test-aggregate \
+	tests/test-rolling \
+	tests/test-ranking
+endif
+
+tests_test_aggregate_SOURCES = tests/test-aggregate.c
+tests_test_aggregate_CFLAGS = $(TEST_CFLAGS)
+tests_test_aggregate_LDADD = $(TEST_LDADD)
+
+tests_test_rolling_SOURCES = tests/test-rolling.c
+tests_test_rolling_CFLAGS = $(TEST_CFLAGS)
+tests_test_rolling_LDADD = $(TEST_LDADD)
+
+tests_test_ranking_SOURCES = tests/test-ranking.c
+tests_test_ranking_CFLAGS = $(TEST_CFLAGS)
+tests_test_ranking_LDADD = $(TEST_LDADD)
