@@ -332,6 +332,93 @@ int da_scaler_fit(const float *x, size_t rows, unsigned cols, float *ret_median,
 /* row[c] = (row[c] − median[c]) / iqr[c] for cols values, in place. */
 void da_scaler_apply(const float *median, const float *iqr, unsigned cols, float *row);
 
+/* ---- attribution methods (DESIGN §4.4) --------------------------------- */
+
+typedef enum da_method {
+        DA_METHOD_DEEPACTIF,
+        DA_METHOD_IG,
+        DA_METHOD_DEEPLIFT,
+        DA_METHOD_GRADSHAP,
+        DA_METHOD_KERNELSHAP,
+        DA_METHOD_ABLATION,
+        DA_METHOD_NEFLAG,
+        _DA_METHOD_MAX,
+} da_method;
+
+typedef enum da_ig_rule {
+        DA_IG_GAUSS_LEGENDRE,
+        DA_IG_RIEMANN_LEFT,
+        DA_IG_RIEMANN_RIGHT,
+        DA_IG_RIEMANN_MIDDLE,
+        DA_IG_RIEMANN_TRAPEZOID,
+        _DA_IG_RULE_MAX,
+} da_ig_rule;
+
+typedef enum da_baseline_kind {
+        DA_BASELINE_ZERO,       /* x′ = 0 */
+        DA_BASELINE_GIVEN,      /* x′ = options.baseline (T×F), e.g. the training mean */
+        _DA_BASELINE_MAX,
+} da_baseline_kind;
+
+typedef enum da_trace_location {
+        DA_TRACE_INPUT,
+        DA_TRACE_GATE,
+        _DA_TRACE_MAX,
+} da_trace_location;
+
+/* Options for every method; da_attr_options_init() sets the documented
+ * defaults (Captum's where Captum has the method). */
+typedef struct da_attr_options {
+        unsigned output;                /* which model output is explained */
+        da_baseline_kind baseline_kind;
+        const float *baseline;          /* T×F when DA_BASELINE_GIVEN */
+        /* Integrated Gradients */
+        unsigned steps;                 /* 50 */
+        da_ig_rule rule;                /* Gauss–Legendre */
+        unsigned batch;                 /* α-steps per batch, bounds memory: 16 */
+        /* DeepLIFT */
+        bool deeplift_gradient_fallback; /* Captum's gradient×Δx inside the LSTM */
+        /* GradientSHAP */
+        unsigned n_samples;             /* 5 */
+        double stdevs;                  /* 0.0: noise added to the samples */
+        /* KernelSHAP */
+        unsigned kernel_samples;        /* 0: 2F + 2048, capped at 2^F − 2 */
+        /* NeFLAG */
+        double neflag_epsilon;          /* 0.1 */
+        unsigned neflag_n;              /* 20 accepted points; 1 = steepest descent */
+        unsigned neflag_tries;          /* 0: 10·n */
+        /* DeepACTIF */
+        da_trace_location location;     /* gate */
+        uint64_t seed;                  /* every random draw derives from it */
+} da_attr_options;
+
+typedef struct da_attr_result {
+        double output;                  /* F(x) */
+        double baseline_output;         /* F(x′) */
+        double delta;                   /* Σφ − (F(x) − F(x′)), where the method has completeness */
+} da_attr_result;
+
+void da_attr_options_init(da_attr_options *o);
+const char *da_method_to_string(da_method m);
+int da_method_from_string(const char *s);
+const char *da_ig_rule_to_string(da_ig_rule r);
+int da_ig_rule_from_string(const char *s);
+const char *da_trace_location_to_string(da_trace_location l);
+int da_trace_location_from_string(const char *s);
+
+/* Attributions φ[t,f] (T×F) for one window of scaled inputs. For DeepACTIF,
+ * φ[t,f] is the trace value at (t,f). err names a bad argument. */
+int da_attribute(const da_model *m, da_method method, const da_attr_options *opt, const float *x,
+                 unsigned T, float *ret_phi, da_attr_result *ret_result, da_error *err);
+
+/* Exact gradients of output `output` by backpropagation through time: with
+ * respect to the input window (T×F, may be NULL) and, when ret_grad_params
+ * is non-NULL, to every parameter (da_model_n_parameters() floats: per layer
+ * weight_ih, weight_hh, bias_ih, bias_hh; batchnorm weight, bias; fc1
+ * weight, bias; output weight, bias — PyTorch's order and layouts). */
+int da_gradient(const da_model *m, const float *x, unsigned T, unsigned output, float *ret_output_value,
+                float *ret_grad_x, float *ret_grad_params);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);
