@@ -419,6 +419,38 @@ int da_attribute(const da_model *m, da_method method, const da_attr_options *opt
 int da_gradient(const da_model *m, const float *x, unsigned T, unsigned output, float *ret_output_value,
                 float *ret_grad_x, float *ret_grad_params);
 
+/* ---- streams: frames → features → windows → model → DeepACTIF ---------- */
+
+/* What one evaluated window yields. */
+typedef struct da_window_result {
+        uint64_t time_us;       /* of the window's last frame */
+        const float *output;    /* O model outputs (in the model's unit) */
+        const float *trace;     /* F trace values a[n,f] at the stream's location */
+        float target;           /* target.depth of the last frame, NaN if absent */
+} da_window_result;
+
+typedef struct da_stream_stats {
+        uint64_t frames;        /* pushed */
+        uint64_t invalid;       /* a model feature was missing (NaN): not windowed */
+        uint64_t windows;       /* evaluated */
+} da_stream_stats;
+
+/* Binds a model to a stream of frames: the model's feature names select the
+ * derived features, its scaler scales them, windows of arch.window frames
+ * every arch.hop valid frames go through the forward pass with traces. */
+typedef struct da_stream da_stream;
+
+int da_stream_new(const da_model *m, da_trace_location location, da_stream **ret, da_error *err);
+da_stream *da_stream_free(da_stream *s);
+/* 1 and a result when the frame completed a window (valid until the next
+ * call), 0 when not, negative errno on failure. */
+int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_result);
+void da_stream_reset(da_stream *s);
+void da_stream_stats_get(const da_stream *s, da_stream_stats *ret);
+/* The channels the model's features need that `available` (a bitmask over
+ * da_channel) lacks, as a bitmask; 0 when the source can feed the model. */
+uint64_t da_model_missing_channels(const da_model *m, uint64_t available);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);
