@@ -18,3 +18,11 @@ daemon_libhid_la_SOURCES = \
 	daemon/hid-eyetracker.c \
 	daemon/hid-recording.h \
 	daemon/hid-recording.c
+
+# The SQLite store of ranking snapshots; a library so the tests link it.
+noinst_LTLIBRARIES += daemon/libstore.la
+daemon_libstore_la_SOURCES = \
+	daemon/store.h \
+	daemon/store.c
+daemon_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
+daemon_libstore_la_LIBADD = $(SQLITE_LIBS) -lm

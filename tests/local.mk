@@ -53,3 +53,13 @@ tests_test_rolling_LDADD = $(TEST_LDADD)
 tests_test_ranking_SOURCES = tests/test-ranking.c
 tests_test_ranking_CFLAGS = $(TEST_CFLAGS)
 tests_test_ranking_LDADD = $(TEST_LDADD)
+
+# The SQLite store, on real files in a temporary directory.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-store
+TESTS += tests/test-store
+endif
+
+tests_test_store_SOURCES = tests/test-store.c tests/test-util.h tests/test-util.c
+tests_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) -I$(top_srcdir)/daemon
+tests_test_store_LDADD = daemon/libstore.la $(TEST_LDADD) $(SQLITE_LIBS)
