@@ -219,8 +219,9 @@ int da_aggregate(const float *a, size_t n, unsigned f, da_aggregation agg, doubl
 int da_aggregate_moments(const double *mu, const double *sigma, unsigned f, da_aggregation agg,
                          double *ret_scores);
 
-/* Online: the same scores over the last w windows pushed, updated in O(f)
- * per window. Keeps the w×f values it must later remove (4·w·f bytes). */
+/* Online: the same scores over the last w windows pushed, in amortised O(f)
+ * per window (one O(w·f) pass every w windows) and as accurate as the offline
+ * sum: no value is ever subtracted. Holds 20·w·f bytes. */
 typedef struct da_rolling da_rolling;
 
 int da_rolling_new(unsigned f, unsigned w, da_rolling **ret);
