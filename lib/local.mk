@@ -17,12 +17,18 @@ lib_libdeepactif_la_SOURCES = \
 	lib/lstm.c \
 	lib/head.h \
 	lib/head.c \
+	lib/stream.c \
 	lib/aggregate.c \
 	lib/rolling.c \
 	lib/ranking.c \
 	lib/reader.h \
 	lib/reader.c \
 	lib/reader-robustvision.c \
+	lib/reader-tobii.c \
+	lib/reader-eyelink.c \
+	lib/reader-csv.c \
+	lib/reader-parse.h \
+	lib/reader-parse.c \
 	lib/features.c \
 	lib/scaler.c
 

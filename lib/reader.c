@@ -12,6 +12,9 @@
  * header, must come last once it is linked. */
 static const reader_ops *const reader_table[] = {
         &reader_robustvision_ops,
+        &reader_tobii_ops,
+        &reader_eyelink_ops,
+        &reader_csv_ops,
 };
 
 static const char *const format_names[_DA_REC_MAX] = {

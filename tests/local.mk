@@ -63,3 +63,48 @@ endif
 tests_test_store_SOURCES = tests/test-store.c tests/test-util.h tests/test-util.c
 tests_test_store_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) -I$(top_srcdir)/daemon
 tests_test_store_LDADD = daemon/libstore.la $(TEST_LDADD) $(SQLITE_LIBS)
+
+# Recording readers against real Tobii, EyeLink and Robust Vision files
+# (tests/fixtures/real; the full files in ../shared/data when present).
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/test-reader-tobii \
+	tests/test-reader-eyelink \
+	tests/test-reader-csv
+
+TESTS += \
+	tests/test-reader-tobii \
+	tests/test-reader-eyelink \
+	tests/test-reader-csv
+endif
+
+tests_test_reader_tobii_SOURCES = tests/test-reader-tobii.c
+tests_test_reader_tobii_CFLAGS = $(TEST_CFLAGS)
+tests_test_reader_tobii_LDADD = $(TEST_LDADD)
+
+tests_test_reader_eyelink_SOURCES = tests/test-reader-eyelink.c
+tests_test_reader_eyelink_CFLAGS = $(TEST_CFLAGS)
+tests_test_reader_eyelink_LDADD = $(TEST_LDADD)
+
+tests_test_reader_csv_SOURCES = tests/test-reader-csv.c
+tests_test_reader_csv_CFLAGS = $(TEST_CFLAGS)
+tests_test_reader_csv_LDADD = $(TEST_LDADD)
+
+# Recording readers and derived features.
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/test-reader-robustvision \
+	tests/test-features
+
+TESTS += \
+	tests/test-reader-robustvision \
+	tests/test-features
+endif
+
+tests_test_reader_robustvision_SOURCES = tests/test-reader-robustvision.c tests/test-util.h tests/test-util.c
+tests_test_reader_robustvision_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
+tests_test_reader_robustvision_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
+
+tests_test_features_SOURCES = tests/test-features.c tests/test-util.h tests/test-util.c
+tests_test_features_CFLAGS = $(TEST_CFLAGS)
+tests_test_features_LDADD = $(TEST_LDADD)
