@@ -57,9 +57,18 @@ typedef struct rv_state {
         uint64_t last_time_us;
 } rv_state;
 
+static bool has_field(const char *line, const char *name) {
+        size_t n = strlen(name);
+
+        for (const char *p = line; (p = strstr(p, name)); p++)
+                if ((p == line || p[-1] == '\t') && (p[n] == '\t' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+/* Columns may come in any order, so look for two that only this export has. */
 static bool rv_sniff(const char *first_line) {
-        return strncmp(first_line, RV_TIMESTAMP "\t", strlen(RV_TIMESTAMP) + 1) == 0 &&
-               strstr(first_line, "\tWorld Gaze Direction R X");
+        return has_field(first_line, RV_TIMESTAMP) && has_field(first_line, "World Gaze Direction R X");
 }
 
 static unsigned count_fields(const char *line) {
