@@ -108,22 +108,3 @@ tests_test_reader_robustvision_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_features_SOURCES = tests/test-features.c tests/test-util.h tests/test-util.c
 tests_test_features_CFLAGS = $(TEST_CFLAGS)
 tests_test_features_LDADD = $(TEST_LDADD)
-
-# Recording readers and derived features.
-if HAVE_CHECK
-check_PROGRAMS += \
-	tests/test-reader-robustvision \
-	tests/test-features
-
-TESTS += \
-	tests/test-reader-robustvision \
-	tests/test-features
-endif
-
-tests_test_reader_robustvision_SOURCES = tests/test-reader-robustvision.c tests/test-util.h tests/test-util.c
-tests_test_reader_robustvision_CFLAGS = $(TEST_CFLAGS) $(ZLIB_CFLAGS)
-tests_test_reader_robustvision_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
-
-tests_test_features_SOURCES = tests/test-features.c tests/test-util.h tests/test-util.c
-tests_test_features_CFLAGS = $(TEST_CFLAGS)
-tests_test_features_LDADD = $(TEST_LDADD)
