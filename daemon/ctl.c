@@ -14,6 +14,8 @@ static const struct {
         { "model",   verb_model },
         { "predict", verb_predict },
         { "bench",   verb_bench },
+        { "rank",     verb_rank },
+        { "features", verb_features },
 };
 
 int ctl_fail(const char *fmt, ...) {
@@ -123,6 +125,10 @@ static void help(void) {
                  "  predict --model FILE --input WINDOW.csv [--json]\n"
                  "                                 Run a model on one window of scaled inputs\n"
                  "  bench [--json]                 Measure the LSTM kernels on this machine\n"
+                 "  rank --model FILE --input RECORDING [--method M] [--location L]\n"
+                 "       [--aggregation A] [--json]\n"
+                 "                                 Rank the model's input features over a recording\n"
+                 "  features [--json]              List the derived features models can use\n"
                  "\n"
                  "Options:\n"
                  "  -h --help                      Show this help\n"

@@ -427,6 +427,7 @@ typedef struct da_window_result {
         uint64_t time_us;       /* of the window's last frame */
         const float *output;    /* O model outputs (in the model's unit) */
         const float *trace;     /* F trace values a[n,f] at the stream's location */
+        const float *window;    /* T×F scaled model inputs, oldest frame first */
         float target;           /* target.depth of the last frame, NaN if absent */
 } da_window_result;
 

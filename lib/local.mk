@@ -17,6 +17,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/lstm.c \
 	lib/head.h \
 	lib/head.c \
+	lib/stream.c \
 	lib/aggregate.c \
 	lib/rolling.c \
 	lib/ranking.c \

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A model bound to a stream of frames: derived features, robust scaling, a
+ * ring of the last T valid frames, and a traced forward pass every hop
+ * frames. The daemon and `deepactifctl rank` both go through here, so live
+ * and offline rankings see the same windows. */
+
+#include <math.h>
+
+#include "model.h"
+#include "util.h"
+
+struct da_stream {
+        const da_model *m;
+        da_trace_location location;
+        da_featurizer *fz;
+        da_ctx *ctx;
+        unsigned T, F, hop;
+        float *ring;            /* 2T × F: each row stored twice, so any window is contiguous */
+        float *row;             /* F */
+        float *output;          /* O */
+        float *trace;           /* F */
+        unsigned pos;           /* next row to write, < T */
+        uint64_t valid;         /* valid frames since reset */
+        da_stream_stats stats;
+};
+
+da_stream *da_stream_free(da_stream *s) {
+        if (!s)
+                return NULL;
+        da_featurizer_free(s->fz);
+        da_ctx_free(s->ctx);
+        free(s->ring);
+        free(s->row);
+        free(s->output);
+        free(s->trace);
+        return mfree(s);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
+
+static int model_feature_indices(const da_model *m, unsigned *ret, da_error *err) {
+        for (unsigned f = 0; f < m->arch.n_features; f++) {
+                const char *name = da_model_feature(m, f);
+                int k;
+
+                if (!name)
+                        return da_error_set(err, -EINVAL, "the model names no input features");
+                k = da_feature_from_name(name);
+                if (k < 0)
+                        return da_error_set(err, -ENOENT, "model input '%s' is not a feature this library derives "
+                                            "(see deepactifctl features)", name);
+                ret[f] = (unsigned) k;
+        }
+        return 0;
+}
+
+int da_stream_new(const da_model *m, da_trace_location location, da_stream **ret, da_error *err) {
+        _cleanup_(da_stream_freep) da_stream *s = NULL;
+        _cleanup_free_ unsigned *idx = NULL;
+        int r;
+
+        if ((unsigned) location >= _DA_TRACE_MAX)
+                return da_error_set(err, -EINVAL, "unknown trace location");
+
+        idx = calloc(m->arch.n_features, sizeof(unsigned));
+        s = calloc(1, sizeof(*s));
+        if (!idx || !s)
+                return -ENOMEM;
+        r = model_feature_indices(m, idx, err);
+        if (r < 0)
+                return r;
+
+        s->m = m;
+        s->location = location;
+        s->T = m->arch.window;
+        s->F = m->arch.n_features;
+        s->hop = m->arch.hop;
+        r = da_featurizer_new(idx, s->F, &s->fz);
+        if (r < 0)
+                return da_error_set(err, r, "cannot set up the feature computation: %s", strerror(-r));
+        r = da_ctx_new(m, s->T, &s->ctx);
+        if (r < 0)
+                return r;
+        s->ring = calloc((size_t) 2 * s->T * s->F, sizeof(float));
+        s->row = calloc(s->F, sizeof(float));
+        s->output = calloc(m->arch.outputs, sizeof(float));
+        s->trace = calloc(s->F, sizeof(float));
+        if (!s->ring || !s->row || !s->output || !s->trace)
+                return -ENOMEM;
+
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+void da_stream_reset(da_stream *s) {
+        da_featurizer_reset(s->fz);
+        s->pos = 0;
+        s->valid = 0;
+}
+
+void da_stream_stats_get(const da_stream *s, da_stream_stats *ret) {
+        *ret = s->stats;
+}
+
+int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_result) {
+        const float *window;
+        int r;
+
+        s->stats.frames++;
+        r = da_featurizer_push(s->fz, frame, s->row);
+        if (r < 0)
+                return r;
+        for (unsigned f = 0; f < s->F; f++)
+                if (!isfinite(s->row[f])) {
+                        s->stats.invalid++;
+                        return 0;
+                }
+        if (s->m->scaler_median)
+                da_scaler_apply(s->m->scaler_median, s->m->scaler_iqr, s->F, s->row);
+
+        memcpy(s->ring + (size_t) s->pos * s->F, s->row, s->F * sizeof(float));
+        memcpy(s->ring + (size_t) (s->pos + s->T) * s->F, s->row, s->F * sizeof(float));
+        s->pos = (s->pos + 1) % s->T;
+        s->valid++;
+
+        if (s->valid < s->T || (s->valid - s->T) % s->hop != 0)
+                return 0;
+
+        /* Rows pos..pos+T−1 of the doubled ring are the last T frames, oldest first. */
+        window = s->ring + (size_t) s->pos * s->F;
+        r = da_forward_traced(s->ctx, window, s->T, s->output,
+                              s->location == DA_TRACE_INPUT ? s->trace : NULL,
+                              s->location == DA_TRACE_GATE ? s->trace : NULL);
+        if (r < 0)
+                return r;
+        s->stats.windows++;
+
+        *ret_result = (da_window_result) {
+                .time_us = frame->time_us,
+                .output = s->output,
+                .trace = s->trace,
+                .window = window,
+                .target = frame->ch[DA_CH_TARGET_DEPTH],
+        };
+        return 1;
+}
+
+uint64_t da_model_missing_channels(const da_model *m, uint64_t available) {
+        uint64_t missing = 0;
+
+        for (unsigned f = 0; f < m->arch.n_features; f++) {
+                da_channel ch[_DA_CH_MAX];
+                int k, n;
+
+                k = da_model_feature(m, f) ? da_feature_from_name(da_model_feature(m, f)) : -ENOENT;
+                if (k < 0)
+                        continue;
+                n = da_feature_channels((unsigned) k, ch, ELEMENTSOF(ch));
+                for (int i = 0; i < n && i < (int) ELEMENTSOF(ch); i++)
+                        if (!(available & (UINT64_C(1) << ch[i])))
+                                missing |= UINT64_C(1) << ch[i];
+        }
+        return missing;
+}
