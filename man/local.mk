@@ -1,0 +1,2 @@
+dist_man_MANS += \
+	man/deepactif-model.5
