@@ -1,2 +1,3 @@
 dist_man_MANS += \
-	man/deepactif-model.5
+	man/deepactif-model.5 \
+	man/deepactif-features.7
