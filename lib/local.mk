@@ -17,6 +17,10 @@ lib_libdeepactif_la_SOURCES = \
 	lib/lstm.c \
 	lib/head.h \
 	lib/head.c \
+	lib/matmul.h \
+	lib/matmul.c \
+	lib/tape.h \
+	lib/tape.c \
 	lib/stream.c \
 	lib/aggregate.c \
 	lib/rolling.c \
