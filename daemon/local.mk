@@ -23,6 +23,8 @@ daemon_libhid_la_SOURCES = \
 noinst_LTLIBRARIES += daemon/libstore.la
 daemon_libstore_la_SOURCES = \
 	daemon/store.h \
-	daemon/store.c
-daemon_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS)
-daemon_libstore_la_LIBADD = $(SQLITE_LIBS) -lm
+	daemon/store.c \
+	daemon/store-export.h \
+	daemon/store-export.c
+daemon_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS)
+daemon_libstore_la_LIBADD = $(SQLITE_LIBS) $(JSONC_LIBS) -lm

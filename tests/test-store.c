@@ -8,12 +8,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "store-export.h"
 #include "store.h"
 #include "test-util.h"
 
@@ -810,6 +812,66 @@ START_TEST(test_crash) {
 }
 END_TEST
 
+START_TEST(test_export) {
+        _cleanup_free_ char *path = db_path("store.db");
+        _cleanup_(store_freep) store *s = NULL;
+        _cleanup_free_ char *csv = NULL, *json = NULL;
+        size_t size = 0;
+        store_session *se;
+        da_error err = {};
+        json_object *doc, *o, *scores, *sc;
+        FILE *f;
+
+        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        /* A comma in the name forces CSV quoting. */
+        se = begin(s, "evdev:a,b", 1000);
+        ck_assert_int_eq(append(s, se, 1000, 10), 0);
+        ck_assert_int_eq(append(s, se, 2000, 20), 0);
+        ck_assert_int_eq(store_flush(s, &err), 2);
+
+        f = open_memstream(&csv, &size);
+        ck_assert_int_eq(store_export(s, &(store_query) { .limit = 1, .top_k = 2 }, STORE_EXPORT_CSV, f, &err), 1);
+        fclose(f);
+        ck_assert_str_eq(csv,
+                "time_us,device,source,model,model_identity,method,location,aggregation,windows,"
+                "frames_processed,frames_dropped,last_prediction,feature,name,score,rank\n"
+                "2000,\"evdev:a,b\",replay,/usr/share/deepactif/foval.safetensors,sha256:0123abcd,deepactif,gate,inv,"
+                "64,20,7,0.625,2,pupil.left.diameter,0.75,1\n"
+                "2000,\"evdev:a,b\",replay,/usr/share/deepactif/foval.safetensors,sha256:0123abcd,deepactif,gate,inv,"
+                "64,20,7,0.625,0,vergence.angle,0.5,2\n");
+
+        f = open_memstream(&json, &size);
+        ck_assert_int_eq(store_export(s, &(store_query) { .oldest_first = true }, STORE_EXPORT_JSON, f, &err), 2);
+        fclose(f);
+        doc = json_tokener_parse(json);
+        ck_assert_msg(doc && json_object_is_type(doc, json_type_array), "%s", json);
+        ck_assert_uint_eq(json_object_array_length(doc), 2);
+        o = json_object_array_get_idx(doc, 0);
+        ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "time_us")), 1000);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(o, "device")), "evdev:a,b");
+        ck_assert_int_eq(json_object_get_int64(json_object_object_get(o, "frames_processed")), 10);
+        ck_assert_double_eq(json_object_get_double(json_object_object_get(o, "last_prediction")), 0.625);
+        scores = json_object_object_get(o, "scores");
+        ck_assert_uint_eq(json_object_array_length(scores), F);
+        sc = json_object_array_get_idx(scores, 2);
+        ck_assert_str_eq(json_object_get_string(json_object_object_get(sc, "name")), "gaze.velocity");
+        ck_assert_double_eq(json_object_get_double(json_object_object_get(sc, "score")), 0.25);
+        ck_assert_int_eq(json_object_get_int(json_object_object_get(sc, "rank")), 3);
+        json_object_put(doc);
+
+        /* Nothing matches: still a valid, empty document. */
+        free(json);
+        json = NULL;
+        f = open_memstream(&json, &size);
+        ck_assert_int_eq(store_export(s, &(store_query) { .device = "none" }, STORE_EXPORT_JSON, f, &err), 0);
+        fclose(f);
+        ck_assert_str_eq(json, "[]\n");
+
+        ck_assert_int_eq(store_export_format_from_string("json"), STORE_EXPORT_JSON);
+        ck_assert_int_eq(store_export_format_from_string("xml"), -EINVAL);
+}
+END_TEST
+
 static Suite *store_suite(void) {
         Suite *s = suite_create("store");
         TCase *tc = tcase_create("store");
@@ -829,6 +891,7 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_read_only_open);
         tcase_add_test(tc, test_read_only_dir);
         tcase_add_test(tc, test_crash);
+        tcase_add_test(tc, test_export);
         suite_add_tcase(s, tc);
         return s;
 }
