@@ -294,6 +294,7 @@ typedef struct tensor_slot {
         unsigned dims;
         float *dest;
         bool seen;
+        uint64_t begin, end;
 } tensor_slot;
 
 static unsigned model_slots(da_model *m, tensor_slot *s) {
@@ -393,6 +394,8 @@ static int load_tensor(tensor_slot *slot, json_object *desc, const uint8_t *data
                 slot->dest[i] = f;
         }
         slot->seen = true;
+        slot->begin = begin;
+        slot->end = end;
         return 0;
 
 bad_shape:
@@ -401,6 +404,35 @@ bad_shape:
                                     json_object_to_json_string_ext(shape, JSON_C_TO_STRING_PLAIN), slot->shape[0]);
         return da_error_set(err, -EBADMSG, "tensor '%s' has shape %s, expected [%u, %u]", slot->name,
                             json_object_to_json_string_ext(shape, JSON_C_TO_STRING_PLAIN), slot->shape[0], slot->shape[1]);
+}
+
+static int cmp_slot_begin(const void *a, const void *b) {
+        const tensor_slot *x = *(const tensor_slot *const *) a, *y = *(const tensor_slot *const *) b;
+
+        return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* As strict safetensors readers: the tensors tile the data area exactly,
+ * no overlaps, no gaps, nothing trailing. */
+static int check_layout(tensor_slot *slots, unsigned n, size_t data_size, da_error *err) {
+        tensor_slot *order[MAX_SLOTS];
+        uint64_t at = 0;
+
+        for (unsigned i = 0; i < n; i++)
+                order[i] = &slots[i];
+        qsort(order, n, sizeof(order[0]), cmp_slot_begin);
+        for (unsigned i = 0; i < n; i++) {
+                if (order[i]->begin < at)
+                        return da_error_set(err, -EBADMSG, "tensor '%s' overlaps tensor '%s'", order[i]->name,
+                                            order[i - 1]->name);
+                if (order[i]->begin > at)
+                        return da_error_set(err, -EBADMSG, "a gap of %" PRIu64 " bytes precedes tensor '%s'",
+                                            order[i]->begin - at, order[i]->name);
+                at = order[i]->end;
+        }
+        if (at != data_size)
+                return da_error_set(err, -EBADMSG, "%" PRIu64 " bytes trail the last tensor", (uint64_t) data_size - at);
+        return 0;
 }
 
 int da_model_load_buffer(const void *buf, size_t size, da_model **ret, da_error *err) {
@@ -474,6 +506,9 @@ int da_model_load_buffer(const void *buf, size_t size, da_model **ret, da_error 
         for (unsigned i = 0; i < n_slots; i++)
                 if (!slots[i].seen)
                         return da_error_set(err, -EBADMSG, "tensor '%s' is missing", slots[i].name);
+        r = check_layout(slots, n_slots, size - 8 - hlen, err);
+        if (r < 0)
+                return r;
         if (m->arch.batchnorm)
                 for (unsigned j = 0; j < arch.hidden; j++)
                         if (!(m->bn_var[j] >= 0))

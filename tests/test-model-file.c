@@ -117,6 +117,19 @@ static void m_offsets(json_object *h, json_object *d) {
         json_object_array_add(o, json_object_new_int64((1 << 30) + 4));
         json_object_object_add(t, "data_offsets", o);
 }
+static void m_overlap(json_object *h, json_object *d) {
+        json_object *a, *b, *o;
+
+        /* fc.bias takes fc.weight's first bytes: same length (1 float) */
+        ck_assert(json_object_object_get_ex(h, "fc.weight", &a));
+        ck_assert(json_object_object_get_ex(h, "fc.bias", &b));
+        ck_assert(json_object_object_get_ex(a, "data_offsets", &o));
+        o = json_object_get(json_object_array_get_idx(o, 0));
+        json_object *n = json_object_new_array();
+        json_object_array_add(n, o);
+        json_object_array_add(n, json_object_new_int64(json_object_get_int64(o) + 4));
+        json_object_object_add(b, "data_offsets", n);
+}
 static void m_version(json_object *h, json_object *d) {
         json_object_object_add(d, "format_version", json_object_new_int(2));
 }
@@ -184,6 +197,16 @@ START_TEST(test_truncated) {
         expect_error(base, 0, "truncated");
         /* cut inside the tensor data: the last tensor's offsets run past the end */
         expect_error(base, base_size - 3, "outside");
+}
+END_TEST
+
+START_TEST(test_trailing) {
+        uint8_t *buf = malloc(base_size + 4);
+
+        memcpy(buf, base, base_size);
+        memset(buf + base_size, 0, 4);
+        expect_error(buf, base_size + 4, "4 bytes trail the last tensor");
+        free(buf);
 }
 END_TEST
 
@@ -257,6 +280,7 @@ START_TEST(test_tensors) {
         expect_variant_error(m_shape, "tensor 'fc.weight' has shape [2,4], expected [1, 8]");
         expect_variant_error(m_dtype, "tensor 'lstm.weight_hh_l0' has dtype F16, expected F32");
         expect_variant_error(m_offsets, "tensor 'fc.bias': data offsets");
+        expect_variant_error(m_overlap, "overlaps");
         expect_variant_error(m_hidden_changed, "tensor 'lstm.weight_ih_l0' has shape [32,3], expected [36, 3]");
 }
 END_TEST
@@ -384,6 +408,7 @@ int main(void) {
         tcase_add_test(tc, test_base_loads);
         tcase_add_test(tc, test_truncated);
         tcase_add_test(tc, test_header_length);
+        tcase_add_test(tc, test_trailing);
         tcase_add_test(tc, test_bad_json);
         tcase_add_test(tc, test_bad_metadata_json);
         tcase_add_test(tc, test_tensors);
