@@ -530,6 +530,32 @@ static int set_pragmas(store *s, da_error *err) {
         return 0;
 }
 
+/* SQLite retries a failed read-write open read-only and reports that
+ * attempt's errno (often ENOENT); name the real obstacle instead. */
+static int explain_cantopen(const char *path, bool read_only, int r, da_error *err) {
+        _cleanup_free_ char *dir = strdup(path);
+        char *slash;
+
+        if (!dir)
+                return r;
+        slash = strrchr(dir, '/');
+        if (slash == dir)
+                slash[1] = 0;
+        else if (slash)
+                *slash = 0;
+        else
+                strcpy(dir, ".");
+
+        if (access(path, F_OK) < 0 && errno == ENOENT) {
+                if (read_only)
+                        return da_error_set(err, -ENOENT, "Failed to open %s: no such file.", path);
+                if (access(dir, W_OK | X_OK) < 0)
+                        return da_error_set(err, -errno, "Failed to create %s: directory %s: %m.", path, dir);
+        } else if (access(path, read_only ? R_OK : R_OK | W_OK) < 0)
+                return da_error_set(err, -errno, "Failed to open %s: %m.", path);
+        return r;
+}
+
 int store_open(const char *path, store_open_flags flags, store **ret, da_error *err) {
         _cleanup_(store_freep) store *s = NULL;
         int64_t version;
@@ -553,9 +579,15 @@ int store_open(const char *path, store_open_flags flags, store **ret, da_error *
         oflags |= SQLITE_OPEN_EXRESCODE;
 #endif
         rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
-        if (rc != SQLITE_OK)
-                return sql_fail(s, err, rc, "Failed to open");
+        if (rc != SQLITE_OK) {
+                r = sql_fail(s, err, rc, "Failed to open");
+                return (rc & 0xff) == SQLITE_CANTOPEN ? explain_cantopen(path, s->read_only, r, err) : r;
+        }
         sqlite3_extended_result_codes(s->db, 1);
+        if (!s->read_only && sqlite3_db_readonly(s->db, "main") == 1) {
+                r = access(path, W_OK) < 0 ? -errno : -EROFS;
+                return da_error_set(err, r, "Failed to open %s for writing: %s.", path, strerror(-r));
+        }
 
         rc = sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MSEC);
         if (rc != SQLITE_OK)

@@ -720,6 +720,15 @@ START_TEST(test_read_only_dir) {
 
         ck_assert_int_eq(chmod(sub, 0755), 0);
         ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        s = store_free(s);
+
+        /* A file we may not write is refused, not silently opened read-only. */
+        ck_assert_int_eq(chmod(path, 0444), 0);
+        r = store_open(path, 0, &s, &err);
+        ck_assert_msg(r == -EACCES, "%d: %s", r, err.message);
+        ck_assert_ptr_nonnull(strstr(err.message, "for writing"));
+        ck_assert_int_eq(chmod(path, 0644), 0);
+        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
         store_free(s);
 }
 END_TEST
