@@ -108,3 +108,52 @@ tests_test_reader_robustvision_LDADD = $(TEST_LDADD) $(ZLIB_LIBS)
 tests_test_features_SOURCES = tests/test-features.c tests/test-util.h tests/test-util.c
 tests_test_features_CFLAGS = $(TEST_CFLAGS)
 tests_test_features_LDADD = $(TEST_LDADD)
+
+# HID descriptor parser, eye-tracker decoder, hid-recorder reader; the fuzz
+# target's seed corpus is replayed by an ordinary build too.
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/test-hid-descriptor \
+	tests/test-fuzz-hid-descriptor
+
+TESTS += \
+	tests/test-hid-descriptor \
+	tests/test-fuzz-hid-descriptor
+endif
+
+tests_test_hid_descriptor_SOURCES = tests/test-hid-descriptor.c tests/test-util.h tests/test-util.c
+tests_test_hid_descriptor_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon
+tests_test_hid_descriptor_LDADD = daemon/libhid.la $(TEST_LDADD)
+
+tests_test_fuzz_hid_descriptor_SOURCES = tests/fuzz-hid-descriptor.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_hid_descriptor_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-hid-descriptor\"
+tests_test_fuzz_hid_descriptor_LDADD = daemon/libhid.la $(TEST_LDADD)
+
+# libFuzzer targets, built with clang outside automake's compile rules (they
+# need clang's -fsanitize=fuzzer). 'make check-fuzz' runs each for
+# FUZZ_SECONDS via tests/run-fuzz.sh; other fuzzers append to FUZZERS.
+FUZZ_SECONDS = 60
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-include $(top_builddir)/config.h -I$(top_srcdir)/lib -I$(top_srcdir)/daemon
+FUZZERS = tests/fuzz-hid-descriptor
+fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c daemon/hid-descriptor.c daemon/hid-eyetracker.c \
+	daemon/hid-recording.c lib/channels.c lib/util.c
+EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus $(fuzz_hid_descriptor_sources)
+CLEANFILES += $(FUZZERS)
+
+if HAVE_CLANG
+tests/fuzz-hid-descriptor: $(fuzz_hid_descriptor_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) -o $@ $(fuzz_hid_descriptor_sources:%=$(top_srcdir)/%) -lm
+
+fuzzers: $(FUZZERS)
+
+check-fuzz: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+		$(top_srcdir)/tests/run-fuzz.sh $${f#tests/} $(FUZZ_SECONDS) || exit 1; \
+	done
+else
+fuzzers check-fuzz:
+	@echo "clang is not installed: no libFuzzer targets" >&2; exit 77
+endif
+.PHONY: fuzzers check-fuzz
