@@ -453,6 +453,75 @@ void da_stream_stats_get(const da_stream *s, da_stream_stats *ret);
  * da_channel) lacks, as a bitmask; 0 when the source can feed the model. */
 uint64_t da_model_missing_channels(const da_model *m, uint64_t available);
 
+/* ---- data sets, training and scoring (DESIGN §4.5) ----------------------- */
+
+/* Recordings turned into windows of derived features with a regression
+ * target (target.depth of each window's last frame), kept per subject so
+ * folds can be grouped by subject. Features are stored unscaled; scalers are
+ * fit on training subjects only. */
+typedef struct da_dataset da_dataset;
+
+typedef struct da_dataset_options {
+        const char *const *features;    /* names; NULL = the Robust Vision set */
+        unsigned n_features;
+        unsigned window;                /* T, default 10 */
+        unsigned hop;                   /* default 1 */
+        double target_min, target_max;  /* frames outside are dropped; default 0.35..3 m */
+        da_recording_format format;     /* default auto */
+        const char *column_map;         /* generic CSV/TSV spec, or NULL */
+        unsigned min_windows;           /* subjects with fewer are skipped (reported); default 1 */
+} da_dataset_options;
+
+void da_dataset_options_init(da_dataset_options *o);
+/* paths: files or directories (every *.tsv, *.csv, *.asc, and .gz of them);
+ * one subject per file, named by the file's base name. */
+int da_dataset_load(const char *const *paths, unsigned n_paths, const da_dataset_options *opt,
+                    da_dataset **ret, da_error *err);
+da_dataset *da_dataset_free(da_dataset *ds);
+unsigned da_dataset_n_subjects(const da_dataset *ds);
+const char *da_dataset_subject(const da_dataset *ds, unsigned s);
+size_t da_dataset_n_windows(const da_dataset *ds, unsigned s);
+unsigned da_dataset_n_features(const da_dataset *ds);
+const char *da_dataset_feature(const da_dataset *ds, unsigned f);
+/* Subjects named in the load that were skipped, with why (for reports). */
+unsigned da_dataset_n_skipped(const da_dataset *ds);
+const char *da_dataset_skipped(const da_dataset *ds, unsigned i);
+
+typedef void (*da_progress_fn)(unsigned epoch, unsigned epochs, double train_loss, double val_mae, void *userdata);
+
+typedef struct da_train_options {
+        unsigned hidden;                /* default 64 */
+        unsigned layers;                /* default 1 */
+        unsigned dense;                 /* FOVAL head width, default 32; 0 = plain */
+        bool batchnorm;                 /* default true */
+        da_pooling pooling;             /* default max */
+        da_activation activation;       /* default elu */
+        unsigned epochs;                /* default 30 */
+        unsigned batch;                 /* default 64 */
+        double lr;                      /* AdamW, default 1e-3 */
+        double weight_decay;            /* default 1e-2 */
+        double beta;                    /* SmoothL1 β, default 1.0 (in the target's unit) */
+        unsigned patience;              /* early stopping on the validation MAE, default 5 */
+        double val_fraction;            /* of training windows held out, default 0.1 */
+        unsigned threads;               /* 0 = one per core */
+        uint64_t seed;
+        const unsigned *features;       /* subset of the data set's feature indices, or NULL = all */
+        unsigned n_features;
+        da_progress_fn progress;
+        void *userdata;
+} da_train_options;
+
+void da_train_options_init(da_train_options *o);
+/* Trains from scratch on the windows of the given subjects; the scaler is fit
+ * on them; the model's metadata carries feature names and scaler. */
+int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects, const da_train_options *opt,
+             da_model **ret, da_error *err);
+/* Mean absolute error (in the target's unit) of a model over the windows of
+ * the given subjects (all when subjects is NULL). The model's features must
+ * be among the data set's. */
+int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
+             double *ret_mae, size_t *ret_windows, da_error *err);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);
