@@ -21,6 +21,8 @@ lib_libdeepactif_la_SOURCES = \
 	lib/matmul.c \
 	lib/tape.h \
 	lib/tape.c \
+	lib/backprop.h \
+	lib/backprop.c \
 	lib/attribute.h \
 	lib/attr-deeplift.c \
 	lib/stream.c \

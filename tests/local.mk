@@ -157,3 +157,14 @@ fuzzers check-fuzz:
 	@echo "clang is not installed: no libFuzzer targets" >&2; exit 77
 endif
 .PHONY: fuzzers check-fuzz
+
+# LSTM backpropagation through time and the attribution methods.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-backprop
+TESTS += tests/test-backprop
+endif
+
+tests_test_backprop_SOURCES = tests/test-backprop.c tests/lstm-fixture.h tests/lstm-fixture.c \
+	tests/test-util.h tests/test-util.c
+tests_test_backprop_CFLAGS = $(TEST_CFLAGS)
+tests_test_backprop_LDADD = $(TEST_LDADD)
