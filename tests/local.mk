@@ -114,11 +114,13 @@ tests_test_features_LDADD = $(TEST_LDADD)
 if HAVE_CHECK
 check_PROGRAMS += \
 	tests/test-hid-descriptor \
-	tests/test-fuzz-hid-descriptor
+	tests/test-fuzz-hid-descriptor \
+	tests/test-fuzz-hid-recording
 
 TESTS += \
 	tests/test-hid-descriptor \
-	tests/test-fuzz-hid-descriptor
+	tests/test-fuzz-hid-descriptor \
+	tests/test-fuzz-hid-recording
 endif
 
 tests_test_hid_descriptor_SOURCES = tests/test-hid-descriptor.c tests/test-util.h tests/test-util.c
@@ -129,22 +131,38 @@ tests_test_fuzz_hid_descriptor_SOURCES = tests/fuzz-hid-descriptor.c tests/fuzz-
 tests_test_fuzz_hid_descriptor_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-hid-descriptor\"
 tests_test_fuzz_hid_descriptor_LDADD = daemon/libhid.la $(TEST_LDADD)
 
+tests_test_fuzz_hid_recording_SOURCES = tests/fuzz-hid-recording.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_hid_recording_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-hid-recording\"
+tests_test_fuzz_hid_recording_LDADD = daemon/libhid.la $(TEST_LDADD)
+
 # libFuzzer targets, built with clang outside automake's compile rules (they
 # need clang's -fsanitize=fuzzer). 'make check-fuzz' runs each for
 # FUZZ_SECONDS via tests/run-fuzz.sh; other fuzzers append to FUZZERS.
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-include $(top_builddir)/config.h -I$(top_srcdir)/lib -I$(top_srcdir)/daemon
-FUZZERS = tests/fuzz-hid-descriptor
-fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c daemon/hid-descriptor.c daemon/hid-eyetracker.c \
-	daemon/hid-recording.c lib/channels.c lib/util.c
-EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus $(fuzz_hid_descriptor_sources)
+FUZZERS = tests/fuzz-hid-descriptor tests/fuzz-hid-recording tests/fuzz-model-file
+fuzz_hid_sources = daemon/hid-descriptor.c daemon/hid-eyetracker.c daemon/hid-recording.c lib/channels.c lib/util.c
+fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c $(fuzz_hid_sources)
+fuzz_hid_recording_sources = tests/fuzz-hid-recording.c $(fuzz_hid_sources)
+fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/gemv.c lib/lstm.c lib/head.c \
+	lib/util.c lib/channels.c
+EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus tests/fuzz-hid-descriptor.c tests/fuzz-hid-recording.c \
+	tests/fuzz-model-file.c tests/test-libfuzzer.sh
 CLEANFILES += $(FUZZERS)
 
 if HAVE_CLANG
 tests/fuzz-hid-descriptor: $(fuzz_hid_descriptor_sources:%=$(top_srcdir)/%)
 	@$(MKDIR_P) tests
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) -o $@ $(fuzz_hid_descriptor_sources:%=$(top_srcdir)/%) -lm
+
+tests/fuzz-hid-recording: $(fuzz_hid_recording_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) -o $@ $(fuzz_hid_recording_sources:%=$(top_srcdir)/%) -lm
+
+tests/fuzz-model-file: $(fuzz_model_file_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) -o $@ $(fuzz_model_file_sources:%=$(top_srcdir)/%) $(JSONC_LIBS) -lm
 
 fuzzers: $(FUZZERS)
 
@@ -168,3 +186,16 @@ tests_test_backprop_SOURCES = tests/test-backprop.c tests/lstm-fixture.h tests/l
 	tests/test-util.h tests/test-util.c
 tests_test_backprop_CFLAGS = $(TEST_CFLAGS)
 tests_test_backprop_LDADD = $(TEST_LDADD)
+
+# The model loader's corpus replayed by every build, and each libFuzzer
+# target run for a bounded time when clang is installed.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-fuzz-model-file
+TESTS += tests/test-fuzz-model-file
+endif
+tests_test_fuzz_model_file_SOURCES = tests/fuzz-model-file.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_model_file_CFLAGS = $(TEST_CFLAGS) -DFUZZ_NAME=\"fuzz-model-file\"
+tests_test_fuzz_model_file_LDADD = $(TEST_LDADD)
+
+TESTS += tests/test-libfuzzer.sh
+AM_TESTS_ENVIRONMENT += export FUZZERS="$(FUZZERS)" LIBFUZZER_SECONDS="$${LIBFUZZER_SECONDS:-10}";
