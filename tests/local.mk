@@ -199,3 +199,13 @@ tests_test_fuzz_model_file_LDADD = $(TEST_LDADD)
 
 TESTS += tests/test-libfuzzer.sh
 AM_TESTS_ENVIRONMENT += export FUZZERS="$(FUZZERS)" LIBFUZZER_SECONDS="$${LIBFUZZER_SECONDS:-10}";
+
+# DeepLIFT through the LSTM gates.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-deeplift
+TESTS += tests/test-deeplift
+endif
+
+tests_test_deeplift_SOURCES = tests/test-deeplift.c tests/test-util.h tests/test-util.c
+tests_test_deeplift_CFLAGS = $(TEST_CFLAGS)
+tests_test_deeplift_LDADD = $(TEST_LDADD)
