@@ -2,102 +2,103 @@
 #include <math.h>
 
 #include "gemv.h"
-
-/* The vector helpers below are always inlined into each clone, so the ABI
- * note GCC gives for 64-byte vector arguments does not apply. */
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "util.h"
 
 typedef float v16f __attribute__((vector_size(64), aligned(64)));
 typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
 
-#define KERNEL __attribute__((target_clones("avx512f", "avx2,fma", "default")))
+/* Each kernel is compiled three times, for AVX-512, AVX2+FMA and the
+ * baseline; the best one the CPU has is picked once (as GCC's
+ * target_clones would, but portable to clang and sanitizer builds). */
 
-KERNEL void gemv_panels_acc(const da_packed *W, const float *v, float *y) {
-        unsigned cols = W->cols, n = W->rows_padded / DA_PANEL;
+/* The vector helpers are macros rather than functions: 64-byte vectors
+ * cannot cross a function boundary in the baseline clone without an ABI
+ * change, and clang refuses that outright. */
 
-        for (unsigned p = 0; p < n; p++) {
-                const v16f *w = (const v16f *) (W->data + (size_t) p * cols * DA_PANEL);
-                v16f *out = (v16f *) (y + (size_t) p * DA_PANEL);
-                /* Four independent accumulators hide the FMA latency. */
-                v16f a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
-
-                for (unsigned k = 0; k < cols; k++, w += 4) {
-                        float s = v[k];
-
-                        a0 += w[0] * s;
-                        a1 += w[1] * s;
-                        a2 += w[2] * s;
-                        a3 += w[3] * s;
-                }
-                out[0] = a0;
-                out[1] = a1;
-                out[2] = a2;
-                out[3] = a3;
-        }
-}
-
-static inline __attribute__((always_inline)) v16f vselect(v16i mask, v16f a, v16f b) {
-        return (v16f) (((v16i) a & mask) | ((v16i) b & ~mask));
-}
+#define VSELECT(mask, a, b) ((v16f) (((v16i) (a) & (mask)) | ((v16i) (b) & ~(mask))))
 
 /* exp(x) as Cephes' expf: x = n·ln2 + r, a degree-6 polynomial for e^r and
  * the exponent bits for 2^n; ≤ 2 ulp over the clamped range. */
-static inline __attribute__((always_inline)) v16f vexp(v16f x) {
-        const v16f hi = (v16f) {} + 88.3762626647949f, lo = (v16f) {} - 87.3365447504019f;
-        v16f t, n, r, p;
-        v16i e;
+#define VEXP(x_)                                                                \
+        ({                                                                      \
+                const v16f hi_ = (v16f) {} + 88.3762626647949f;                 \
+                const v16f lo_ = (v16f) {} - 87.3365447504019f;                 \
+                v16f x = (x_), t_, n_, r_, p_;                                  \
+                x = VSELECT(x > hi_, hi_, x);                                   \
+                x = VSELECT(x < lo_, lo_, x);                                   \
+                t_ = x * 1.44269504088896341f;                                  \
+                /* round to nearest by the 1.5·2^23 trick */                    \
+                n_ = (t_ + 12582912.0f) - 12582912.0f;                          \
+                r_ = x - n_ * 0.693359375f;                                     \
+                r_ = r_ - n_ * -2.12194440e-4f;                                 \
+                p_ = 1.9875691500E-4f * r_ + 1.3981999507E-3f;                  \
+                p_ = p_ * r_ + 8.3334519073E-3f;                                \
+                p_ = p_ * r_ + 4.1665795894E-2f;                                \
+                p_ = p_ * r_ + 1.6666665459E-1f;                                \
+                p_ = p_ * r_ + 5.0000001201E-1f;                                \
+                p_ = p_ * r_ * r_ + r_ + 1.0f;                                  \
+                p_ * (v16f) ((__builtin_convertvector(n_, v16i) + 127) << 23);  \
+        })
 
-        x = vselect(x > hi, hi, x);
-        x = vselect(x < lo, lo, x);
-        t = x * 1.44269504088896341f;
-        /* round to nearest by the 1.5·2^23 trick */
-        n = (t + 12582912.0f) - 12582912.0f;
-        r = x - n * 0.693359375f;
-        r = r - n * -2.12194440e-4f;
-        p = 1.9875691500E-4f * r + 1.3981999507E-3f;
-        p = p * r + 8.3334519073E-3f;
-        p = p * r + 4.1665795894E-2f;
-        p = p * r + 1.6666665459E-1f;
-        p = p * r + 5.0000001201E-1f;
-        p = p * r * r + r + 1.0f;
-        e = (__builtin_convertvector(n, v16i) + 127) << 23;
-        return p * (v16f) e;
+#define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))
+#define VTANH(x) (2.0f / (1.0f + VEXP(-2.0f * (x))) - 1.0f)
+
+#define KTARGET __attribute__((target("avx512f")))
+#define KNAME(n) n##_avx512
+#include "gemv-kernels.h"
+#undef KTARGET
+#undef KNAME
+
+#define KTARGET __attribute__((target("avx2,fma")))
+#define KNAME(n) n##_avx2
+#include "gemv-kernels.h"
+#undef KTARGET
+#undef KNAME
+
+#define KTARGET
+#define KNAME(n) n##_baseline
+#include "gemv-kernels.h"
+#undef KTARGET
+#undef KNAME
+
+typedef struct kernel_set {
+        __typeof__(gemv_panels_acc_baseline) *gemv;
+        __typeof__(lstm_cell_baseline) *cell;
+        __typeof__(gate_trace_acc_baseline) *trace;
+} kernel_set;
+
+#define KERNEL_SET(v) { gemv_panels_acc_##v, lstm_cell_##v, gate_trace_acc_##v }
+static const kernel_set kernels_avx512 = KERNEL_SET(avx512);
+static const kernel_set kernels_avx2 = KERNEL_SET(avx2);
+static const kernel_set kernels_baseline = KERNEL_SET(baseline);
+
+/* Picked on first use rather than by an ifunc resolver, which would run
+ * before sanitizer runtimes are up. Racing first callers store the same value. */
+static const kernel_set *kernels(void) {
+        static const kernel_set *cached;
+        const kernel_set *k = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+
+        if (_likely_(k))
+                return k;
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f"))
+                k = &kernels_avx512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                k = &kernels_avx2;
+        else
+                k = &kernels_baseline;
+        __atomic_store_n(&cached, k, __ATOMIC_RELEASE);
+        return k;
 }
 
-static inline __attribute__((always_inline)) v16f vsigmoid(v16f x) {
-        return 1.0f / (1.0f + vexp(-x));
+void gemv_panels_acc(const da_packed *W, const float *v, float *y) {
+        kernels()->gemv(W, v, y);
 }
 
-static inline __attribute__((always_inline)) v16f vtanh(v16f x) {
-        return 2.0f / (1.0f + vexp(-2.0f * x)) - 1.0f;
+void lstm_cell(const float *g, float *c, float *h, unsigned Hp, float *ret_i) {
+        kernels()->cell(g, c, h, Hp, ret_i);
 }
 
-KERNEL void lstm_cell(const float *g, float *c, float *h, unsigned Hp, float *ret_i) {
-        for (unsigned j = 0; j < Hp; j += DA_LANES) {
-                v16f gi = *(const v16f *) (g + j);
-                v16f gf = *(const v16f *) (g + Hp + j);
-                v16f gg = *(const v16f *) (g + 2 * Hp + j);
-                v16f go = *(const v16f *) (g + 3 * Hp + j);
-                v16f i = vsigmoid(gi), f = vsigmoid(gf), cand = vtanh(gg), o = vsigmoid(go);
-                v16f cn = f * *(v16f *) (c + j) + i * cand;
-
-                *(v16f *) (c + j) = cn;
-                *(v16f *) (h + j) = o * vtanh(cn);
-                if (ret_i)
-                        *(v16f *) (ret_i + j) = i;
-        }
-}
-
-KERNEL void gate_trace_acc(const float *A, const float *i, const float *x, unsigned F, unsigned Hp, float *out) {
-        for (unsigned f = 0; f < F; f++) {
-                const v16f *a = (const v16f *) (A + (size_t) f * Hp);
-                v16f acc = {};
-                float s = 0;
-
-                for (unsigned j = 0; j < Hp / DA_LANES; j++)
-                        acc += a[j] * ((const v16f *) i)[j];
-                for (unsigned l = 0; l < DA_LANES; l++)
-                        s += acc[l];
-                out[f] += fabsf(x[f]) * s;
-        }
+void gate_trace_acc(const float *A, const float *i, const float *x, unsigned F, unsigned Hp, float *out) {
+        kernels()->trace(A, i, x, F, Hp, out);
 }

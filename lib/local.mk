@@ -13,6 +13,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/model.c \
 	lib/model-file.c \
 	lib/gemv.h \
+	lib/gemv-kernels.h \
 	lib/gemv.c \
 	lib/lstm.c \
 	lib/head.h \
