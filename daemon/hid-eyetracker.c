@@ -186,7 +186,7 @@ static int bind_tracking_field(HidEyeTracker *t, const HidDescriptor *d, const H
         return 0;
 }
 
-static void bind_status_field(HidEyeTracker *t, const HidDescriptor *d, const HidField *f) {
+static void bind_status_field(HidEyeTracker *t, const HidField *f) {
         for (uint32_t i = 0; i < f->count; i++) {
                 uint32_t u = hid_field_usage(f, i);
 
@@ -250,7 +250,7 @@ int hid_eyetracker_new(const HidDescriptor *d, HidEyeTracker **ret, da_error *er
                         if (r < 0)
                                 return r;
                 } else
-                        bind_status_field(t, d, f);
+                        bind_status_field(t, f);
         }
         if (t->n_bindings == 0)
                 return da_error_set(err, -EBADMSG,
