@@ -1,3 +1,4 @@
 dist_man_MANS += \
 	man/deepactif-model.5 \
-	man/deepactif-features.7
+	man/deepactif-features.7 \
+	man/deepactif-attribution.7
