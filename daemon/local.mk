@@ -28,3 +28,27 @@ daemon_libstore_la_SOURCES = \
 	daemon/store-export.c
 daemon_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS)
 daemon_libstore_la_LIBADD = $(SQLITE_LIBS) $(JSONC_LIBS) -lm
+
+# The daemon: sd-event loop, configuration, per-device pipeline, sources.
+sbin_PROGRAMS += daemon/deepactifd
+daemon_deepactifd_SOURCES = \
+	daemon/main.c \
+	daemon/log.h \
+	daemon/log.c \
+	daemon/config.h \
+	daemon/config.c \
+	daemon/manager.h \
+	daemon/manager.c \
+	daemon/device.h \
+	daemon/device.c \
+	daemon/sources.h \
+	daemon/source-replay.c \
+	daemon/source-evemu.c \
+	daemon/source-evdev.c \
+	daemon/source-hidraw.c \
+	daemon/evdev-profile.h \
+	daemon/evdev-profile.c
+daemon_deepactifd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBEVDEV_CFLAGS) $(EVEMU_CFLAGS) \
+	$(INIH_CFLAGS) $(SQLITE_CFLAGS)
+daemon_deepactifd_LDADD = lib/libdeepactif.la daemon/libhid.la daemon/libstore.la \
+	$(LIBSYSTEMD_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) $(INIH_LIBS) $(SQLITE_LIBS) -lm

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <math.h>
+#include <time.h>
+
+#include "device.h"
+#include "log.h"
+#include "manager.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_rolling *, da_rolling_free);
+
+static uint64_t now_realtime_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+char *channel_mask_to_string(uint64_t mask) {
+        char *s = NULL;
+        size_t n = 0;
+        FILE *f = open_memstream(&s, &n);
+
+        if (!f)
+                return NULL;
+        for (unsigned c = 0; c < _DA_CH_MAX; c++)
+                if (mask & (UINT64_C(1) << c))
+                        fprintf(f, "%s%s", ftell(f) > 0 ? ", " : "", da_channel_name(c));
+        if (fclose(f) != 0)
+                return mfree(s);
+        return s;
+}
+
+static bool same_features(const da_model *m, const Device *d) {
+        unsigned F = da_model_arch(m)->n_features;
+
+        return d->rolling && da_rolling_n_features(d->rolling) == F &&
+                da_rolling_window(d->rolling) == d->manager->config.rolling_windows;
+}
+
+/* The stream counts frames it could not window; keep its count across
+ * rebinds, which replace the stream. */
+static void retire_stream(Device *d) {
+        da_stream_stats st;
+
+        if (!d->stream)
+                return;
+        da_stream_stats_get(d->stream, &st);
+        d->frames_invalid_retired += st.invalid;
+        d->stream = da_stream_free(d->stream);
+}
+
+uint64_t device_frames_invalid(const Device *d) {
+        da_stream_stats st = {};
+
+        if (d->stream)
+                da_stream_stats_get(d->stream, &st);
+        return d->frames_invalid + d->frames_invalid_retired + st.invalid;
+}
+
+static void end_session(Device *d) {
+        if (!d->session)
+                return;
+        store_session_end(d->manager->store, d->session, now_realtime_us());
+        d->session = NULL;
+}
+
+static int bind_model(Device *d) {
+        Manager *m = d->manager;
+        const da_model *model = m->model;
+        _cleanup_(da_stream_freep) da_stream *stream = NULL;
+        unsigned F = da_model_arch(model)->n_features;
+        const char **names = NULL;
+        store_session *session = NULL;
+        da_error err = {};
+        int r;
+
+        d->missing = da_model_missing_channels(model, d->channels);
+        if (d->missing != 0) {
+                _cleanup_free_ char *s = channel_mask_to_string(d->missing);
+
+                end_session(d);
+                retire_stream(d);
+                d->supported = false;
+                log_warning("Device %s is unsupported by model '%s': missing channels %s.",
+                            d->name, m->model_path, s ?: "(out of memory)");
+                return 0;
+        }
+
+        r = da_stream_new(model, m->config.location, &stream, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bind device %s to model '%s': %s",
+                                       d->name, m->model_path, err.message[0] ? err.message : strerror(-r));
+
+        /* Reloading the same feature list keeps the rolling rankings; any
+         * other change starts them afresh, as they would rank other things. */
+        if (!same_features(model, d)) {
+                _cleanup_(da_rolling_freep) da_rolling *rolling = NULL;
+                double *scores;
+                unsigned *ranks;
+
+                r = da_rolling_new(F, m->config.rolling_windows, &rolling);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to allocate the rolling attributor of %s: %m", d->name);
+                scores = calloc(F, sizeof(double));
+                ranks = calloc(F, sizeof(unsigned));
+                if (!scores || !ranks) {
+                        free(scores);
+                        free(ranks);
+                        return log_oom();
+                }
+                free(d->scores);
+                free(d->ranks);
+                d->scores = scores;
+                d->ranks = ranks;
+                da_rolling_free(d->rolling);
+                d->rolling = TAKE_PTR(rolling);
+                d->windows_at_snapshot = d->windows;
+        }
+
+        names = calloc(F, sizeof(char *));
+        if (!names)
+                return log_oom();
+        for (unsigned f = 0; f < F; f++)
+                names[f] = da_model_feature(model, f);
+        r = store_session_begin(m->store, &(store_session_info) {
+                        .device = d->name,
+                        .source = d->source,
+                        .model = m->model_path,
+                        .model_identity = m->model_identity,
+                        .started_us = now_realtime_us(),
+                        .n_features = F,
+                        .features = names,
+                }, &session);
+        free(names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to begin the store session of %s: %m", d->name);
+
+        end_session(d);
+        d->session = session;
+        retire_stream(d);
+        d->stream = TAKE_PTR(stream);
+        d->supported = true;
+        d->next_snapshot_us = 0;
+        log_info("Device %s (%s) bound to model '%s' (%u features).", d->name, d->source, m->model_path, F);
+        return 0;
+}
+
+int device_bind(Device *d) {
+        int r;
+
+        r = bind_model(d);
+        if (r < 0) {
+                /* Unbound rather than half-bound: the old stream may refer
+                 * to a model that is about to be freed. */
+                end_session(d);
+                retire_stream(d);
+                d->supported = false;
+        }
+        return r;
+}
+
+int device_new(Manager *m, const char *name, const char *source, uint64_t channels, Device **ret) {
+        Device *d;
+        int r;
+
+        for (Device *i = m->devices; i; i = i->next)
+                if (streq(i->name, name))
+                        return log_error_errno(EEXIST, "Device %s already exists.", name);
+
+        d = calloc(1, sizeof *d);
+        if (!d)
+                return log_oom();
+        d->manager = m;
+        d->channels = channels;
+        d->last_prediction = NAN;
+        d->name = strdup(name);
+        d->source = strdup(source);
+        if (!d->name || !d->source) {
+                device_free(d);
+                return log_oom();
+        }
+        d->next = m->devices;
+        m->devices = d;
+        m->n_devices++;
+
+        r = device_bind(d);
+        if (r < 0) {
+                device_free(d);
+                return r;
+        }
+        *ret = d;
+        return 0;
+}
+
+Device *device_free(Device *d) {
+        Manager *m;
+
+        if (!d)
+                return NULL;
+        m = d->manager;
+        for (Device **i = &m->devices; *i; i = &(*i)->next)
+                if (*i == d) {
+                        *i = d->next;
+                        m->n_devices--;
+                        break;
+                }
+        end_session(d);
+        da_stream_free(d->stream);
+        da_rolling_free(d->rolling);
+        free(d->scores);
+        free(d->ranks);
+        free(d->name);
+        free(d->source);
+        return mfree(d);
+}
+
+void device_count_dropped(Device *d, uint64_t n) {
+        d->frames_dropped += n;
+}
+
+void device_reset_stream(Device *d) {
+        if (d->stream)
+                da_stream_reset(d->stream);
+        d->next_snapshot_us = 0;
+}
+
+int device_snapshot(Device *d, bool force) {
+        Manager *m = d->manager;
+        unsigned F;
+        int r;
+
+        if (!d->supported || !d->rolling || da_rolling_count(d->rolling) == 0)
+                return 0;
+        if (d->windows == d->windows_at_snapshot && !(force && d->snapshots == 0))
+                return 0;
+
+        F = da_rolling_n_features(d->rolling);
+        r = da_rolling_scores(d->rolling, m->config.aggregation, d->scores);
+        if (r >= 0)
+                r = da_ranks(d->scores, F, d->ranks);
+        if (r < 0)
+                return log_error_errno(r, "Failed to rank the features of %s: %m", d->name);
+
+        r = store_append_snapshot(m->store, d->session, &(store_snapshot) {
+                        .time_us = now_realtime_us(),
+                        .method = da_method_to_string(DA_METHOD_DEEPACTIF),
+                        .location = da_trace_location_to_string(m->config.location),
+                        .aggregation = da_aggregation_to_string(m->config.aggregation),
+                        .windows = (unsigned) da_rolling_count(d->rolling),
+                        .frames_processed = d->frames_processed,
+                        .frames_dropped = d->frames_dropped,
+                        .last_prediction = d->last_prediction,
+                        .n_scores = F,
+                        .scores = d->scores,
+                        .ranks = d->ranks,
+                });
+        if (r < 0)
+                return log_error_errno(r, "Failed to queue a snapshot of %s: %m", d->name);
+
+        d->windows_at_snapshot = d->windows;
+        d->snapshots++;
+        if (m->ranking_changed)
+                m->ranking_changed(d, m->ranking_changed_userdata);
+        return 1;
+}
+
+int device_push(Device *d, const da_frame *frame) {
+        uint64_t interval = d->manager->config.ranking_interval_usec;
+        da_window_result w;
+        int r;
+
+        d->frames_processed++;
+        if (!d->supported)
+                return 0;
+
+        r = da_stream_push(d->stream, frame, &w);
+        if (r < 0) {
+                d->frames_invalid++;
+                return 0;
+        }
+        if (r > 0) {
+                d->windows++;
+                d->last_prediction = w.output[0];
+                /* A window whose traces are not finite (a diverging model)
+                 * would poison the rolling moments: count it, skip it. */
+                if (da_rolling_push(d->rolling, w.trace) < 0)
+                        d->frames_invalid++;
+        }
+
+        /* Snapshots follow stream time, so a replay at any speed yields the
+         * same snapshots as the recording did live. */
+        if (d->next_snapshot_us == 0 || frame->time_us < d->last_frame_us)
+                d->next_snapshot_us = frame->time_us + interval;
+        d->last_frame_us = frame->time_us;
+        if (frame->time_us >= d->next_snapshot_us) {
+                d->next_snapshot_us = frame->time_us + interval;
+                (void) device_snapshot(d, false);
+        }
+        return 0;
+}

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/* deepactifd(8): options, logging, and the manager's event loop. */
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+
+#include "log.h"
+#include "manager.h"
+
+static void help(void) {
+        printf("%s [OPTIONS...]\n\n"
+               "Runs eye-tracker streams through an LSTM gaze model and keeps a rolling\n"
+               "DeepACTIF ranking of the input features the model relies on.\n\n"
+               "  -h --help              Show this help\n"
+               "     --version           Show the package version\n"
+               "  -c --config=PATH       Configuration file (default: %s)\n"
+               "  -m --model=PATH        Model file, overrides Model=\n"
+               "  -d --database=PATH     SQLite database, overrides Database=\n"
+               "     --replay=FILE       Replay a recording instead of live devices, then exit\n"
+               "     --format=FORMAT     Recording format: auto, robustvision, tobii, eyelink,\n"
+               "                         evemu (default: auto)\n"
+               "     --speed=SPEED       realtime, max, or a factor such as 2.5 (default: realtime)\n"
+               "     --loop              Start the recording over at its end instead of exiting\n"
+               "     --user              Connect to the user's session bus, not the system bus\n"
+               "     --no-bus            Do not connect to D-Bus\n"
+               "  -v --verbose           Log debug messages\n",
+               program_invocation_short_name, CONFIG_DEFAULT_PATH);
+}
+
+static int parse_speed(const char *s, ManagerOptions *o) {
+        char *end;
+        double f;
+
+        if (streq(s, "realtime")) {
+                o->speed = REPLAY_SPEED_REALTIME;
+                return 0;
+        }
+        if (streq(s, "max")) {
+                o->speed = REPLAY_SPEED_MAX;
+                return 0;
+        }
+        errno = 0;
+        f = strtod(s, &end);
+        if (errno != 0 || end == s || *end || !isfinite(f) || f <= 0)
+                return -EINVAL;
+        o->speed = REPLAY_SPEED_FACTOR;
+        o->speed_factor = f;
+        return 0;
+}
+
+/* 1: run, 0: exit successfully (--help, --version), < 0: bad options. */
+static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_REPLAY,
+                ARG_FORMAT,
+                ARG_SPEED,
+                ARG_LOOP,
+                ARG_USER,
+                ARG_NO_BUS,
+        };
+        static const struct option options[] = {
+                { "help",     no_argument,       NULL, 'h'        },
+                { "version",  no_argument,       NULL, ARG_VERSION },
+                { "config",   required_argument, NULL, 'c'        },
+                { "model",    required_argument, NULL, 'm'        },
+                { "database", required_argument, NULL, 'd'        },
+                { "replay",   required_argument, NULL, ARG_REPLAY },
+                { "format",   required_argument, NULL, ARG_FORMAT },
+                { "speed",    required_argument, NULL, ARG_SPEED  },
+                { "loop",     no_argument,       NULL, ARG_LOOP   },
+                { "user",     no_argument,       NULL, ARG_USER   },
+                { "no-bus",   no_argument,       NULL, ARG_NO_BUS },
+                { "verbose",  no_argument,       NULL, 'v'        },
+                {}
+        };
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "hc:m:d:v", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+                        return 0;
+                case 'c':
+                        o->config_path = optarg;
+                        break;
+                case 'm':
+                        o->model_path = optarg;
+                        break;
+                case 'd':
+                        o->database_path = optarg;
+                        break;
+                case ARG_REPLAY:
+                        o->replay_path = optarg;
+                        break;
+                case ARG_FORMAT:
+                        if (streq(optarg, "evemu")) {
+                                o->replay_evemu = true;
+                                break;
+                        }
+                        o->replay_evemu = false;
+                        r = da_recording_format_from_string(optarg);
+                        if (r < 0 || r == DA_REC_CSV)
+                                return log_error_errno(EINVAL, "Unknown recording format '%s'; "
+                                                       "use auto, robustvision, tobii, eyelink or evemu.", optarg);
+                        o->replay_format = r;
+                        break;
+                case ARG_SPEED:
+                        if (parse_speed(optarg, o) < 0)
+                                return log_error_errno(EINVAL, "Invalid --speed '%s'; "
+                                                       "use realtime, max or a positive factor.", optarg);
+                        break;
+                case ARG_LOOP:
+                        o->loop = true;
+                        break;
+                case ARG_USER:
+                        o->user_bus = true;
+                        break;
+                case ARG_NO_BUS:
+                        o->no_bus = true;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        return log_error_errno(EINVAL, "Unhandled option '%c'.", c);
+                }
+
+        if (optind < argc)
+                return log_error_errno(EINVAL, "%s takes no arguments; see --help.", program_invocation_short_name);
+        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_evemu) && !o->replay_path)
+                return log_error_errno(EINVAL, "--loop, --speed and --format need --replay.");
+        return 1;
+}
+
+int main(int argc, char *argv[]) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        ManagerOptions o = {
+                .replay_format = DA_REC_AUTO,
+                .speed = REPLAY_SPEED_REALTIME,
+        };
+        int r;
+
+        log_setup();
+
+        r = parse_argv(argc, argv, &o);
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (!o.no_bus)
+                log_debug("This build has no D-Bus interface yet; running as with --no-bus.");
+
+        r = manager_new(&o, &m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_startup(m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = manager_run(m);
+        return r < 0 ? EXIT_FAILURE : r;
+}

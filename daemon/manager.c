@@ -1,0 +1,381 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+#include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "log.h"
+#include "manager.h"
+#include "sources.h"
+
+/* How often retention runs, at most. */
+#define RETENTION_INTERVAL_USEC (60 * USEC_PER_SEC)
+
+static uint64_t now_realtime_us(void) {
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
+
+static int free_and_strdup(char **p, const char *s) {
+        char *c = strdup(s);
+
+        if (!c)
+                return -ENOMEM;
+        free(*p);
+        *p = c;
+        return 0;
+}
+
+int manager_new(const ManagerOptions *options, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return log_oom();
+        m->options = *options;
+        config_init(&m->config);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Failed to allocate the event loop: %m");
+
+        /* sd-event delivers these through a signalfd; they must be blocked. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return log_error_errno(errno, "Failed to block signals: %m");
+        r = sd_event_add_signal(m->event, &m->sigterm, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sigint, SIGINT, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, &m->sighup, SIGHUP, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to install signal handlers: %m");
+
+        /* Pings the service manager at half WATCHDOG_USEC when it is set. */
+        r = sd_event_set_watchdog(m->event, true);
+        if (r < 0)
+                return log_error_errno(r, "Failed to enable the watchdog: %m");
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        m->replay = replay_free(m->replay);
+        m->evdev = evdev_monitor_free(m->evdev);
+        m->hidraw = hidraw_monitor_free(m->hidraw);
+        while (m->devices)
+                device_free(m->devices);
+        sd_event_source_unref(m->flush_timer);
+        sd_event_source_unref(m->sigterm);
+        sd_event_source_unref(m->sigint);
+        sd_event_source_unref(m->sighup);
+        store_free(m->store);
+        da_model_free(m->model);
+        free(m->model_path);
+        free(m->model_identity);
+        free(m->database_path);
+        config_done(&m->config);
+        sd_event_unref(m->event);
+        return mfree(m);
+}
+
+/* The previous model is handed back in ret_old, to be freed once no device
+ * stream refers to it any more. */
+static int load_model(Manager *m, const char *path, da_model **ret_old) {
+        _cleanup_(da_model_freep) da_model *model = NULL;
+        _cleanup_free_ char *p = NULL, *identity = NULL;
+        da_error err = {};
+        struct stat st;
+        int r;
+
+        r = da_model_load(path, &model, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load model '%s': %s", path,
+                                       err.message[0] ? err.message : strerror(-r));
+        /* Cheap identity: enough to tell a replaced file from the old one. */
+        if (stat(path, &st) < 0)
+                return log_error_errno(errno, "Failed to stat model '%s': %m", path);
+        if (asprintf(&identity, "size:%jd,mtime:%" PRIu64, (intmax_t) st.st_size,
+                     (uint64_t) st.st_mtim.tv_sec * USEC_PER_SEC + (uint64_t) st.st_mtim.tv_nsec / 1000) < 0)
+                return log_oom();
+        p = strdup(path);
+        if (!p)
+                return log_oom();
+
+        *ret_old = m->model;
+        m->model = TAKE_PTR(model);
+        free(m->model_path);
+        m->model_path = TAKE_PTR(p);
+        free(m->model_identity);
+        m->model_identity = TAKE_PTR(identity);
+        m->model_generation++;
+        log_info("Loaded model '%s': %u features, window %u, hop %u.", m->model_path,
+                 da_model_arch(m->model)->n_features, da_model_arch(m->model)->window,
+                 da_model_arch(m->model)->hop);
+        return 0;
+}
+
+static int open_store(Manager *m, const char *path) {
+        da_error err = {};
+        int r;
+
+        r = store_open(path, 0, &m->store, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open database '%s': %s", path,
+                                       err.message[0] ? err.message : strerror(-r));
+        m->database_path = strdup(path);
+        if (!m->database_path)
+                return log_oom();
+        return 0;
+}
+
+static void check_ready(Manager *m) {
+        if (m->ready || m->ready_holds > 0 || !m->store)
+                return;
+        m->ready = true;
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
+}
+
+void manager_ready_hold(Manager *m) {
+        m->ready_holds++;
+}
+
+void manager_ready_release(Manager *m) {
+        if (m->ready_holds > 0)
+                m->ready_holds--;
+        check_ready(m);
+}
+
+void manager_update_status(Manager *m) {
+        uint64_t frames = 0, windows = 0;
+        unsigned unsupported = 0;
+
+        for (Device *d = m->devices; d; d = d->next) {
+                frames += d->frames_processed;
+                windows += d->windows;
+                unsupported += !d->supported;
+        }
+        (void) sd_notifyf(false, "STATUS=%u device(s)%s%.0u%s, %" PRIu64 " frames, %" PRIu64 " windows%s",
+                          m->n_devices, unsupported ? " (" : "", unsupported,
+                          unsupported ? " unsupported)" : "", frames, windows,
+                          m->store_failing ? "; database writes failing, retrying" : "");
+}
+
+static void apply_retention(Manager *m) {
+        uint64_t now = now_realtime_us(), deleted = 0;
+        da_error err = {};
+        int r;
+
+        if (m->config.retention_age_usec == 0 && m->config.retention_snapshots == 0)
+                return;
+        if (m->last_retention_us != 0 && now - m->last_retention_us < RETENTION_INTERVAL_USEC)
+                return;
+        m->last_retention_us = now;
+        r = store_apply_retention(m->store, now, m->config.retention_age_usec, m->config.retention_snapshots,
+                                  &deleted, &err);
+        if (r < 0)
+                log_warning_errno(r, "Failed to apply retention: %s", err.message);
+        else if (deleted > 0)
+                log_debug("Retention deleted %" PRIu64 " snapshots.", deleted);
+}
+
+int manager_flush(Manager *m, bool final) {
+        da_error err = {};
+        int r;
+
+        for (Device *d = m->devices; d; d = d->next)
+                if (final)
+                        (void) device_snapshot(d, true);
+        if (!m->store)
+                return 0;
+
+        r = store_flush(m->store, &err);
+        if (r < 0) {
+                /* The queue is kept and the next flush retries: log the
+                 * change of state, not every retry. */
+                if (!m->store_failing || final)
+                        log_error_errno(r, "Failed to write to database '%s', will retry: %s",
+                                        m->database_path, err.message);
+                m->store_failing = true;
+                return r;
+        }
+        if (m->store_failing)
+                log_notice("Writing to database '%s' works again.", m->database_path);
+        m->store_failing = false;
+        apply_retention(m);
+        return r;
+}
+
+static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        (void) manager_flush(m, false);
+        manager_update_status(m);
+        (void) sd_event_source_set_time(s, usec + m->config.flush_interval_usec);
+        return 0;
+}
+
+void manager_exit(Manager *m, int code) {
+        m->exit_code = code;
+        (void) sd_event_exit(m->event, code);
+}
+
+static void manager_shutdown(Manager *m, int code) {
+        (void) sd_notify(false, "STOPPING=1");
+        for (Device *d = m->devices; d; d = d->next)
+                if (d->session) {
+                        (void) device_snapshot(d, true);
+                        store_session_end(m->store, d->session, now_realtime_us());
+                        d->session = NULL;
+                }
+        if (manager_flush(m, true) < 0 && code == 0)
+                code = 1;
+        manager_exit(m, code);
+}
+
+void manager_replay_finished(Manager *m, int error) {
+        if (error < 0)
+                log_error("Replay of '%s' ended early; exiting.", m->options.replay_path);
+        else
+                log_info("Replay of '%s' finished.", m->options.replay_path);
+        manager_shutdown(m, error < 0 ? 1 : 0);
+}
+
+void manager_remove_device(Manager *m, Device *d) {
+        log_info("Device %s removed.", d->name);
+        if (d->session)
+                (void) device_snapshot(d, true);
+        device_free(d);
+        manager_update_status(m);
+}
+
+static int load_config(Manager *m, Config *ret) {
+        int r;
+
+        r = config_load(m->options.config_path, ret);
+        if (r < 0)
+                return r;
+        if (m->options.model_path && free_and_strdup(&ret->model, m->options.model_path) < 0)
+                return log_oom();
+        if (m->options.database_path && free_and_strdup(&ret->database, m->options.database_path) < 0)
+                return log_oom();
+        return 0;
+}
+
+int manager_reload(Manager *m) {
+        _cleanup_(da_model_freep) da_model *old = NULL;
+        Config c;
+        int r;
+
+        (void) sd_notify(false, "RELOADING=1");
+        config_init(&c);
+        r = load_config(m, &c);
+        if (r < 0) {
+                config_done(&c);
+                log_error("Reloading failed; keeping the previous configuration and model.");
+                goto finish;
+        }
+        if (!streq_ptr(c.database ?: CONFIG_DEFAULT_DATABASE, m->database_path))
+                log_warning("Database= changed; the new path takes effect on restart.");
+
+        /* Take what is in scope now under the old model before rebinding. */
+        for (Device *d = m->devices; d; d = d->next)
+                (void) device_snapshot(d, false);
+
+        r = load_model(m, c.model ?: CONFIG_DEFAULT_MODEL, &old);
+        if (r < 0) {
+                config_done(&c);
+                log_error("Reloading failed; keeping the previous configuration and model.");
+                goto finish;
+        }
+        config_done(&m->config);
+        m->config = c;
+        for (Device *d = m->devices; d; d = d->next)
+                (void) device_bind(d);
+        (void) sd_event_source_set_time_relative(m->flush_timer, m->config.flush_interval_usec);
+        log_info("Reloaded configuration and model.");
+finish:
+        (void) sd_notify(false, "READY=1");
+        manager_update_status(m);
+        return r;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        switch (si->ssi_signo) {
+        case SIGHUP:
+                log_info("Received SIGHUP, reloading.");
+                (void) manager_reload(m);
+                break;
+        default:
+                log_info("Received %s, flushing and exiting.", strsignal((int) si->ssi_signo));
+                manager_shutdown(m, 0);
+        }
+        return 0;
+}
+
+int manager_startup(Manager *m) {
+        da_model *old = NULL;
+        int r;
+
+        r = load_config(m, &m->config);
+        if (r < 0)
+                return r;
+        r = load_model(m, m->config.model ?: CONFIG_DEFAULT_MODEL, &old);
+        if (r < 0)
+                return r;
+        r = open_store(m, m->config.database ?: CONFIG_DEFAULT_DATABASE);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_time_relative(m->event, &m->flush_timer, CLOCK_MONOTONIC,
+                                       m->config.flush_interval_usec, 0, on_flush_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Failed to arm the flush timer: %m");
+        (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
+
+        if (m->options.replay_path) {
+                if (m->options.replay_evemu)
+                        r = evemu_replay_new(m, m->options.replay_path, &m->replay);
+                else
+                        r = replay_new(m, m->options.replay_path, m->options.replay_format, &m->replay);
+                if (r < 0)
+                        return r;
+        } else if (m->config.discover || m->config.devices) {
+                r = hidraw_monitor_new(m, &m->hidraw);
+                if (r < 0)
+                        return r;
+                r = evdev_monitor_new(m, &m->evdev);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The D-Bus/varlink code (issue 7) holds READY here until its name
+         * is owned: manager_ready_hold() before, _release() once acquired. */
+        check_ready(m);
+        return 0;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "Event loop failed: %m");
+        return m->exit_code;
+}
