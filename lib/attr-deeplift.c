@@ -26,6 +26,7 @@
 #include <math.h>
 
 #include "attribute.h"
+#include "matmul.h"
 #include "tape.h"
 
 static double activate_slope(da_activation a, double z) {
@@ -181,18 +182,9 @@ static void layer_multipliers(Tape *t, unsigned l, bool fallback, const double *
                 /* Wᵀ·mz into the layer's input and into the previous hidden state */
                 memset(min, 0, sizeof(double) * in);
                 memset(hcarry, 0, sizeof(double) * H);
-                for (unsigned r = 0; r < 4 * H; r++) {
-                        const float *wi = W->w_ih + (size_t) r * in, *wh = W->w_hh + (size_t) r * H;
-                        double v = mz[r];
-
-                        if (v == 0)
-                                continue;
-                        for (unsigned k = 0; k < in; k++)
-                                min[k] += v * (double) wi[k];
-                        if (s > 0)
-                                for (unsigned k = 0; k < H; k++)
-                                        hcarry[k] += v * (double) wh[k];
-                }
+                matmul_wtd_acc(W->w_ih, 4 * H, in, mz, 4 * H, 1, min, in);
+                if (s > 0)
+                        matmul_wtd_acc(W->w_hh, 4 * H, H, mz, 4 * H, 1, hcarry, H);
         }
 }
 
