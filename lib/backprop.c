@@ -208,6 +208,27 @@ int backprop(Tape *t, const double *dout, double *ret_grad_x, double *acc_grad_p
         return 0;
 }
 
+int backprop_output_gradients(Tape *t, const double *x, unsigned T, unsigned B, unsigned o, double *ret_out,
+                              double *ret_grad) {
+        _cleanup_free_ double *dout = NULL;
+        int r;
+
+        if (o >= t->O)
+                return -EINVAL;
+        r = tape_forward(t, x, T, B, NULL);
+        if (r < 0)
+                return r;
+        dout = calloc((size_t) B * t->O, sizeof(double));
+        if (!dout)
+                return -ENOMEM;
+        for (unsigned b = 0; b < B; b++) {
+                dout[(size_t) b * t->O + o] = 1;
+                if (ret_out)
+                        ret_out[b] = t->out[(size_t) b * t->O + o];
+        }
+        return backprop(t, dout, ret_grad, NULL);
+}
+
 int da_gradient(const da_model *m, const float *x, unsigned T, unsigned output, float *ret_output_value,
                 float *ret_grad_x, float *ret_grad_params) {
         _cleanup_(tape_freep) Tape *t = NULL;

@@ -23,3 +23,8 @@ void param_layout(const da_model *m, ParamLayout *ret);
  * param_layout() says) is added to, so minibatches accumulate. Either may be
  * NULL. */
 int backprop(Tape *t, const double *dout, double *ret_grad_x, double *acc_grad_params);
+
+/* Forward and input gradients of output o for B windows (x: B × T × F,
+ * window-major): B values to ret_out (may be NULL), B × T × F to ret_grad. */
+int backprop_output_gradients(Tape *t, const double *x, unsigned T, unsigned B, unsigned o, double *ret_out,
+                              double *ret_grad);

@@ -373,6 +373,7 @@ typedef struct da_attr_options {
         unsigned output;                /* which model output is explained */
         da_baseline_kind baseline_kind;
         const float *baseline;          /* T×F when DA_BASELINE_GIVEN */
+        size_t baseline_len;            /* floats in baseline; when non-zero it must be T×F */
         /* Integrated Gradients */
         unsigned steps;                 /* 50 */
         da_ig_rule rule;                /* Gauss–Legendre */
@@ -486,6 +487,19 @@ const char *da_dataset_feature(const da_dataset *ds, unsigned f);
 /* Subjects named in the load that were skipped, with why (for reports). */
 unsigned da_dataset_n_skipped(const da_dataset *ds);
 const char *da_dataset_skipped(const da_dataset *ds, unsigned i);
+
+/* Counts over the subjects kept. A window's target is its last frame's
+ * target.depth; windows whose target is missing or out of range are
+ * dropped, but their frames still feed the features and the earlier frames
+ * of later windows, exactly as in a live stream. */
+typedef struct da_dataset_stats {
+        uint64_t frames;        /* read */
+        uint64_t invalid;       /* a feature was NaN (a NaN row): skipped, as da_stream does */
+        uint64_t out_of_range;  /* windows dropped for their target */
+        uint64_t windows;       /* kept */
+} da_dataset_stats;
+
+void da_dataset_stats_get(const da_dataset *ds, da_dataset_stats *ret);
 
 typedef void (*da_progress_fn)(unsigned epoch, unsigned epochs, double train_loss, double val_mae, void *userdata);
 

@@ -24,6 +24,13 @@ lib_libdeepactif_la_SOURCES = \
 	lib/tape.c \
 	lib/backprop.h \
 	lib/backprop.c \
+	lib/attribute.c \
+	lib/attr-deepactif.c \
+	lib/attr-ig.c \
+	lib/attr-gradshap.c \
+	lib/attr-kernelshap.c \
+	lib/attr-ablation.c \
+	lib/attr-neflag.c \
 	lib/attribute.h \
 	lib/attr-deeplift.c \
 	lib/stream.c \
@@ -39,7 +46,12 @@ lib_libdeepactif_la_SOURCES = \
 	lib/reader-parse.h \
 	lib/reader-parse.c \
 	lib/features.c \
-	lib/scaler.c
+	lib/scaler.c \
+	lib/dataset.h \
+	lib/dataset.c \
+	lib/adamw.h \
+	lib/adamw.c \
+	lib/train.c
 
 lib_libdeepactif_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS)
 lib_libdeepactif_la_LIBADD = $(JSONC_LIBS) $(ZLIB_LIBS) -lm

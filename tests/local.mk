@@ -178,14 +178,19 @@ endif
 
 # LSTM backpropagation through time and the attribution methods.
 if HAVE_CHECK
-check_PROGRAMS += tests/test-backprop
-TESTS += tests/test-backprop
+check_PROGRAMS += tests/test-backprop tests/test-attribution
+TESTS += tests/test-backprop tests/test-attribution
 endif
 
 tests_test_backprop_SOURCES = tests/test-backprop.c tests/lstm-fixture.h tests/lstm-fixture.c \
 	tests/test-util.h tests/test-util.c
 tests_test_backprop_CFLAGS = $(TEST_CFLAGS)
 tests_test_backprop_LDADD = $(TEST_LDADD)
+
+tests_test_attribution_SOURCES = tests/test-attribution.c tests/lstm-fixture.h tests/lstm-fixture.c \
+	tests/test-util.h tests/test-util.c
+tests_test_attribution_CFLAGS = $(TEST_CFLAGS)
+tests_test_attribution_LDADD = $(TEST_LDADD)
 
 # The model loader's corpus replayed by every build, and each libFuzzer
 # target run for a bounded time when clang is installed.
