@@ -79,7 +79,7 @@ static double bn_scale(const da_model *m, unsigned j) {
 }
 
 /* The tape holds the input pass as window 0 and the reference as window 1. */
-enum { X, XB };
+enum { X, REF };
 
 /* Multipliers of the explained output with respect to the top layer's hidden
  * states (T × H into t->d_top), through the dense layers, pooling and
@@ -93,8 +93,8 @@ static void head_multipliers(Tape *t, unsigned output) {
                 for (unsigned j = 0; j < H; j++)
                         mpool[j] = m->out_w[(size_t) output * H + j];
         else {
-                const double *z = t->z1 + (size_t) X * D, *zb = t->z1 + (size_t) XB * D;
-                const double *a = t->a1 + (size_t) X * D, *ab = t->a1 + (size_t) XB * D;
+                const double *z = t->z1 + (size_t) X * D, *zb = t->z1 + (size_t) REF * D;
+                const double *a = t->a1 + (size_t) X * D, *ab = t->a1 + (size_t) REF * D;
 
                 memset(mpool, 0, sizeof(double) * H);
                 for (unsigned d = 0; d < D; d++) {
@@ -122,13 +122,13 @@ static void head_multipliers(Tape *t, unsigned output) {
                         break;
                 default:
                         ts = t->argmax[(size_t) X * H + j];
-                        tb = t->argmax[(size_t) XB * H + j];
+                        tb = t->argmax[(size_t) REF * H + j];
                         if (ts == tb) {
                                 mh[(size_t) ts * H + j] = s;
                                 break;
                         }
                         gap = tape_bn(t, ts, X)[j] - tape_bn(t, tb, X)[j];
-                        gapb = tape_bn(t, tb, XB)[j] - tape_bn(t, ts, XB)[j];
+                        gapb = tape_bn(t, tb, REF)[j] - tape_bn(t, ts, REF)[j];
                         lambda = gap + gapb > 0 ? gap / (gap + gapb) : 0.5;
                         mh[(size_t) ts * H + j] = lambda * s;
                         mh[(size_t) tb * H + j] = (1 - lambda) * s;
@@ -148,10 +148,10 @@ static void layer_multipliers(Tape *t, unsigned l, bool fallback, const double *
         for (unsigned s = t->T; s-- > 0;) {
                 const double *z = tape_pre(t, l, s, X), *a = tape_act(t, l, s, X);
                 const double *c = tape_c(t, l, s, X), *tc = tape_tc(t, l, s, X);
-                const double *zb = tape_pre(t, l, s, XB), *ab = tape_act(t, l, s, XB);
-                const double *cb = tape_c(t, l, s, XB), *tcb = tape_tc(t, l, s, XB);
+                const double *zb = tape_pre(t, l, s, REF), *ab = tape_act(t, l, s, REF);
+                const double *cb = tape_c(t, l, s, REF), *tcb = tape_tc(t, l, s, REF);
                 const double *cp = s > 0 ? tape_c(t, l, s - 1, X) : NULL;
-                const double *cpb = s > 0 ? tape_c(t, l, s - 1, XB) : NULL;
+                const double *cpb = s > 0 ? tape_c(t, l, s - 1, REF) : NULL;
                 double *min = ret_min + (size_t) s * in;
 
                 for (unsigned j = 0; j < H; j++) {
@@ -205,7 +205,7 @@ int attr_deeplift(const da_model *m, const da_attr_options *o, const float *x, c
         _cleanup_(tape_freep) Tape *t = NULL;
         const da_arch *A;
         unsigned F, H;
-        double sum = 0;
+        double sum = 0, out, out_ref;
         int r;
 
         if (!m || !o || !x || !xb || !ret_phi)
@@ -237,12 +237,13 @@ int attr_deeplift(const da_model *m, const da_attr_options *o, const float *x, c
                 ret_phi[k] = (float) (t->d_seq[k] * ((double) x[k] - (double) xb[k]));
                 sum += ret_phi[k];
         }
+        out = t->out[(size_t) X * A->outputs + o->output];
+        out_ref = t->out[(size_t) REF * A->outputs + o->output];
         if (ret)
                 *ret = (da_attr_result) {
-                        .output = t->out[(size_t) X * A->outputs + o->output],
-                        .baseline_output = t->out[(size_t) XB * A->outputs + o->output],
-                        .delta = sum - (t->out[(size_t) X * A->outputs + o->output] -
-                                        t->out[(size_t) XB * A->outputs + o->output]),
+                        .output = out,
+                        .baseline_output = out_ref,
+                        .delta = sum - (out - out_ref),
                 };
         return 0;
 }
