@@ -78,7 +78,7 @@ int tape_new(const da_model *m, unsigned max_T, unsigned max_B, Tape **ret) {
         t->d_pre = dalloc(max_B * 4 * H);
         t->d_h = dalloc(max_B * H);
         t->d_c = dalloc(max_B * H);
-        t->d_head = dalloc(max_B * MAX(t->H, t->D));
+        t->d_head = dalloc(2 * H + t->D);
         if (!t->x || !t->pre || !t->act || !t->c || !t->tc || !t->h || !t->bn || !t->pooled || !t->z1 || !t->a1 ||
             !t->out || !t->argmax || !t->d_seq || !t->d_top || !t->d_pre || !t->d_h || !t->d_c || !t->d_head)
                 return -ENOMEM;

@@ -35,7 +35,7 @@ typedef struct Tape {
         double *d_top;                  /* [s][b][H]: δ of the top layer's h from the head */
         double *d_pre;                  /* [b][4H] */
         double *d_h, *d_c;              /* [b][H]: recurrent δ carried to the previous step */
-        double *d_head;                 /* [b][max(H, D)] */
+        double *d_head;                 /* [2H + D]: one window's head δs */
 } Tape;
 
 int tape_new(const da_model *m, unsigned max_T, unsigned max_B, Tape **ret);
