@@ -536,6 +536,110 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
 int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
              double *ret_mae, size_t *ret_windows, da_error *err);
 
+/* ---- evaluation (DESIGN §4.5) --------------------------------------------- */
+
+/* Mean and sample standard deviation (n − 1; NaN when n = 1) of n finite values. */
+int da_mean_sd(const double *v, size_t n, double *ret_mean, double *ret_sd);
+
+/* Paired Wilcoxon signed-rank test, two-sided, as scipy.stats.wilcoxon with
+ * zero_method "wilcox" (zero differences dropped) and correction=False. The
+ * p-value is exact when no difference is zero or tied and N ≤ 50, from the
+ * normal approximation with the tie correction otherwise. -EDOM when every
+ * difference is zero. */
+typedef struct da_wilcoxon_result {
+        size_t n;               /* pairs with a non-zero difference */
+        double statistic;       /* min(R+, R−), scipy's statistic */
+        double r_plus;          /* rank sum of the positive differences x − y */
+        double z;               /* (R+ − n(n+1)/4)/σ, tie-corrected; > 0 when x tends to exceed y */
+        double p;
+        bool exact;
+        double effect_r;        /* z/√N, N all pairs given */
+} da_wilcoxon_result;
+
+int da_wilcoxon(const double *x, const double *y, size_t n, da_wilcoxon_result *ret);
+
+/* One ranking method of the keep-top-k protocol. Names:
+ * "deepactif-<location>-<aggregation>" (e.g. deepactif-gate-inv), a
+ * baseline "<method>[-<aggregation>]" (mean when omitted: ig, ablation-inv),
+ * or "random" (a seeded random ranking, the control). */
+typedef struct da_eval_method {
+        bool random;
+        da_method method;
+        da_trace_location location;     /* DeepACTIF only */
+        da_aggregation aggregation;
+} da_eval_method;
+
+int da_eval_method_from_string(const char *s, da_eval_method *ret);
+/* The method's canonical name into buf; -ENOBUFS when it does not fit. */
+int da_eval_method_name(const da_eval_method *m, char *buf, size_t size);
+
+typedef enum da_eval_preset {
+        DA_EVAL_QUICK,          /* 4 subjects, 2 folds, H = 16, 4 epochs: minutes, for CI */
+        DA_EVAL_PAPER,          /* leave-one-subject-out over all subjects, the trainer's defaults */
+        _DA_EVAL_PRESET_MAX,
+} da_eval_preset;
+
+const char *da_eval_preset_to_string(da_eval_preset p);
+int da_eval_preset_from_string(const char *s);
+
+#define DA_EVAL_METHODS_MAX 16u
+#define DA_EVAL_K_MAX 16u
+
+typedef void (*da_eval_progress_fn)(const char *stage, unsigned step, unsigned steps, void *userdata);
+
+typedef struct da_eval_options {
+        da_dataset_options data;
+        unsigned max_subjects;          /* the first N subjects loaded; 0 = all */
+        unsigned folds;                 /* grouped by subject; 0 = leave one subject out */
+        da_eval_method methods[DA_EVAL_METHODS_MAX];
+        unsigned n_methods;
+        unsigned k_percent[DA_EVAL_K_MAX];
+        unsigned n_k;
+        da_train_options train;         /* every model; .features is set per run */
+        da_attr_options attr;           /* the baselines' options */
+        unsigned attr_windows;          /* training windows per fold the baselines attribute */
+        unsigned max_rank_windows;      /* training windows per fold ranked at most (evenly spaced); 0 = all */
+        uint64_t seed;
+        da_eval_progress_fn progress;
+        void *userdata;
+} da_eval_options;
+
+void da_eval_options_init(da_eval_options *o, da_eval_preset preset);
+
+typedef struct da_eval_row {
+        char method[64];
+        unsigned k_percent;
+        unsigned kept;                  /* ⌊F·k/100⌋, at least 1 */
+        double *fold_mae;               /* n_folds, cm */
+        double mae_mean, mae_sd;        /* cm over folds */
+        double p_wilcoxon, effect_r;    /* paired over folds against the reference; NaN for itself or without it */
+        double cost_s;                  /* ranking wall time, mean over folds */
+        double peak_mib;                /* ranking peak RSS growth, largest over folds */
+} da_eval_row;
+
+typedef struct da_eval_report {
+        unsigned n_subjects, n_folds, n_features;
+        unsigned n_k;
+        unsigned k_percent[DA_EVAL_K_MAX];
+        double *all_fold_mae;           /* n_folds, cm: the all-features model */
+        double all_mae_mean, all_mae_sd;
+        char reference[64];             /* the Wilcoxon reference, "" when not among the methods */
+        unsigned attr_windows;          /* the baselines' sample per fold */
+        size_t rank_windows;            /* windows DeepACTIF ranked, summed over folds */
+        unsigned n_rows;
+        da_eval_row *rows;              /* method-major, then k */
+        double seconds;
+} da_eval_report;
+
+/* Runs the keep-top-k protocol on the recordings in paths (as
+ * da_dataset_load takes them): per fold, trains the all-features model on the
+ * training subjects, ranks its features with every method on their windows,
+ * retrains from scratch on the top ⌊F·k⌋ for each k and scores the MAE on the
+ * held-out subjects. */
+int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_options *opt, da_eval_report **ret,
+                da_error *err);
+da_eval_report *da_eval_report_free(da_eval_report *r);
+
 /* ---- utilities ---------------------------------------------------------- */
 
 uint64_t da_splitmix64(uint64_t *state);

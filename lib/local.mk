@@ -51,7 +51,10 @@ lib_libdeepactif_la_SOURCES = \
 	lib/dataset.c \
 	lib/adamw.h \
 	lib/adamw.c \
-	lib/train.c
+	lib/train.c \
+	lib/stats.c \
+	lib/evaluate.h \
+	lib/evaluate.c
 
 lib_libdeepactif_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS)
 lib_libdeepactif_la_LIBADD = $(JSONC_LIBS) $(ZLIB_LIBS) -lm
