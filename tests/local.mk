@@ -225,3 +225,17 @@ tests_test_stats_SOURCES = tests/test-stats.c
 tests_test_stats_CFLAGS = $(TEST_CFLAGS)
 tests_test_stats_LDADD = $(TEST_LDADD)
 
+# The real deepactifd on real recordings and SQLite files; make-test-model
+# writes the random-weight models it runs (no trained default model yet).
+if HAVE_CHECK
+check_PROGRAMS += tests/make-test-model tests/test-daemon
+TESTS += tests/test-daemon
+endif
+
+tests_make_test_model_SOURCES = tests/make-test-model.c
+tests_make_test_model_CFLAGS = $(TEST_CFLAGS)
+tests_make_test_model_LDADD = $(TEST_LDADD)
+
+tests_test_daemon_SOURCES = tests/test-daemon.c tests/test-util.h tests/test-util.c
+tests_test_daemon_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
+tests_test_daemon_LDADD = $(TEST_LDADD) $(SQLITE_LIBS)

@@ -1,0 +1,556 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+
+/*
+ * The real deepactifd binary on real recordings and real SQLite files:
+ * replays of each format, the final snapshot against an offline ranking
+ * over the same windows, readiness and watchdog through a test-owned
+ * NOTIFY_SOCKET, SIGTERM, SIGHUP, kill -9 and configuration errors.
+ *
+ * The offline ranking is computed here without the daemon's code path:
+ * frames → da_featurizer → scaler → explicit T-frame windows every hop valid
+ * frames → da_forward_traced (gate traces) → da_aggregate (INV) over the
+ * last RollingWindows windows, instead of da_stream and da_rolling.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "test-util.h"
+
+#define DAEMON TOP_BUILDDIR "/daemon/deepactifd"
+#define MAKE_MODEL TOP_BUILDDIR "/tests/make-test-model"
+
+static char *tmp;
+
+static char *tmp_path(const char *name) {
+        char *p;
+
+        ck_assert_int_ge(asprintf(&p, "%s/%s", tmp, name), 0);
+        return p;
+}
+
+static void setup(void) {
+        tmp = test_mkdtemp();
+        ck_assert_ptr_nonnull(tmp);
+}
+
+static void teardown(void) {
+        test_rmdir_r(tmp);
+        tmp = mfree(tmp);
+}
+
+static uint64_t now_us(clockid_t clock) {
+        struct timespec ts;
+
+        clock_gettime(clock, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Starts argv with stderr to tmp/stderr.log and the given environment. */
+static pid_t spawn(char *const argv[], const char *notify_socket, const char *watchdog_usec) {
+        _cleanup_free_ char *log = tmp_path("stderr.log");
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+                if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+                        _exit(126);
+                unsetenv("NOTIFY_SOCKET");
+                unsetenv("WATCHDOG_USEC");
+                unsetenv("WATCHDOG_PID");
+                if (notify_socket)
+                        setenv("NOTIFY_SOCKET", notify_socket, 1);
+                if (watchdog_usec)
+                        setenv("WATCHDOG_USEC", watchdog_usec, 1);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        return pid;
+}
+
+/* The exit status, or −1 after killing it when it outlived timeout_ms. */
+static int wait_exit(pid_t pid, int timeout_ms) {
+        int status;
+
+        for (int waited = 0; waited <= timeout_ms; waited += 10) {
+                pid_t r = waitpid(pid, &status, WNOHANG);
+
+                if (r == pid)
+                        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                usleep(10000);
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        return -1;
+}
+
+static int run(char *const argv[], int timeout_ms) {
+        return wait_exit(spawn(argv, NULL, NULL), timeout_ms);
+}
+
+static char *read_stderr(void) {
+        _cleanup_free_ char *log = tmp_path("stderr.log");
+        uint8_t *data = NULL;
+        size_t n = 0;
+
+        if (test_read_file(log, &data, &n) < 0)
+                return strdup("");
+        data = realloc(data, n + 1);
+        data[n] = 0;
+        return (char *) data;
+}
+
+static char *make_model(const char *recording, const char *features, const char *window, const char *hop) {
+        char *model = tmp_path("model.safetensors");
+        char *argv[] = { (char *) MAKE_MODEL, model, (char *) recording, (char *) features, (char *) window,
+                         (char *) hop, NULL };
+
+        ck_assert_int_eq(run(argv, 60000), 0);
+        return model;
+}
+
+static char *write_config(const char *body) {
+        char *path = tmp_path("deepactifd.conf");
+        _cleanup_free_ char *text = NULL;
+
+        ck_assert_int_ge(asprintf(&text, "[Daemon]\n%s", body), 0);
+        ck_assert_int_eq(test_write_file(path, text, strlen(text)), 0);
+        return path;
+}
+
+/* ---- offline ranking --------------------------------------------------- */
+
+typedef struct Offline {
+        size_t windows;         /* evaluated over the whole recording */
+        size_t in_scope;        /* the last ≤ W of them */
+        double *scores;
+        unsigned *ranks;
+} Offline;
+
+static void offline_ranking(const char *model_path, const char *recording, unsigned W, Offline *ret) {
+        da_model *m = NULL;
+        da_reader *reader = NULL;
+        da_featurizer *fz = NULL;
+        da_ctx *ctx = NULL;
+        da_error err = {};
+        const da_arch *a;
+        unsigned idx[256], F, T, hop;
+        float *rows = NULL, *traces = NULL, *window, out[8];
+        size_t n_rows = 0, n_win = 0, first;
+        da_frame frame;
+        int r;
+
+        ck_assert_msg(da_model_load(model_path, &m, &err) == 0, "%s", err.message);
+        a = da_model_arch(m);
+        F = a->n_features;
+        T = a->window;
+        hop = a->hop;
+        for (unsigned f = 0; f < F; f++) {
+                r = da_feature_from_name(da_model_feature(m, f));
+                ck_assert_int_ge(r, 0);
+                idx[f] = (unsigned) r;
+        }
+        ck_assert_int_eq(da_featurizer_new(idx, F, &fz), 0);
+        ck_assert_int_eq(da_ctx_new(m, T, &ctx), 0);
+        ck_assert_msg(da_reader_open(recording, DA_REC_AUTO, &reader, &err) == 0, "%s", err.message);
+
+        window = calloc((size_t) T * F, sizeof(float));
+        while ((r = da_reader_next(reader, &frame, &err)) > 0) {
+                float row[256];
+                bool valid = true;
+
+                ck_assert_int_eq(da_featurizer_push(fz, &frame, row), 0);
+                for (unsigned f = 0; f < F; f++)
+                        valid = valid && isfinite(row[f]);
+                if (!valid)
+                        continue;
+                da_scaler_apply(da_model_scaler_median(m), da_model_scaler_iqr(m), F, row);
+                rows = realloc(rows, (n_rows + 1) * F * sizeof(float));
+                memcpy(rows + n_rows * F, row, F * sizeof(float));
+                n_rows++;
+                /* A window ends at every hop-th valid frame from the T-th on. */
+                if (n_rows < T || (n_rows - T) % hop != 0)
+                        continue;
+                memcpy(window, rows + (n_rows - T) * F, (size_t) T * F * sizeof(float));
+                traces = realloc(traces, (n_win + 1) * F * sizeof(float));
+                ck_assert_int_eq(da_forward_traced(ctx, window, T, out, NULL, traces + n_win * F), 0);
+                n_win++;
+        }
+        ck_assert_msg(r == 0, "%s", err.message);
+        ck_assert_uint_gt(n_win, 0);
+
+        first = n_win > W ? n_win - W : 0;
+        ret->windows = n_win;
+        ret->in_scope = n_win - first;
+        ret->scores = calloc(F, sizeof(double));
+        ret->ranks = calloc(F, sizeof(unsigned));
+        ck_assert_int_eq(da_aggregate(traces + first * F, ret->in_scope, F, DA_AGG_INV, ret->scores), 0);
+        ck_assert_int_eq(da_ranks(ret->scores, F, ret->ranks), 0);
+
+        free(window);
+        free(rows);
+        free(traces);
+        da_reader_free(reader);
+        da_featurizer_free(fz);
+        da_ctx_free(ctx);
+        da_model_free(m);
+}
+
+/* ---- the store, read with plain SQL ------------------------------------- */
+
+static sqlite3 *db_open(const char *path) {
+        sqlite3 *db = NULL;
+
+        ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+        sqlite3_busy_timeout(db, 2000);
+        return db;
+}
+
+static int64_t db_int(sqlite3 *db, const char *sql) {
+        sqlite3_stmt *st = NULL;
+        int64_t v;
+
+        ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql, sqlite3_errmsg(db));
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        v = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return v;
+}
+
+static int64_t db_count(const char *path, const char *sql) {
+        sqlite3 *db = NULL;
+        int64_t v = -1;
+
+        /* While the daemon creates the file it may not be a database yet. */
+        if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+                sqlite3_stmt *st = NULL;
+
+                sqlite3_busy_timeout(db, 2000);
+                if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+                        v = sqlite3_column_int64(st, 0);
+                sqlite3_finalize(st);
+        }
+        sqlite3_close(db);
+        return v;
+}
+
+static bool wait_for(const char *db, const char *sql, int64_t at_least, int timeout_ms) {
+        for (int waited = 0; waited <= timeout_ms; waited += 20) {
+                if (db_count(db, sql) >= at_least)
+                        return true;
+                usleep(20000);
+        }
+        return false;
+}
+
+static void check_integrity(const char *path) {
+        sqlite3 *db = db_open(path);
+        sqlite3_stmt *st = NULL;
+
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+        ck_assert_str_eq((const char *) sqlite3_column_text(st, 0), "ok");
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
+/* The newest snapshot equals the offline ranking: same windows in scope,
+ * same ranks, scores equal to rounding. */
+static void check_final_snapshot(const char *db_path, const Offline *o, unsigned F) {
+        sqlite3 *db = db_open(db_path);
+        sqlite3_stmt *st = NULL;
+        int64_t id;
+        unsigned n = 0;
+
+        id = db_int(db, "SELECT id FROM snapshots ORDER BY id DESC LIMIT 1");
+        ck_assert_int_eq(db_int(db, "SELECT windows FROM snapshots ORDER BY id DESC LIMIT 1"), (int64_t) o->in_scope);
+        ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT feature, rank, score FROM scores WHERE snapshot_id = ?",
+                                            -1, &st, NULL), SQLITE_OK);
+        sqlite3_bind_int64(st, 1, id);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                unsigned f = (unsigned) sqlite3_column_int(st, 0);
+                double score = sqlite3_column_double(st, 2);
+
+                ck_assert_uint_lt(f, F);
+                ck_assert_msg(fabs(score - o->scores[f]) <= 1e-6, "feature %u: stored %.9g, offline %.9g",
+                              f, score, o->scores[f]);
+                ck_assert_msg((unsigned) sqlite3_column_int(st, 1) == o->ranks[f],
+                              "feature %u: stored rank %d, offline %u", f, sqlite3_column_int(st, 1), o->ranks[f]);
+                n++;
+        }
+        ck_assert_uint_eq(n, F);
+        sqlite3_finalize(st);
+        sqlite3_close(db);
+}
+
+static void replay_and_compare(const char *recording, const char *features, unsigned F, const char *hop,
+                               unsigned W) {
+        _cleanup_free_ char *rec = test_path(recording);
+        _cleanup_free_ char *model = make_model(rec, features, "10", hop);
+        _cleanup_free_ char *body = NULL, *config = NULL;
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rec, "--speed", "max", "--model", model,
+                         "--database", db, "--config", config, NULL };
+        Offline o = {};
+
+        ck_assert_int_ge(asprintf(&body, "RollingWindows=%u\nRankingInterval=1s\n", W), 0);
+        config = write_config(body);
+        argv[11] = config;
+        ck_assert_int_eq(run(argv, 60000), 0);
+        check_integrity(db);
+        offline_ranking(model, rec, W, &o);
+        ck_assert_uint_gt(o.windows, W);        /* so the rolling scope matters */
+        ck_assert_int_ge(db_count(db, "SELECT count(*) FROM snapshots"), 1);
+        check_final_snapshot(db, &o, F);
+        free(o.scores);
+        free(o.ranks);
+}
+
+START_TEST(test_replay_robustvision) {
+        replay_and_compare("fixtures/robustvision/P14-head.tsv", "", DA_FEATURES_ROBUSTVISION, "2", 40);
+}
+END_TEST
+
+START_TEST(test_replay_tobii) {
+        /* Tobii's CSV has per-eye origins and gaze directions: the binocular
+         * features the Robust Vision set derives from them. */
+        replay_and_compare("fixtures/real/tobii4c_emdat/4Ctest-excerpt.csv",
+                           "World_Gaze_Direction_R_X,World_Gaze_Direction_L_X,Vergence_Angle,Vergence_Depth,"
+                           "Delta_Gaze_X,Inter_Pupillary_Distance", 6, "1", 10);
+}
+END_TEST
+
+START_TEST(test_replay_eyelink_unsupported) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *rec = test_path("fixtures/real/eyelink_cili/bino250.asc.gz");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *log = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rec, "--speed", "max", "--model", model,
+                         "--database", db, "--config", config, NULL };
+
+        /* EyeLink gives screen positions and pupils only: no gaze direction. */
+        ck_assert_int_eq(run(argv, 60000), 1);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "unsupported") && strstr(log, "missing channels") &&
+                      strstr(log, "eye.left.direction.x"), "%s", log);
+}
+END_TEST
+
+/* ---- readiness, watchdog, signals --------------------------------------- */
+
+static int notify_socket(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        ck_assert_uint_lt(strlen(path), sizeof sa.sun_path);
+        strcpy(sa.sun_path, path);
+        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        return fd;
+}
+
+/* Waits for a datagram containing the line `line`; the time it arrived. */
+static bool wait_notify(int fd, const char *line, int timeout_ms, uint64_t *ret_us) {
+        uint64_t deadline = now_us(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000;
+
+        for (;;) {
+                uint64_t now = now_us(CLOCK_MONOTONIC);
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                char buf[4096];
+                ssize_t n;
+
+                if (now >= deadline || poll(&p, 1, (int) ((deadline - now) / 1000) + 1) <= 0)
+                        return false;
+                n = recv(fd, buf, sizeof buf - 1, 0);
+                if (n <= 0)
+                        continue;
+                buf[n] = 0;
+                for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+                        if (streq(l, line)) {
+                                if (ret_us)
+                                        *ret_us = now_us(CLOCK_MONOTONIC);
+                                return true;
+                        }
+        }
+}
+
+/* ret_t0: just before the daemon was started (CLOCK_MONOTONIC), may be NULL. */
+static pid_t start_live_replay(const char *extra_config, const char *speed, char **ret_db, int *ret_notify,
+                               uint64_t *ret_t0) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config(extra_config);
+        _cleanup_free_ char *sock = tmp_path("notify");
+        char *db = tmp_path("db.sqlite");
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rv, "--speed", (char *) speed, "--loop",
+                         "--model", model, "--database", db, "--config", config, NULL };
+
+        *ret_notify = notify_socket(sock);
+        *ret_db = db;
+        if (ret_t0)
+                *ret_t0 = now_us(CLOCK_MONOTONIC);
+        return spawn(argv, sock, "200000");
+}
+
+START_TEST(test_ready_watchdog_sigterm) {
+        _cleanup_free_ char *db = NULL;
+        uint64_t t0, ready, ping;
+        int fd;
+        pid_t pid;
+
+        pid = start_live_replay("RankingInterval=100ms\nFlushInterval=10s\n", "realtime", &db, &fd, &t0);
+        ck_assert_msg(wait_notify(fd, "READY=1", 5000, &ready), "no READY=1");
+        fprintf(stderr, "test-daemon: READY=1 after %.1f ms\n", (double) (ready - t0) / 1000.0);
+        /* WATCHDOG_USEC=200ms: sd-event pings at half of it. */
+        ck_assert_msg(wait_notify(fd, "WATCHDOG=1", 1000, &ping), "no WATCHDOG=1 within 1 s");
+        ck_assert_msg(wait_notify(fd, "WATCHDOG=1", 1000, NULL), "no second WATCHDOG=1");
+        usleep(500000);
+
+        /* Nothing flushed yet (FlushInterval=10s): SIGTERM must write it. */
+        ck_assert_int_le(db_count(db, "SELECT count(*) FROM snapshots"), 0);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 10000), 0);
+        ck_assert_msg(wait_notify(fd, "STOPPING=1", 100, NULL), "no STOPPING=1");
+        check_integrity(db);
+        ck_assert_int_ge(db_count(db, "SELECT count(*) FROM snapshots"), 1);
+        ck_assert_int_eq(db_count(db, "SELECT count(*) FROM sessions WHERE ended IS NULL"), 0);
+        close(fd);
+}
+END_TEST
+
+START_TEST(test_kill9_keeps_file_whole) {
+        _cleanup_free_ char *db = NULL;
+        uint64_t killed, newest;
+        sqlite3 *s;
+        int fd;
+        pid_t pid;
+
+        pid = start_live_replay("RankingInterval=50ms\nFlushInterval=100ms\n", "20", &db, &fd, NULL);
+        ck_assert(wait_notify(fd, "READY=1", 5000, NULL));
+        ck_assert_msg(wait_for(db, "SELECT count(*) FROM snapshots", 5, 10000), "no snapshots flushed");
+        usleep(300000);
+        killed = now_us(CLOCK_REALTIME);
+        kill(pid, SIGKILL);
+        ck_assert_int_eq(wait_exit(pid, 5000), 128 + SIGKILL);
+
+        check_integrity(db);
+        s = db_open(db);
+        newest = (uint64_t) db_int(s, "SELECT max(time_us) FROM snapshots");
+        sqlite3_close(s);
+        /* At most the last flush interval (100 ms) is lost; allow 400 ms for
+         * a loaded machine. */
+        ck_assert_msg(killed - newest <= 500000, "newest snapshot %.3f s before the kill",
+                      (double) (killed - newest) / 1e6);
+        close(fd);
+}
+END_TEST
+
+START_TEST(test_sighup_keeps_rankings) {
+        _cleanup_free_ char *db = NULL, *log = NULL, *config = NULL;
+        int64_t windows_before, windows_after;
+        int fd;
+        pid_t pid;
+
+        pid = start_live_replay("RankingInterval=50ms\nFlushInterval=50ms\nRollingWindows=100000\n", "20", &db, &fd, NULL);
+        ck_assert(wait_notify(fd, "READY=1", 5000, NULL));
+        ck_assert(wait_for(db, "SELECT count(*) FROM snapshots", 3, 10000));
+        windows_before = db_count(db, "SELECT max(windows) FROM snapshots");
+
+        kill(pid, SIGHUP);
+        ck_assert_msg(wait_notify(fd, "RELOADING=1", 5000, NULL), "no RELOADING=1");
+        ck_assert(wait_notify(fd, "READY=1", 5000, NULL));
+        /* The reload opens a new session (the model was loaded again) ... */
+        ck_assert(wait_for(db, "SELECT count(*) FROM sessions", 2, 5000));
+        ck_assert(wait_for(db, "SELECT count(*) FROM snapshots s JOIN sessions x ON s.session_id = x.id "
+                               "WHERE x.id = (SELECT max(id) FROM sessions)", 2, 5000));
+        /* ... whose snapshots continue the rolling scope instead of restarting it. */
+        windows_after = db_count(db, "SELECT min(s.windows) FROM snapshots s "
+                                     "WHERE s.session_id = (SELECT max(id) FROM sessions)");
+        ck_assert_int_gt(windows_after, windows_before);
+
+        /* A bad value on reload: named with file:line, the daemon keeps going. */
+        config = write_config("RankingInterval=50ms\nRollingWindows=-3\n");
+        kill(pid, SIGHUP);
+        ck_assert(wait_notify(fd, "READY=1", 5000, NULL));
+        usleep(100000);
+        ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "deepactifd.conf:3: Invalid value for RollingWindows="), "%s", log);
+
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 10000), 0);
+        check_integrity(db);
+        close(fd);
+}
+END_TEST
+
+START_TEST(test_config_errors) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *dropins = tmp_path("deepactifd.conf.d");
+        _cleanup_free_ char *dropin = tmp_path("deepactifd.conf.d/50-bad.conf");
+        _cleanup_free_ char *config = write_config("Colour=blue\nRankingInterval=2s\n");
+        _cleanup_free_ char *log = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rv, "--speed", "max", "--model", model,
+                         "--database", db, "--config", config, NULL };
+        const char *bad = "[Daemon]\n\nAggregation=median\n";
+
+        /* An unknown key is a warning naming file:line. */
+        ck_assert_int_eq(run(argv, 60000), 0);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "deepactifd.conf:2: Unknown key Colour="), "%s", log);
+
+        /* A bad value in a drop-in is an error naming it. */
+        ck_assert_int_eq(mkdir(dropins, 0755), 0);
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:3: Invalid value for Aggregation=: 'median'"), "%s", log);
+}
+END_TEST
+
+static Suite *suite(void) {
+        Suite *s = suite_create("deepactifd");
+        TCase *tc;
+
+        tc = tcase_create("replay");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_replay_robustvision);
+        tcase_add_test(tc, test_replay_tobii);
+        tcase_add_test(tc, test_replay_eyelink_unsupported);
+        tcase_add_test(tc, test_config_errors);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("service");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_ready_watchdog_sigterm);
+        tcase_add_test(tc, test_kill9_keeps_file_whole);
+        tcase_add_test(tc, test_sighup_keeps_rankings);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+int main(void) {
+        if (access(DAEMON, X_OK) < 0 || access(MAKE_MODEL, X_OK) < 0) {
+                printf("test-daemon: %s or %s not built, skipping\n", DAEMON, MAKE_MODEL);
+                return 77;
+        }
+        return test_run(suite());
+}
