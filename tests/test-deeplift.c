@@ -279,6 +279,37 @@ START_TEST(test_bad_arguments) {
 }
 END_TEST
 
+/* The library entry resolves the baseline and dispatches here: zeros by
+ * default, the given window otherwise, with the same φ as a direct call. */
+START_TEST(test_through_da_attribute) {
+        da_arch a = { .n_features = 3, .hidden = 6, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MAX,
+                      .dense = 5, .activation = DA_ACT_TANH, .outputs = 1, .window = 8, .hop = 1 };
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        uint64_t s = 31;
+        float x[24], xb[24], zero[24] = {}, phi[24], direct[24];
+        da_attr_options o, d = options(0, false);
+        da_attr_result res, res_direct;
+
+        ck_assert_int_eq(da_model_new_random(&a, 8, &m), 0);
+        fill(x, 24, -2, 2, &s);
+        fill(xb, 24, -1, 1, &s);
+        da_attr_options_init(&o);
+        ck_assert(!o.deeplift_gradient_fallback);
+
+        ck_assert_int_eq(da_attribute(m, DA_METHOD_DEEPLIFT, &o, x, 8, phi, &res, NULL), 0);
+        ck_assert_int_eq(attr_deeplift(m, &d, x, zero, 8, direct, &res_direct, NULL), 0);
+        ck_assert_mem_eq(phi, direct, sizeof(phi));
+        ck_assert_double_eq(res.baseline_output, res_direct.baseline_output);
+
+        o.baseline_kind = DA_BASELINE_GIVEN;
+        o.baseline = xb;
+        ck_assert_int_eq(da_attribute(m, DA_METHOD_DEEPLIFT, &o, x, 8, phi, &res, NULL), 0);
+        ck_assert_int_eq(attr_deeplift(m, &d, x, xb, 8, direct, &res_direct, NULL), 0);
+        ck_assert_mem_eq(phi, direct, sizeof(phi));
+        ck_assert_double_le(fabs(res.delta), 1e-4 * fabs(res.output - res.baseline_output));
+}
+END_TEST
+
 static Suite *suite(void) {
         Suite *s = suite_create("deeplift");
         TCase *tc = tcase_create("deeplift");
@@ -290,6 +321,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_fallback_breaks_summation);
         tcase_add_test(tc, test_same_input_is_zero);
         tcase_add_test(tc, test_bad_arguments);
+        tcase_add_test(tc, test_through_da_attribute);
         suite_add_tcase(s, tc);
         return s;
 }
