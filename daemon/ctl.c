@@ -16,6 +16,8 @@ static const struct {
         { "bench",   verb_bench },
         { "rank",     verb_rank },
         { "features", verb_features },
+        { "train",    verb_train },
+        { "score",    verb_score },
 };
 
 int ctl_fail(const char *fmt, ...) {

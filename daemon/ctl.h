@@ -18,6 +18,8 @@ int verb_predict(int argc, char **argv);
 int verb_bench(int argc, char **argv);
 int verb_rank(int argc, char **argv);
 int verb_features(int argc, char **argv);
+int verb_train(int argc, char **argv);
+int verb_score(int argc, char **argv);
 
 /* Prints "deepactifctl: <message>" to stderr; returns EXIT_FAILURE. */
 int ctl_fail(const char *fmt, ...) _printf_(1, 2);

@@ -4,8 +4,12 @@ daemon_deepactifctl_SOURCES = \
 	daemon/ctl.h \
 	daemon/ctl.c \
 	daemon/ctl-model.c \
-	daemon/ctl-bench.c
-daemon_deepactifctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+	daemon/ctl-bench.c \
+	daemon/ctl-rank.c \
+	daemon/ctl-train.c
+# TOP_SRCDIR: `score` falls back to contrib/models/ when the default model is
+# not installed yet, so it works from a build tree.
+daemon_deepactifctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
 daemon_deepactifctl_LDADD = lib/libdeepactif.la $(JSONC_LIBS) -lm
 
 # HID report descriptors, the eye-tracker report decoder and hid-recorder

@@ -1,0 +1,354 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* deepactifctl train, score: train a depth model on recordings, and measure
+ * a model's mean absolute error on recordings. */
+
+#include <getopt.h>
+#include <math.h>
+
+#include "ctl.h"
+
+#define DEFAULT_MODEL "foval-robustvision.safetensors"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
+
+typedef struct str_list {
+        const char **v;
+        unsigned n;
+} str_list;
+
+static void str_list_done(str_list *l) {
+        free(l->v);
+}
+
+static int str_list_add(str_list *l, const char *s) {
+        const char **v = realloc(l->v, (l->n + 1) * sizeof(char *));
+
+        if (!v)
+                return -ENOMEM;
+        v[l->n++] = s;
+        l->v = v;
+        return 0;
+}
+
+/* Splits a comma-separated list in place. */
+static int split_list(char *s, str_list *ret) {
+        for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ","))
+                if (str_list_add(ret, tok + strspn(tok, " ")) < 0)
+                        return -ENOMEM;
+        return ret->n > 0 ? 0 : -EINVAL;
+}
+
+static int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+                return -ERANGE;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int parse_positive(const char *s, double *ret) {
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno != 0 || end == s || *end != '\0' || !(v > 0) || !isfinite(v))
+                return -ERANGE;
+        *ret = v;
+        return 0;
+}
+
+static int load_data(const str_list *paths, const da_dataset_options *o, da_dataset **ret) {
+        da_error err = {};
+        int r;
+
+        r = da_dataset_load(paths->v, paths->n, o, ret, &err);
+        if (r < 0)
+                return ctl_fail(_("Failed to load the data: %s"), err.message[0] ? err.message : strerror(-r)), r;
+        for (unsigned i = 0; i < da_dataset_n_skipped(*ret); i++)
+                fprintf(stderr, _("deepactifctl: skipped %s\n"), da_dataset_skipped(*ret, i));
+        return 0;
+}
+
+typedef struct progress {
+        bool tty;
+        double best;
+} progress;
+
+static void show_progress(unsigned epoch, unsigned epochs, double loss, double val_mae, void *userdata) {
+        progress *p = userdata;
+        int width = 30, done = (int) lround((double) width * epoch / epochs);
+
+        if (isfinite(val_mae) && !(val_mae >= p->best))
+                p->best = val_mae;
+        if (!p->tty)
+                return;
+        fprintf(stderr, "\r[%.*s%*s] %s %u/%u  %s %.4f  %s %.1f cm   ", done,
+                "##############################", width - done, "", _("epoch"), epoch, epochs, _("loss"), loss,
+                _("validation MAE"), val_mae * 100);
+}
+
+static void train_help(void) {
+        printf(_("Usage: %s train --data PATH... --out MODEL [OPTIONS]\n"
+                 "\n"
+                 "Train a depth model (LSTM with the FOVAL head) on recordings, one subject per\n"
+                 "file; directories contribute every recording in them.\n"
+                 "\n"
+                 "  --data PATH          A recording or a directory of them (repeatable)\n"
+                 "  --out MODEL          Where to write the model (safetensors)\n"
+                 "  --hidden H           LSTM hidden size (64)\n"
+                 "  --epochs N           At most N epochs (30); stops early on the validation MAE\n"
+                 "  --features LIST      Comma-separated feature names (the Robust Vision set)\n"
+                 "  --seed S             Seed of initialisation and shuffling (0)\n"
+                 "  --threads N          Threads (one per core)\n"
+                 "  --window T           Frames per window (10)\n"
+                 "  --batch N            Windows per minibatch (64)\n"
+                 "  --lr RATE            AdamW learning rate (0.001)\n"
+                 "  --column-map SPEC    Read generic CSV/TSV files with this column map\n"),
+               program_invocation_short_name);
+}
+
+int verb_train(int argc, char **argv) {
+        enum { ARG_DATA = 0x100, ARG_OUT, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
+               ARG_BATCH, ARG_LR, ARG_COLUMN_MAP };
+        static const struct option options[] = {
+                { "help",       no_argument,       NULL, 'h' },
+                { "data",       required_argument, NULL, ARG_DATA },
+                { "out",        required_argument, NULL, ARG_OUT },
+                { "hidden",     required_argument, NULL, ARG_HIDDEN },
+                { "epochs",     required_argument, NULL, ARG_EPOCHS },
+                { "features",   required_argument, NULL, ARG_FEATURES },
+                { "seed",       required_argument, NULL, ARG_SEED },
+                { "threads",    required_argument, NULL, ARG_THREADS },
+                { "window",     required_argument, NULL, ARG_WINDOW },
+                { "batch",      required_argument, NULL, ARG_BATCH },
+                { "lr",         required_argument, NULL, ARG_LR },
+                { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
+                {}
+        };
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_free_ unsigned *subjects = NULL;
+        _cleanup_(str_list_done) str_list data = {}, features = {};
+        da_dataset_options dopt;
+        da_train_options topt;
+        progress prog = { .tty = isatty(STDERR_FILENO), .best = INFINITY };
+        const char *out = NULL;
+        da_error err = {};
+        size_t windows = 0;
+        int c, r;
+
+        da_dataset_options_init(&dopt);
+        da_train_options_init(&topt);
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        train_help();
+                        return EXIT_SUCCESS;
+                case ARG_DATA:
+                        r = str_list_add(&data, optarg);
+                        if (r < 0)
+                                return ctl_fail("%s", strerror(-r));
+                        break;
+                case ARG_OUT:
+                        out = optarg;
+                        break;
+                case ARG_HIDDEN:
+                        if (parse_unsigned(optarg, 1, 1024, &topt.hidden) < 0)
+                                return ctl_fail(_("Invalid --hidden '%s': expected 1..1024"), optarg);
+                        break;
+                case ARG_EPOCHS:
+                        if (parse_unsigned(optarg, 1, 100000, &topt.epochs) < 0)
+                                return ctl_fail(_("Invalid --epochs '%s'"), optarg);
+                        break;
+                case ARG_FEATURES:
+                        features.n = 0;
+                        r = split_list(optarg, &features);
+                        if (r < 0)
+                                return ctl_fail(_("Invalid --features '%s'"), optarg);
+                        break;
+                case ARG_SEED: {
+                        char *end;
+
+                        errno = 0;
+                        topt.seed = strtoull(optarg, &end, 0);
+                        if (errno != 0 || end == optarg || *end != '\0')
+                                return ctl_fail(_("Invalid --seed '%s'"), optarg);
+                        break;
+                }
+                case ARG_THREADS:
+                        if (parse_unsigned(optarg, 1, 64, &topt.threads) < 0)
+                                return ctl_fail(_("Invalid --threads '%s': expected 1..64"), optarg);
+                        break;
+                case ARG_WINDOW:
+                        if (parse_unsigned(optarg, 1, 10000, &dopt.window) < 0)
+                                return ctl_fail(_("Invalid --window '%s'"), optarg);
+                        break;
+                case ARG_BATCH:
+                        if (parse_unsigned(optarg, 1, 4096, &topt.batch) < 0)
+                                return ctl_fail(_("Invalid --batch '%s': expected 1..4096"), optarg);
+                        break;
+                case ARG_LR:
+                        if (parse_positive(optarg, &topt.lr) < 0)
+                                return ctl_fail(_("Invalid --lr '%s'"), optarg);
+                        break;
+                case ARG_COLUMN_MAP:
+                        dopt.column_map = optarg;
+                        dopt.format = DA_REC_CSV;
+                        break;
+                default:
+                        return EXIT_FAILURE;
+                }
+        }
+        for (int i = optind; i < argc; i++)
+                if (str_list_add(&data, argv[i]) < 0)
+                        return ctl_fail("%s", strerror(ENOMEM));
+        if (data.n == 0 || !out)
+                return ctl_fail(_("train needs --data PATH and --out MODEL. See '%s train --help'."),
+                                program_invocation_short_name);
+        if (features.n > 0) {
+                dopt.features = features.v;
+                dopt.n_features = features.n;
+        }
+
+        if (load_data(&data, &dopt, &ds) < 0)
+                return EXIT_FAILURE;
+        subjects = calloc(da_dataset_n_subjects(ds), sizeof(unsigned));
+        if (!subjects)
+                return ctl_fail("%s", strerror(ENOMEM));
+        for (unsigned s = 0; s < da_dataset_n_subjects(ds); s++) {
+                subjects[s] = s;
+                windows += da_dataset_n_windows(ds, s);
+        }
+
+        topt.progress = show_progress;
+        topt.userdata = &prog;
+        r = da_train(ds, subjects, da_dataset_n_subjects(ds), &topt, &m, &err);
+        if (prog.tty)
+                fputc('\n', stderr);
+        if (r < 0)
+                return ctl_fail(_("Training failed: %s"), err.message[0] ? err.message : strerror(-r));
+        r = da_model_save(m, out, &err);
+        if (r < 0)
+                return ctl_fail(_("Failed to write '%s': %s"), out, err.message[0] ? err.message : strerror(-r));
+
+        printf(_("Trained H=%u on %u subjects (%zu windows of %u frames); best validation MAE %.2f cm; wrote %s\n"),
+               topt.hidden, da_dataset_n_subjects(ds), windows, dopt.window, prog.best * 100, out);
+        return EXIT_SUCCESS;
+}
+
+/* The installed default model, or the source tree's when running from a
+ * build tree before installation. */
+static const char *default_model(void) {
+        static const char installed[] = PKGDATADIR "/models/" DEFAULT_MODEL;
+
+#ifdef TOP_SRCDIR
+        if (access(installed, R_OK) < 0 && access(TOP_SRCDIR "/contrib/models/" DEFAULT_MODEL, R_OK) == 0)
+                return TOP_SRCDIR "/contrib/models/" DEFAULT_MODEL;
+#endif
+        return installed;
+}
+
+static void score_help(void) {
+        printf(_("Usage: %s score [--model FILE] --data PATH... [--json]\n"
+                 "\n"
+                 "Print a depth model's mean absolute error over the windows of recordings\n"
+                 "whose target depth is in 0.35..3 m. Without --model, the default model\n"
+                 "(%s).\n"),
+               program_invocation_short_name, default_model());
+}
+
+int verb_score(int argc, char **argv) {
+        enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP };
+        static const struct option options[] = {
+                { "help",       no_argument,       NULL, 'h' },
+                { "model",      required_argument, NULL, ARG_MODEL },
+                { "data",       required_argument, NULL, ARG_DATA },
+                { "json",       no_argument,       NULL, ARG_JSON },
+                { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
+                {}
+        };
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_free_ const char **names = NULL;
+        _cleanup_(str_list_done) str_list data = {};
+        da_dataset_options dopt;
+        const da_arch *a;
+        const char *model = NULL;
+        da_error err = {};
+        bool json = false;
+        double mae;
+        size_t windows;
+        int c, r;
+
+        da_dataset_options_init(&dopt);
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'h':
+                        score_help();
+                        return EXIT_SUCCESS;
+                case ARG_MODEL:
+                        model = optarg;
+                        break;
+                case ARG_DATA:
+                        r = str_list_add(&data, optarg);
+                        if (r < 0)
+                                return ctl_fail("%s", strerror(-r));
+                        break;
+                case ARG_JSON:
+                        json = true;
+                        break;
+                case ARG_COLUMN_MAP:
+                        dopt.column_map = optarg;
+                        dopt.format = DA_REC_CSV;
+                        break;
+                default:
+                        return EXIT_FAILURE;
+                }
+        }
+        for (int i = optind; i < argc; i++)
+                if (str_list_add(&data, argv[i]) < 0)
+                        return ctl_fail("%s", strerror(ENOMEM));
+        if (data.n == 0)
+                return ctl_fail(_("score needs --data PATH. See '%s score --help'."), program_invocation_short_name);
+        if (!model)
+                model = default_model();
+        if (ctl_load_model(model, &m) < 0)
+                return EXIT_FAILURE;
+
+        /* The model decides the windows: its features, window and hop. */
+        a = da_model_arch(m);
+        names = calloc(a->n_features, sizeof(char *));
+        if (!names)
+                return ctl_fail("%s", strerror(ENOMEM));
+        for (unsigned f = 0; f < a->n_features; f++) {
+                names[f] = da_model_feature(m, f);
+                if (!names[f])
+                        return ctl_fail(_("Model '%s' names no input features"), model);
+        }
+        dopt.features = names;
+        dopt.n_features = a->n_features;
+        dopt.window = a->window;
+        dopt.hop = a->hop;
+        if (load_data(&data, &dopt, &ds) < 0)
+                return EXIT_FAILURE;
+
+        r = da_score(m, ds, NULL, 0, &mae, &windows, &err);
+        if (r < 0)
+                return ctl_fail(_("Failed to score '%s': %s"), model, err.message[0] ? err.message : strerror(-r));
+
+        if (json) {
+                _cleanup_(json_object_putp_nullp) json_object *o = json_object_new_object();
+
+                json_object_object_add(o, "mae_cm", json_object_new_double(mae * 100));
+                json_object_object_add(o, "windows", json_object_new_int64((int64_t) windows));
+                ctl_print_json(o);
+        } else
+                printf(_("MAE %.2f cm over %zu windows of %u subjects (%s)\n"), mae * 100, windows,
+                       da_dataset_n_subjects(ds), model);
+        return EXIT_SUCCESS;
+}
