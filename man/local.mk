@@ -1,4 +1,6 @@
 dist_man_MANS += \
 	man/deepactif-model.5 \
 	man/deepactif-features.7 \
-	man/deepactif-attribution.7
+	man/deepactif-attribution.7 \
+	man/deepactifd.8 \
+	man/deepactifd.conf.5
