@@ -138,9 +138,30 @@ typedef struct Offline {
         unsigned *ranks;
 } Offline;
 
-static void offline_ranking(const char *model_path, const char *recording, unsigned W, Offline *ret) {
-        da_model *m = NULL;
+static size_t read_frames(const char *recording, da_frame **ret) {
         da_reader *reader = NULL;
+        da_error err = {};
+        da_frame *frames = NULL;
+        size_t n = 0;
+        int r;
+
+        ck_assert_msg(da_reader_open(recording, DA_REC_AUTO, &reader, &err) == 0, "%s", err.message);
+        for (;;) {
+                frames = realloc(frames, (n + 1) * sizeof(da_frame));
+                r = da_reader_next(reader, &frames[n], &err);
+                ck_assert_msg(r >= 0, "%s", err.message);
+                if (r == 0)
+                        break;
+                n++;
+        }
+        da_reader_free(reader);
+        *ret = frames;
+        return n;
+}
+
+static void offline_ranking_frames(const char *model_path, const da_frame *frames, size_t n_frames, unsigned W,
+                                   Offline *ret) {
+        da_model *m = NULL;
         da_featurizer *fz = NULL;
         da_ctx *ctx = NULL;
         da_error err = {};
@@ -148,7 +169,6 @@ static void offline_ranking(const char *model_path, const char *recording, unsig
         unsigned idx[256], F, T, hop;
         float *rows = NULL, *traces = NULL, *window, out[8];
         size_t n_rows = 0, n_win = 0, first;
-        da_frame frame;
         int r;
 
         ck_assert_msg(da_model_load(model_path, &m, &err) == 0, "%s", err.message);
@@ -163,14 +183,13 @@ static void offline_ranking(const char *model_path, const char *recording, unsig
         }
         ck_assert_int_eq(da_featurizer_new(idx, F, &fz), 0);
         ck_assert_int_eq(da_ctx_new(m, T, &ctx), 0);
-        ck_assert_msg(da_reader_open(recording, DA_REC_AUTO, &reader, &err) == 0, "%s", err.message);
 
         window = calloc((size_t) T * F, sizeof(float));
-        while ((r = da_reader_next(reader, &frame, &err)) > 0) {
+        for (size_t i = 0; i < n_frames; i++) {
                 float row[256];
                 bool valid = true;
 
-                ck_assert_int_eq(da_featurizer_push(fz, &frame, row), 0);
+                ck_assert_int_eq(da_featurizer_push(fz, &frames[i], row), 0);
                 for (unsigned f = 0; f < F; f++)
                         valid = valid && isfinite(row[f]);
                 if (!valid)
@@ -187,7 +206,6 @@ static void offline_ranking(const char *model_path, const char *recording, unsig
                 ck_assert_int_eq(da_forward_traced(ctx, window, T, out, NULL, traces + n_win * F), 0);
                 n_win++;
         }
-        ck_assert_msg(r == 0, "%s", err.message);
         ck_assert_uint_gt(n_win, 0);
 
         first = n_win > W ? n_win - W : 0;
@@ -201,10 +219,17 @@ static void offline_ranking(const char *model_path, const char *recording, unsig
         free(window);
         free(rows);
         free(traces);
-        da_reader_free(reader);
         da_featurizer_free(fz);
         da_ctx_free(ctx);
         da_model_free(m);
+}
+
+static void offline_ranking(const char *model_path, const char *recording, unsigned W, Offline *ret) {
+        da_frame *frames = NULL;
+        size_t n = read_frames(recording, &frames);
+
+        offline_ranking_frames(model_path, frames, n, W, ret);
+        free(frames);
 }
 
 /* ---- the store, read with plain SQL ------------------------------------- */
@@ -328,6 +353,97 @@ START_TEST(test_replay_tobii) {
         replay_and_compare("fixtures/real/tobii4c_emdat/4Ctest-excerpt.csv",
                            "World_Gaze_Direction_R_X,World_Gaze_Direction_L_X,Vergence_Angle,Vergence_Depth,"
                            "Delta_Gaze_X,Inter_Pupillary_Distance", 6, "1", 10);
+}
+END_TEST
+
+/* The evdev profile of deepactifd(8): axis code, channel, resolution. */
+static const struct {
+        unsigned code;
+        da_channel channel;
+        int resolution;         /* units per mm for lengths, per 1.0 for directions */
+} profile[] = {
+        { 0x00, DA_CH_GAZE_POINT_X, 10 },               /* ABS_X */
+        { 0x01, DA_CH_GAZE_POINT_Y, 10 },
+        { 0x02, DA_CH_GAZE_POINT_Z, 10 },
+        { 0x03, DA_CH_EYE_LEFT_DIRECTION_X, 10000 },    /* ABS_RX */
+        { 0x04, DA_CH_EYE_LEFT_DIRECTION_Y, 10000 },
+        { 0x05, DA_CH_EYE_LEFT_DIRECTION_Z, 10000 },
+        { 0x06, DA_CH_EYE_RIGHT_DIRECTION_X, 10000 },   /* ABS_THROTTLE */
+        { 0x07, DA_CH_EYE_RIGHT_DIRECTION_Y, 10000 },
+        { 0x08, DA_CH_EYE_RIGHT_DIRECTION_Z, 10000 },
+        { 0x10, DA_CH_EYE_LEFT_ORIGIN_X, 10 },          /* ABS_HAT0X */
+        { 0x11, DA_CH_EYE_LEFT_ORIGIN_Y, 10 },
+        { 0x12, DA_CH_EYE_LEFT_ORIGIN_Z, 10 },
+        { 0x13, DA_CH_EYE_RIGHT_ORIGIN_X, 10 },
+        { 0x14, DA_CH_EYE_RIGHT_ORIGIN_Y, 10 },
+        { 0x15, DA_CH_EYE_RIGHT_ORIGIN_Z, 10 },         /* ABS_HAT2Y */
+};
+
+/* Writes the frames as an evemu recording by the profile and turns them into
+ * what the profile decodes back: values quantised to the axes' resolution,
+ * an absent value holding the axis' previous state (0 at first), channels
+ * outside the profile absent. Ends with a SYN_DROPPED that forms no frame. */
+static void write_evemu(const char *path, da_frame *frames, size_t n) {
+        FILE *f = fopen(path, "we");
+        float state[ELEMENTSOF(profile)] = {};
+
+        ck_assert_ptr_nonnull(f);
+        fputs("# EVEMU 1.3\nN: deepactif test gaze\nI: 0003 1234 5678 0001\nP: 00 00 00 00 00 00 00 00\n"
+              "B: 00 09 00 00 00 00 00 00 00\n"             /* EV_SYN, EV_ABS */
+              "B: 03 ff 01 3f 00 00 00 00 00\n", f);        /* ABS 0x00–0x08, 0x10–0x15 */
+        for (size_t a = 0; a < ELEMENTSOF(profile); a++)
+                fprintf(f, "A: %02x -1000000 1000000 0 0 %d\n", profile[a].code, profile[a].resolution);
+        for (size_t i = 0; i < n; i++) {
+                da_frame *fr = &frames[i];
+                unsigned long sec = (unsigned long) (fr->time_us / 1000000u);
+                unsigned usec = (unsigned) (fr->time_us % 1000000u);
+
+                for (size_t a = 0; a < ELEMENTSOF(profile); a++) {
+                        bool length = streq(da_channel_unit(profile[a].channel), "m");
+                        double units = fr->ch[profile[a].channel] * (length ? 1e3 : 1.0) * profile[a].resolution;
+                        float scale = (float) ((length ? 1e-3 : 1.0) / profile[a].resolution);
+
+                        if (isfinite(units)) {
+                                int v = (int) lround(units);
+
+                                fprintf(f, "E: %lu.%06u 0003 %04x %d\n", sec, usec, profile[a].code, v);
+                                state[a] = (float) v * scale;
+                        }
+                }
+                fprintf(f, "E: %lu.%06u 0000 0000 0000\n", sec, usec);
+                da_frame_init(fr, fr->time_us);
+                for (size_t a = 0; a < ELEMENTSOF(profile); a++)
+                        fr->ch[profile[a].channel] = state[a];
+        }
+        fputs("E: 9999.000000 0000 0003 0000\nE: 9999.000000 0003 0003 0001\nE: 9999.000000 0000 0000 0000\n", f);
+        ck_assert_int_eq(fclose(f), 0);
+}
+
+START_TEST(test_replay_evemu) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("RollingWindows=40\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *rec = tmp_path("gaze.evemu");
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rec, "--format", "evemu", "--speed", "max",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        da_frame *frames = NULL;
+        size_t n = read_frames(rv, &frames);
+        Offline o = {};
+        sqlite3 *s;
+
+        write_evemu(rec, frames, n);
+        ck_assert_int_eq(run(argv, 60000), 0);
+        check_integrity(db);
+        s = db_open(db);
+        ck_assert_int_eq(db_int(s, "SELECT frames_processed FROM snapshots ORDER BY id DESC LIMIT 1"), (int64_t) n);
+        ck_assert_int_eq(db_int(s, "SELECT frames_dropped FROM snapshots ORDER BY id DESC LIMIT 1"), 1);
+        sqlite3_close(s);
+        offline_ranking_frames(model, frames, n, 40, &o);
+        check_final_snapshot(db, &o, DA_FEATURES_ROBUSTVISION);
+        free(o.scores);
+        free(o.ranks);
+        free(frames);
 }
 END_TEST
 
@@ -534,6 +650,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_replay_robustvision);
         tcase_add_test(tc, test_replay_tobii);
         tcase_add_test(tc, test_replay_eyelink_unsupported);
+        tcase_add_test(tc, test_replay_evemu);
         tcase_add_test(tc, test_config_errors);
         suite_add_tcase(s, tc);
 
