@@ -239,3 +239,13 @@ tests_make_test_model_LDADD = $(TEST_LDADD)
 tests_test_daemon_SOURCES = tests/test-daemon.c tests/test-util.h tests/test-util.c
 tests_test_daemon_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
 tests_test_daemon_LDADD = $(TEST_LDADD) $(SQLITE_LIBS)
+
+# Data sets, the trainer and the scorer (bundled Robust Vision recordings).
+if HAVE_CHECK
+check_PROGRAMS += tests/test-train
+TESTS += tests/test-train
+endif
+
+tests_test_train_SOURCES = tests/test-train.c
+tests_test_train_CFLAGS = $(TEST_CFLAGS)
+tests_test_train_LDADD = $(TEST_LDADD)
