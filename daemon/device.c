@@ -245,7 +245,7 @@ int device_snapshot(Device *d, bool force) {
                 return log_error_errno(r, "Failed to rank the features of %s: %m", d->name);
 
         r = store_append_snapshot(m->store, d->session, &(store_snapshot) {
-                        .time_us = now_realtime_us(),
+                        .time_us = d->last_snapshot_us = now_realtime_us(),
                         .method = da_method_to_string(DA_METHOD_DEEPACTIF),
                         .location = da_trace_location_to_string(m->config.location),
                         .aggregation = da_aggregation_to_string(m->config.aggregation),

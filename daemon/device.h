@@ -48,6 +48,7 @@ struct Device {
         double last_prediction;         /* NaN before the first window */
         uint64_t last_frame_us;         /* stream time */
         uint64_t next_snapshot_us;      /* stream time; 0 until the first frame */
+        uint64_t last_snapshot_us;      /* CLOCK_REALTIME of the last snapshot; 0 before */
 };
 
 /* Creates the device, binds it to the manager's model and links it into the

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -37,6 +38,8 @@ typedef struct ManagerOptions {
         bool loop;
         bool user_bus;
         bool no_bus;
+        const char *varlink_path;       /* NULL: VARLINK_ADDRESS_DEFAULT */
+        bool no_varlink;
 } ManagerOptions;
 
 /* Called after each snapshot is queued; where the D-Bus and varlink
@@ -75,6 +78,12 @@ struct Manager {
 
         ranking_changed_cb ranking_changed;
         void *ranking_changed_userdata;
+
+        /* The D-Bus and varlink interfaces (bus.h, varlink-manager.h). */
+        sd_bus *bus;
+        bool bus_name_owned;            /* no signal goes out before */
+        const char *bus_state_sent;     /* the State last announced */
+        struct VarlinkServer *varlink;
 
         int exit_code;
 };
