@@ -16,6 +16,7 @@ typedef struct rank_args {
         da_aggregation aggregation;
         unsigned steps, stride, max_windows;
         uint64_t seed;
+        bool deeplift_fallback;
         bool json;
 } rank_args;
 
@@ -60,6 +61,7 @@ static int window_attribution(const da_model *m, const rank_args *a, const da_wi
         da_attr_options_init(&opt);
         opt.location = a->location;
         opt.seed = a->seed;
+        opt.deeplift_gradient_fallback = a->deeplift_fallback;
         if (a->steps > 0)
                 opt.steps = a->steps;
         r = da_attribute(m, a->method, &opt, w->window, arch->window, phi, &res, &err);
@@ -224,11 +226,13 @@ static void rank_help(void) {
                  "  --stride N               Use every Nth window (default: 1)\n"
                  "  --max-windows N          Stop after N windows (default: all)\n"
                  "  --seed N                 Seed of the sampling methods (default: 0)\n"
+                 "  --deeplift-gradient-fallback\n"
+                 "                           Captum's gradient×Δx inside the LSTM instead of DeepLIFT's rules\n"
                  "  --json                   Print JSON\n"));
 }
 
 int verb_rank(int argc, char **argv) {
-        enum { ARG_FORMAT = 0x100, ARG_LOCATION, ARG_AGG, ARG_STEPS, ARG_STRIDE, ARG_MAXW, ARG_SEED };
+        enum { ARG_FORMAT = 0x100, ARG_LOCATION, ARG_AGG, ARG_STEPS, ARG_STRIDE, ARG_MAXW, ARG_SEED, ARG_FALLBACK };
         static const struct option options[] = {
                 { "model",       required_argument, NULL, 'm' },
                 { "input",       required_argument, NULL, 'i' },
@@ -240,6 +244,7 @@ int verb_rank(int argc, char **argv) {
                 { "stride",      required_argument, NULL, ARG_STRIDE },
                 { "max-windows", required_argument, NULL, ARG_MAXW },
                 { "seed",        required_argument, NULL, ARG_SEED },
+                { "deeplift-gradient-fallback", no_argument, NULL, ARG_FALLBACK },
                 { "json",        no_argument,       NULL, 'j' },
                 { "help",        no_argument,       NULL, 'h' },
                 {}
@@ -301,6 +306,9 @@ int verb_rank(int argc, char **argv) {
                 }
                 case ARG_SEED:
                         a.seed = strtoull(optarg, NULL, 0);
+                        break;
+                case ARG_FALLBACK:
+                        a.deeplift_fallback = true;
                         break;
                 case 'j':
                         a.json = true;

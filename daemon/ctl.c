@@ -15,6 +15,7 @@ static const struct {
         { "predict", verb_predict },
         { "bench",   verb_bench },
         { "rank",     verb_rank },
+        { "attribute", verb_attribute },
         { "features", verb_features },
         { "train",    verb_train },
         { "score",    verb_score },
@@ -131,6 +132,8 @@ static void help(void) {
                  "       [--aggregation A] [--json]\n"
                  "                                 Rank the model's input features over a recording\n"
                  "  features [--json]              List the derived features models can use\n"
+                 "  attribute --model FILE --input WINDOW.csv --method M [--json]\n"
+                 "                                 Attribute one window with any method\n"
                  "\n"
                  "Options:\n"
                  "  -h --help                      Show this help\n"

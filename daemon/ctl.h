@@ -17,6 +17,7 @@ int verb_model(int argc, char **argv);
 int verb_predict(int argc, char **argv);
 int verb_bench(int argc, char **argv);
 int verb_rank(int argc, char **argv);
+int verb_attribute(int argc, char **argv);
 int verb_features(int argc, char **argv);
 int verb_train(int argc, char **argv);
 int verb_score(int argc, char **argv);

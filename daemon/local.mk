@@ -6,6 +6,7 @@ daemon_deepactifctl_SOURCES = \
 	daemon/ctl-model.c \
 	daemon/ctl-bench.c \
 	daemon/ctl-rank.c \
+	daemon/ctl-attribute.c \
 	daemon/ctl-train.c
 # TOP_SRCDIR: `score` falls back to contrib/models/ when the default model is
 # not installed yet, so it works from a build tree.
