@@ -52,8 +52,23 @@ daemon_deepactifd_SOURCES = \
 	daemon/source-evdev.c \
 	daemon/source-hidraw.c \
 	daemon/evdev-profile.h \
-	daemon/evdev-profile.c
+	daemon/evdev-profile.c \
+	daemon/bus.h \
+	daemon/bus.c \
+	daemon/bus-manager.c \
+	daemon/bus-device.c \
+	daemon/bus-polkit.c \
+	daemon/varlink-manager.h \
+	daemon/varlink-manager.c
 daemon_deepactifd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBEVDEV_CFLAGS) $(EVEMU_CFLAGS) \
-	$(INIH_CFLAGS) $(SQLITE_CFLAGS)
-daemon_deepactifd_LDADD = lib/libdeepactif.la daemon/libhid.la daemon/libstore.la \
-	$(LIBSYSTEMD_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) $(INIH_LIBS) $(SQLITE_LIBS) -lm
+	$(INIH_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS)
+daemon_deepactifd_LDADD = lib/libdeepactif.la daemon/libhid.la daemon/libstore.la daemon/libvarlink.la \
+	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) $(INIH_LIBS) $(SQLITE_LIBS) -lm
+
+# The varlink server; a library so its tests and fuzz target link it.
+noinst_LTLIBRARIES += daemon/libvarlink.la
+daemon_libvarlink_la_SOURCES = \
+	daemon/varlink.h \
+	daemon/varlink.c
+daemon_libvarlink_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+daemon_libvarlink_la_LIBADD = $(JSONC_LIBS) $(LIBSYSTEMD_LIBS)

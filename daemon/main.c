@@ -6,8 +6,11 @@
 #include <getopt.h>
 #include <math.h>
 
+#include "bus.h"
 #include "log.h"
 #include "manager.h"
+#include "varlink-manager.h"
+#include "varlink.h"
 
 static void help(void) {
         printf("%s [OPTIONS...]\n\n"
@@ -25,8 +28,12 @@ static void help(void) {
                "     --loop              Start the recording over at its end instead of exiting\n"
                "     --user              Connect to the user's session bus, not the system bus\n"
                "     --no-bus            Do not connect to D-Bus\n"
+               "     --varlink=PATH      The varlink socket (default: %s,\n"
+               "                         with --user $XDG_RUNTIME_DIR/deepactif/io.deepactif.Daemon)\n"
+               "     --no-varlink        Do not serve varlink\n"
+               "     --bus-introspect    Print the D-Bus interfaces as introspection XML\n"
                "  -v --verbose           Log debug messages\n",
-               program_invocation_short_name, CONFIG_DEFAULT_PATH);
+               program_invocation_short_name, CONFIG_DEFAULT_PATH, VARLINK_ADDRESS_DEFAULT);
 }
 
 static int parse_speed(const char *s, ManagerOptions *o) {
@@ -60,6 +67,9 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                 ARG_LOOP,
                 ARG_USER,
                 ARG_NO_BUS,
+                ARG_VARLINK,
+                ARG_NO_VARLINK,
+                ARG_BUS_INTROSPECT,
         };
         static const struct option options[] = {
                 { "help",     no_argument,       NULL, 'h'        },
@@ -73,6 +83,9 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                 { "loop",     no_argument,       NULL, ARG_LOOP   },
                 { "user",     no_argument,       NULL, ARG_USER   },
                 { "no-bus",   no_argument,       NULL, ARG_NO_BUS },
+                { "varlink",  required_argument, NULL, ARG_VARLINK },
+                { "no-varlink", no_argument,     NULL, ARG_NO_VARLINK },
+                { "bus-introspect", no_argument, NULL, ARG_BUS_INTROSPECT },
                 { "verbose",  no_argument,       NULL, 'v'        },
                 {}
         };
@@ -124,6 +137,21 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                 case ARG_NO_BUS:
                         o->no_bus = true;
                         break;
+                case ARG_VARLINK:
+                        o->varlink_path = optarg;
+                        break;
+                case ARG_NO_VARLINK:
+                        o->no_varlink = true;
+                        break;
+                case ARG_BUS_INTROSPECT: {
+                        _cleanup_free_ char *xml = NULL;
+
+                        r = bus_introspect_xml(&xml);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to introspect the D-Bus interfaces: %m");
+                        fputs(xml, stdout);
+                        return 0;
+                }
                 case 'v':
                         log_set_max_level(LOG_DEBUG);
                         break;
@@ -140,8 +168,53 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
         return 1;
 }
 
+/* The interfaces go first: their event sources and clients refer to the manager. */
+static Manager *manager_free_all(Manager *m) {
+        if (!m)
+                return NULL;
+        manager_bus_disconnect(m);
+        m->varlink = varlink_server_free(m->varlink);
+        return manager_free(m);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free_all);
+
+static void on_ranking_changed(Device *d, void *userdata) {
+        Manager *m = userdata;
+
+        bus_device_send_ranking_changed(m, d);
+        bus_manager_send_state_changed(m);
+        manager_varlink_ranking_changed(m, d);
+}
+
+static int setup_interfaces(Manager *m) {
+        _cleanup_free_ char *user_path = NULL;
+        const char *path = m->options.varlink_path;
+        int r;
+
+        m->ranking_changed = on_ranking_changed;
+        m->ranking_changed_userdata = m;
+
+        if (!m->options.no_bus) {
+                r = manager_bus_connect(m);
+                if (r < 0)
+                        return r;
+        }
+        if (m->options.no_varlink)
+                return 0;
+        if (!path && m->options.user_bus) {
+                const char *runtime = getenv("XDG_RUNTIME_DIR");
+
+                if (!runtime)
+                        return log_error_errno(ENXIO, "XDG_RUNTIME_DIR is not set; pass --varlink=PATH or --no-varlink.");
+                if (asprintf(&user_path, "%s/deepactif/io.deepactif.Daemon", runtime) < 0)
+                        return log_oom();
+                path = user_path;
+        }
+        return manager_varlink_listen(m, path);
+}
+
 int main(int argc, char *argv[]) {
-        _cleanup_(manager_freep) Manager *m = NULL;
+        _cleanup_(manager_free_allp) Manager *m = NULL;
         ManagerOptions o = {
                 .replay_format = DA_REC_AUTO,
                 .speed = REPLAY_SPEED_REALTIME,
@@ -153,10 +226,11 @@ int main(int argc, char *argv[]) {
         r = parse_argv(argc, argv, &o);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
-        if (!o.no_bus)
-                log_debug("This build has no D-Bus interface yet; running as with --no-bus.");
 
         r = manager_new(&o, &m);
+        if (r < 0)
+                return EXIT_FAILURE;
+        r = setup_interfaces(m);
         if (r < 0)
                 return EXIT_FAILURE;
         r = manager_startup(m);

@@ -249,3 +249,34 @@ endif
 tests_test_train_SOURCES = tests/test-train.c
 tests_test_train_CFLAGS = $(TEST_CFLAGS)
 tests_test_train_LDADD = $(TEST_LDADD)
+
+# The varlink server against a fake interface over real sockets; the seed
+# corpus of its message parser's fuzz target.
+if HAVE_CHECK
+check_PROGRAMS += \
+	tests/test-varlink \
+	tests/test-fuzz-varlink
+
+TESTS += \
+	tests/test-varlink \
+	tests/test-fuzz-varlink
+endif
+
+tests_test_varlink_SOURCES = tests/test-varlink.c tests/test-util.h tests/test-util.c
+tests_test_varlink_CFLAGS = $(TEST_CFLAGS) $(LIBSYSTEMD_CFLAGS) -I$(top_srcdir)/daemon
+tests_test_varlink_LDADD = daemon/libvarlink.la $(TEST_LDADD) $(LIBSYSTEMD_LIBS)
+
+tests_test_fuzz_varlink_SOURCES = tests/fuzz-varlink.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_varlink_CFLAGS = $(TEST_CFLAGS) $(LIBSYSTEMD_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-varlink\"
+tests_test_fuzz_varlink_LDADD = daemon/libvarlink.la $(TEST_LDADD) $(LIBSYSTEMD_LIBS)
+
+FUZZERS += tests/fuzz-varlink
+fuzz_varlink_sources = tests/fuzz-varlink.c daemon/varlink.c lib/util.c
+EXTRA_DIST += tests/fuzz-varlink.c
+
+if HAVE_CLANG
+tests/fuzz-varlink: $(fuzz_varlink_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) -o $@ \
+		$(fuzz_varlink_sources:%=$(top_srcdir)/%) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS) -lm
+endif

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One object per device, /io/deepactif/Daemon1/device/<escaped name>,
+ * interface io.deepactif.Daemon1.Device. */
+
+#include <errno.h>
+#include <math.h>
+
+#include "bus.h"
+#include "log.h"
+
+int bus_device_path(const Device *d, char **ret) {
+        return sd_bus_path_encode(BUS_DEVICE_PREFIX, d->name, ret);
+}
+
+static int device_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                       void **ret_found, sd_bus_error *error) {
+        _cleanup_free_ char *name = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_path_decode(path, BUS_DEVICE_PREFIX, &name);
+        if (r <= 0)
+                return r;
+        for (Device *d = m->devices; d; d = d->next)
+                if (streq(d->name, name)) {
+                        *ret_found = d;
+                        return 1;
+                }
+        return 0;
+}
+
+static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
+                            sd_bus_error *error) {
+        Manager *m = userdata;
+        char **nodes;
+        size_t n = 0;
+        int r;
+
+        nodes = calloc(m->n_devices + 1, sizeof(char *));
+        if (!nodes)
+                return -ENOMEM;
+        for (Device *d = m->devices; d && n < m->n_devices; d = d->next) {
+                r = bus_device_path(d, &nodes[n]);
+                if (r < 0) {
+                        for (size_t i = 0; i < n; i++)
+                                free(nodes[i]);
+                        free(nodes);
+                        return r;
+                }
+                n++;
+        }
+        *ret_nodes = nodes;
+        return 0;
+}
+
+static int property_get_model(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "s", d->supported ? d->manager->model_path : "");
+}
+
+static int property_get_missing(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+        int r;
+
+        r = sd_bus_message_open_container(reply, 'a', "s");
+        for (unsigned c = 0; r >= 0 && c < 64; c++)
+                if (d->missing & (UINT64_C(1) << c))
+                        r = sd_bus_message_append(reply, "s", da_channel_name((da_channel) c));
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(reply);
+}
+
+static int property_get_supported(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                  sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Device *d = userdata;
+
+        return sd_bus_message_append(reply, "b", d->supported);
+}
+
+static int property_get_frames_invalid(sd_bus *bus, const char *path, const char *interface,
+                                       const char *property, sd_bus_message *reply, void *userdata,
+                                       sd_bus_error *error) {
+        return sd_bus_message_append(reply, "t", device_frames_invalid(userdata));
+}
+
+/* The device's newest ranking, best first: a(sud) of feature, rank, score. */
+static int append_ranking(sd_bus_message *m, const Device *d) {
+        const da_model *model = d->manager->model;
+        unsigned F = d->supported && d->scores && d->ranks ? da_model_arch(model)->n_features : 0;
+        int r;
+
+        r = sd_bus_message_open_container(m, 'a', "(sud)");
+        for (unsigned rank = 1; r >= 0 && rank <= F; rank++)
+                for (unsigned f = 0; f < F; f++)
+                        if (d->ranks[f] == rank) {
+                                r = sd_bus_message_append(m, "(sud)", da_model_feature(model, f), rank,
+                                                          d->scores[f]);
+                                break;
+                        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_close_container(m);
+}
+
+void bus_device_send_ranking_changed(Manager *m, Device *d) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!manager_bus_ready(m))
+                return;
+        r = bus_device_path(d, &path);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "Model", "Supported",
+                                           "MissingChannels", "FramesProcessed", "FramesDropped",
+                                           "FramesInvalid", "LastPrediction", "UpdatedAt", NULL);
+        if (r < 0)
+                goto fail;
+        r = sd_bus_message_new_signal(m->bus, &signal, path, BUS_DEVICE_INTERFACE, "RankingChanged");
+        if (r >= 0)
+                r = sd_bus_message_append(signal, "tss", d->last_snapshot_us,
+                                          da_trace_location_to_string(m->config.location),
+                                          da_aggregation_to_string(m->config.aggregation));
+        if (r >= 0)
+                r = append_ranking(signal, d);
+        if (r >= 0)
+                r = sd_bus_send(m->bus, signal, NULL);
+        if (r >= 0)
+                return;
+fail:
+        log_debug_errno(r, "Failed to send RankingChanged for %s: %m", d->name);
+}
+
+int bus_device_register(Manager *m) {
+        int r;
+
+        r = sd_bus_add_fallback_vtable(m->bus, NULL, BUS_DEVICE_PREFIX, BUS_DEVICE_INTERFACE, bus_device_vtable,
+                                       device_find, m);
+        if (r < 0)
+                return r;
+        return sd_bus_add_node_enumerator(m->bus, NULL, BUS_DEVICE_PREFIX, device_enumerate, m);
+}
+
+const sd_bus_vtable bus_device_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Name", "s", NULL, offsetof(Device, name), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Source", "s", NULL, offsetof(Device, source), SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Model", "s", property_get_model, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Supported", "b", property_get_supported, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("MissingChannels", "as", property_get_missing, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FramesProcessed", "t", NULL, offsetof(Device, frames_processed),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FramesDropped", "t", NULL, offsetof(Device, frames_dropped),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FramesInvalid", "t", property_get_frames_invalid, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastPrediction", "d", NULL, offsetof(Device, last_prediction),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("UpdatedAt", "t", NULL, offsetof(Device, last_snapshot_us),
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_SIGNAL_WITH_ARGS("RankingChanged",
+                                SD_BUS_ARGS("t", time, "s", location, "s", aggregation, "a(sud)", ranking),
+                                0),
+        SD_BUS_VTABLE_END
+};

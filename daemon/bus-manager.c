@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The manager object /io/deepactif/Daemon1, interface io.deepactif.Daemon1.Manager. */
+
+#include <errno.h>
+#include <math.h>
+
+#include "bus.h"
+#include "log.h"
+
+/* One reply is one D-Bus message: bound the snapshots GetHistory returns. */
+#define HISTORY_MAX 10000u
+
+const char *manager_state_to_string(const Manager *m) {
+        if (!m->ready)
+                return "starting";
+        if (m->store_failing)
+                return "degraded";
+        return "running";
+}
+
+void manager_flush_for_query(Manager *m) {
+        store_stats st;
+
+        if (!m->store)
+                return;
+        store_get_stats(m->store, &st);
+        if (st.queued > 0)
+                (void) manager_flush(m, false);
+}
+
+void bus_manager_send_state_changed(Manager *m) {
+        const char *state = manager_state_to_string(m);
+
+        if (!manager_bus_ready(m) || streq_ptr(m->bus_state_sent, state))
+                return;
+        m->bus_state_sent = state;
+        (void) sd_bus_emit_properties_changed(m->bus, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "State", NULL);
+}
+
+static int property_get_state(sd_bus *bus, const char *path, const char *interface, const char *property,
+                              sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", manager_state_to_string(userdata));
+}
+
+static int property_get_api_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "u", BUS_API_VERSION);
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssbo)");
+        if (r < 0)
+                return r;
+        for (Device *d = m->devices; d; d = d->next) {
+                _cleanup_free_ char *path = NULL;
+
+                r = bus_device_path(d, &path);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_append(reply, "(ssbo)", d->name, d->source, d->supported, path);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+/* The fields of one snapshot: "ssssstua(sud)". */
+static int append_record(sd_bus_message *reply, const store_record *rec) {
+        int r;
+
+        r = sd_bus_message_append(reply, "ssssstu", rec->device, rec->model, rec->method, rec->location ?: "",
+                                  rec->aggregation, rec->time_us, rec->windows);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(sud)");
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < rec->n_scores; i++) {
+                r = sd_bus_message_append(reply, "(sud)", rec->scores[i].name, rec->scores[i].rank,
+                                          rec->scores[i].score);
+                if (r < 0)
+                        return r;
+        }
+        return sd_bus_message_close_container(reply);
+}
+
+static bool manager_knows_device(Manager *m, const char *name) {
+        store_device *devs = NULL;
+        size_t n = 0;
+        bool found = false;
+
+        for (Device *d = m->devices; d; d = d->next)
+                if (streq(d->name, name))
+                        return true;
+        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < n && !found; i++)
+                found = streq(devs[i].name, name);
+        store_device_array_free(devs, n);
+        return found;
+}
+
+static int query_failed(Manager *m, int r, const char *device, const da_error *err, sd_bus_error *error) {
+        if (r == -ENOENT && device && !manager_knows_device(m, device))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                                         "No device '%s'; 'deepactifctl devices' lists them.", device);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_RANKING,
+                                         "No ranking stored yet%s%s; one is taken every RankingInterval.",
+                                         device ? " for " : "", device ?: "");
+        return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to read the database: %s",
+                                 err->message[0] ? err->message : strerror(-r));
+}
+
+static int method_get_ranking(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(store_record_freep) store_record *rec = NULL;
+        Manager *m = userdata;
+        const char *device, *method;
+        da_error err = {};
+        uint32_t top_k;
+        int r;
+
+        r = sd_bus_message_read(message, "ssu", &device, &method, &top_k);
+        if (r < 0)
+                return r;
+
+        manager_flush_for_query(m);
+        r = store_get_latest(m->store, &(store_query) {
+                        .device = device[0] ? device : NULL,
+                        .method = method[0] ? method : NULL,
+                        .top_k = top_k,
+                }, &rec, &err);
+        if (r < 0)
+                return query_failed(m, r, device[0] ? device : NULL, &err, error);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r < 0)
+                return r;
+        r = append_record(reply, rec);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_history(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        store_record **recs = NULL;
+        const char *device;
+        uint64_t since, until;
+        uint32_t limit;
+        da_error err = {};
+        size_t n = 0;
+        int r;
+
+        r = sd_bus_message_read(message, "sttu", &device, &since, &until, &limit);
+        if (r < 0)
+                return r;
+        if (until != 0 && until < since)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'until' (%" PRIu64 ") lies before 'since' (%" PRIu64 ").", until, since);
+        if (device[0] && !manager_knows_device(m, device))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                                         "No device '%s'; 'deepactifctl devices' lists them.", device);
+
+        manager_flush_for_query(m);
+        r = store_get_history(m->store, &(store_query) {
+                        .device = device[0] ? device : NULL,
+                        .since_us = since,
+                        .until_us = until,
+                        .limit = limit == 0 || limit > HISTORY_MAX ? HISTORY_MAX : limit,
+                }, &recs, &n, &err);
+        if (r < 0)
+                return query_failed(m, r, NULL, &err, error);
+
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ssssstua(sud))");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                r = sd_bus_message_open_container(reply, 'r', "ssssstua(sud)");
+                if (r >= 0)
+                        r = append_record(reply, recs[i]);
+                if (r >= 0)
+                        r = sd_bus_message_close_container(reply);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        store_record_array_free(recs, n);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int reload_now(sd_bus_message *message, Manager *m, sd_bus_error *error) {
+        int r;
+
+        r = manager_reload(m);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_FAILED,
+                                         "Reload failed, the previous configuration and model stay: %s; "
+                                         "see the daemon's log.", strerror(-r));
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return bus_verify_and_run(message, userdata, POLKIT_ACTION_MANAGE, reload_now, error);
+}
+
+const sd_bus_vtable bus_manager_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("APIVersion", "u", property_get_api_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssbo)", devices),
+                                method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetRanking",
+                                SD_BUS_ARGS("s", device, "s", method, "u", top_k),
+                                SD_BUS_RESULT("s", device, "s", model, "s", method, "s", location,
+                                              "s", aggregation, "t", time, "u", windows, "a(sud)", ranking),
+                                method_get_ranking, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHistory",
+                                SD_BUS_ARGS("s", device, "t", since, "t", until, "u", limit),
+                                SD_BUS_RESULT("a(ssssstua(sud))", snapshots),
+                                method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};

@@ -1,0 +1,448 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* io.deepactif.Daemon over varlink, on the manager's state and store. */
+
+#include <errno.h>
+#include <math.h>
+#include <sys/stat.h>
+
+#include "bus.h"
+#include "log.h"
+#include "varlink-manager.h"
+#include "varlink.h"
+
+/* Keep in step with man/io.deepactif.Daemon1.5, which quotes it; a test
+ * compares the two. */
+const char varlink_manager_description[] =
+        "# The deepactif daemon: live DeepACTIF rankings of the input features\n"
+        "# an eye-tracking model relies on. Times are microseconds since the\n"
+        "# epoch (CLOCK_REALTIME).\n"
+        "interface io.deepactif.Daemon\n"
+        "\n"
+        "type Score (feature: string, index: int, rank: int, score: float)\n"
+        "\n"
+        "type Ranking (\n"
+        "  device: string,\n"
+        "  model: string,\n"
+        "  method: string,\n"
+        "  location: ?string,\n"
+        "  aggregation: string,\n"
+        "  time: int,\n"
+        "  windows: int,\n"
+        "  framesProcessed: int,\n"
+        "  framesDropped: int,\n"
+        "  lastPrediction: ?float,\n"
+        "  scores: []Score\n"
+        ")\n"
+        "\n"
+        "type Device (\n"
+        "  name: string,\n"
+        "  source: string,\n"
+        "  supported: bool,\n"
+        "  missingChannels: []string,\n"
+        "  model: ?string,\n"
+        "  framesProcessed: int,\n"
+        "  framesDropped: int,\n"
+        "  framesInvalid: int,\n"
+        "  lastPrediction: ?float,\n"
+        "  updatedAt: ?int\n"
+        ")\n"
+        "\n"
+        "# The daemon's version and state: starting, running or degraded.\n"
+        "method GetStatus() -> (\n"
+        "  version: string,\n"
+        "  apiVersion: int,\n"
+        "  state: string,\n"
+        "  model: string,\n"
+        "  database: string,\n"
+        "  devices: int\n"
+        ")\n"
+        "\n"
+        "# The devices the daemon reads now.\n"
+        "method ListDevices() -> (devices: []Device)\n"
+        "\n"
+        "# The newest stored ranking, of one device and method or of any;\n"
+        "# topK bounds the scores (default: all).\n"
+        "method GetRanking(device: ?string, method: ?string, topK: ?int) -> (ranking: Ranking)\n"
+        "\n"
+        "# Stored rankings with since <= time <= until, newest first; limit\n"
+        "# defaults to and is capped at 10000.\n"
+        "method GetHistory(device: ?string, since: ?int, until: ?int, limit: ?int) -> (rankings: []Ranking)\n"
+        "\n"
+        "# Reloads configuration and model, as SIGHUP does. Root only.\n"
+        "method Reload() -> ()\n"
+        "\n"
+        "# With \"more\": a reply for every new ranking (of one device, or all).\n"
+        "method Watch(device: ?string, topK: ?int) -> (ranking: Ranking)\n"
+        "\n"
+        "error NoSuchDevice (device: string)\n"
+        "error NoRanking (device: ?string)\n"
+        "error PermissionDenied (reason: string)\n"
+        "error ProtocolError (reason: string)\n"
+        "error Failed (reason: string)\n";
+
+#define ERROR(name) VARLINK_INTERFACE "." name
+#define HISTORY_MAX 10000
+
+/* ---- parameters --------------------------------------------------------- */
+
+/* 0 absent or null, 1 set, or an InvalidParameter error was sent (< 0). */
+static int param_string(VarlinkCall *call, json_object *params, const char *key, const char **ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_string))
+                return varlink_error_invalid_parameter(call, key), -EINVAL;
+        *ret = json_object_get_string(v);
+        return 1;
+}
+
+static int param_uint(VarlinkCall *call, json_object *params, const char *key, uint64_t *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_int) ||
+            (json_object_get_int64(v) < 0 && json_object_get_uint64(v) <= INT64_MAX))
+                return varlink_error_invalid_parameter(call, key), -EINVAL;
+        *ret = json_object_get_uint64(v);
+        return 1;
+}
+
+/* ---- JSON builders ------------------------------------------------------ */
+
+static json_object *json_double_or_null(double v) {
+        return isfinite(v) ? json_object_new_double(v) : NULL;
+}
+
+static json_object *score_to_json(const char *feature, unsigned index, unsigned rank, double score) {
+        json_object *o = json_object_new_object();
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "feature", json_object_new_string(feature));
+        json_object_object_add(o, "index", json_object_new_uint64(index));
+        json_object_object_add(o, "rank", json_object_new_uint64(rank));
+        json_object_object_add(o, "score", json_double_or_null(score));
+        return o;
+}
+
+static json_object *record_to_json(const store_record *r) {
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+        if (!o || !a) {
+                json_object_put(o);
+                json_object_put(a);
+                return NULL;
+        }
+        json_object_object_add(o, "device", json_object_new_string(r->device));
+        json_object_object_add(o, "model", json_object_new_string(r->model));
+        json_object_object_add(o, "method", json_object_new_string(r->method));
+        json_object_object_add(o, "location", r->location ? json_object_new_string(r->location) : NULL);
+        json_object_object_add(o, "aggregation", json_object_new_string(r->aggregation));
+        json_object_object_add(o, "time", json_object_new_uint64(r->time_us));
+        json_object_object_add(o, "windows", json_object_new_uint64(r->windows));
+        json_object_object_add(o, "framesProcessed", json_object_new_uint64(r->frames_processed));
+        json_object_object_add(o, "framesDropped", json_object_new_uint64(r->frames_dropped));
+        json_object_object_add(o, "lastPrediction", json_double_or_null(r->last_prediction));
+        for (size_t i = 0; i < r->n_scores; i++)
+                json_object_array_add(a, score_to_json(r->scores[i].name, r->scores[i].feature, r->scores[i].rank,
+                                                       r->scores[i].score));
+        json_object_object_add(o, "scores", a);
+        return o;
+}
+
+/* The device's live ranking, the shape record_to_json() gives a stored one. */
+static json_object *device_ranking_to_json(Manager *m, const Device *d, uint64_t top_k) {
+        unsigned F = da_model_arch(m->model)->n_features;
+        json_object *o = json_object_new_object(), *a = json_object_new_array();
+
+        if (!o || !a) {
+                json_object_put(o);
+                json_object_put(a);
+                return NULL;
+        }
+        json_object_object_add(o, "device", json_object_new_string(d->name));
+        json_object_object_add(o, "model", json_object_new_string(m->model_path));
+        json_object_object_add(o, "method", json_object_new_string(da_method_to_string(DA_METHOD_DEEPACTIF)));
+        json_object_object_add(o, "location", json_object_new_string(da_trace_location_to_string(m->config.location)));
+        json_object_object_add(o, "aggregation", json_object_new_string(da_aggregation_to_string(m->config.aggregation)));
+        json_object_object_add(o, "time", json_object_new_uint64(d->last_snapshot_us));
+        json_object_object_add(o, "windows", json_object_new_uint64(d->rolling ? da_rolling_count(d->rolling) : 0));
+        json_object_object_add(o, "framesProcessed", json_object_new_uint64(d->frames_processed));
+        json_object_object_add(o, "framesDropped", json_object_new_uint64(d->frames_dropped));
+        json_object_object_add(o, "lastPrediction", json_double_or_null(d->last_prediction));
+        for (unsigned rank = 1; rank <= F && (top_k == 0 || rank <= top_k); rank++)
+                for (unsigned f = 0; f < F; f++)
+                        if (d->ranks[f] == rank) {
+                                json_object_array_add(a, score_to_json(da_model_feature(m->model, f), f, rank,
+                                                                       d->scores[f]));
+                                break;
+                        }
+        json_object_object_add(o, "scores", a);
+        return o;
+}
+
+static json_object *device_to_json(Manager *m, const Device *d) {
+        json_object *o = json_object_new_object(), *missing = json_object_new_array();
+
+        if (!o || !missing) {
+                json_object_put(o);
+                json_object_put(missing);
+                return NULL;
+        }
+        for (unsigned c = 0; c < 64; c++)
+                if (d->missing & (UINT64_C(1) << c))
+                        json_object_array_add(missing, json_object_new_string(da_channel_name((da_channel) c)));
+        json_object_object_add(o, "name", json_object_new_string(d->name));
+        json_object_object_add(o, "source", json_object_new_string(d->source));
+        json_object_object_add(o, "supported", json_object_new_boolean(d->supported));
+        json_object_object_add(o, "missingChannels", missing);
+        json_object_object_add(o, "model", d->supported ? json_object_new_string(m->model_path) : NULL);
+        json_object_object_add(o, "framesProcessed", json_object_new_uint64(d->frames_processed));
+        json_object_object_add(o, "framesDropped", json_object_new_uint64(d->frames_dropped));
+        json_object_object_add(o, "framesInvalid", json_object_new_uint64(device_frames_invalid(d)));
+        json_object_object_add(o, "lastPrediction", json_double_or_null(d->last_prediction));
+        json_object_object_add(o, "updatedAt", d->last_snapshot_us ? json_object_new_uint64(d->last_snapshot_us) : NULL);
+        return o;
+}
+
+static int reply_one(VarlinkCall *call, const char *key, json_object *value) {
+        json_object *p;
+
+        if (!value)
+                return -ENOMEM;
+        p = json_object_new_object();
+        if (!p || json_object_object_add(p, key, value) < 0) {
+                json_object_put(p);
+                json_object_put(value);
+                return -ENOMEM;
+        }
+        return varlink_reply(call, p);
+}
+
+static int error_one(VarlinkCall *call, const char *error, const char *key, const char *value) {
+        json_object *p = json_object_new_object();
+
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, key, value ? json_object_new_string(value) : NULL);
+        return varlink_error(call, error, p);
+}
+
+static Device *find_device(Manager *m, const char *name) {
+        for (Device *d = m->devices; d; d = d->next)
+                if (streq(d->name, name))
+                        return d;
+        return NULL;
+}
+
+static bool stored_device(Manager *m, const char *name) {
+        store_device *devs = NULL;
+        size_t n = 0;
+        bool found = false;
+
+        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < n && !found; i++)
+                found = streq(devs[i].name, name);
+        store_device_array_free(devs, n);
+        return found;
+}
+
+static int query_failed(VarlinkCall *call, Manager *m, int r, const char *device, const da_error *err) {
+        if (r == -ENOENT && device && !find_device(m, device) && !stored_device(m, device))
+                return error_one(call, ERROR("NoSuchDevice"), "device", device);
+        if (r == -ENOENT)
+                return error_one(call, ERROR("NoRanking"), "device", device);
+        return error_one(call, ERROR("Failed"), "reason", err->message[0] ? err->message : strerror(-r));
+}
+
+/* ---- methods ------------------------------------------------------------ */
+
+static int method_get_status(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        json_object *p = json_object_new_object();
+
+        if (!p)
+                return -ENOMEM;
+        json_object_object_add(p, "version", json_object_new_string(PACKAGE_VERSION));
+        json_object_object_add(p, "apiVersion", json_object_new_uint64(BUS_API_VERSION));
+        json_object_object_add(p, "state", json_object_new_string(manager_state_to_string(m)));
+        json_object_object_add(p, "model", json_object_new_string(m->model_path ?: ""));
+        json_object_object_add(p, "database", json_object_new_string(m->database_path ?: ""));
+        json_object_object_add(p, "devices", json_object_new_uint64(m->n_devices));
+        return varlink_reply(call, p);
+}
+
+static int method_list_devices(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        json_object *a = json_object_new_array();
+
+        if (!a)
+                return -ENOMEM;
+        for (Device *d = m->devices; d; d = d->next)
+                json_object_array_add(a, device_to_json(m, d));
+        return reply_one(call, "devices", a);
+}
+
+static int method_get_ranking(VarlinkCall *call, json_object *params, void *userdata) {
+        _cleanup_(store_record_freep) store_record *rec = NULL;
+        Manager *m = userdata;
+        const char *device = NULL, *method = NULL;
+        uint64_t top_k = 0;
+        da_error err = {};
+        int r;
+
+        if (param_string(call, params, "device", &device) < 0 ||
+            param_string(call, params, "method", &method) < 0 ||
+            param_uint(call, params, "topK", &top_k) < 0)
+                return 0;
+
+        manager_flush_for_query(m);
+        r = store_get_latest(m->store, &(store_query) { .device = device, .method = method, .top_k = top_k },
+                             &rec, &err);
+        if (r < 0)
+                return query_failed(call, m, r, device, &err);
+        return reply_one(call, "ranking", record_to_json(rec));
+}
+
+static int method_get_history(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        const char *device = NULL;
+        uint64_t since = 0, until = 0, limit = HISTORY_MAX;
+        store_record **recs = NULL;
+        da_error err = {};
+        json_object *a;
+        size_t n = 0;
+        int r;
+
+        if (param_string(call, params, "device", &device) < 0 ||
+            param_uint(call, params, "since", &since) < 0 ||
+            param_uint(call, params, "until", &until) < 0 ||
+            param_uint(call, params, "limit", &limit) < 0)
+                return 0;
+        if (until != 0 && until < since)
+                return varlink_error_invalid_parameter(call, "until");
+        if (device && !find_device(m, device) && !stored_device(m, device))
+                return error_one(call, ERROR("NoSuchDevice"), "device", device);
+
+        manager_flush_for_query(m);
+        r = store_get_history(m->store, &(store_query) {
+                        .device = device,
+                        .since_us = since,
+                        .until_us = until,
+                        .limit = limit == 0 || limit > HISTORY_MAX ? HISTORY_MAX : limit,
+                }, &recs, &n, &err);
+        if (r < 0)
+                return query_failed(call, m, r, NULL, &err);
+        a = json_object_new_array();
+        for (size_t i = 0; a && i < n; i++)
+                json_object_array_add(a, record_to_json(recs[i]));
+        store_record_array_free(recs, n);
+        return reply_one(call, "rankings", a);
+}
+
+static int method_reload(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        uid_t uid;
+        int r;
+
+        /* The socket's mode lets group deepactif in to read; changing state
+         * takes root, checked on the peer's credentials. */
+        if (varlink_call_get_peer_uid(call, &uid) < 0 || uid != 0)
+                return error_one(call, ERROR("PermissionDenied"), "reason",
+                                 "Reload needs root; run it with sudo.");
+        r = manager_reload(m);
+        if (r < 0)
+                return error_one(call, ERROR("Failed"), "reason",
+                                 "reload failed, the previous configuration and model stay; see the daemon's log");
+        return varlink_reply(call, NULL);
+}
+
+static int method_watch(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        const char *device = NULL;
+        uint64_t top_k = 0;
+
+        if (param_string(call, params, "device", &device) < 0 || param_uint(call, params, "topK", &top_k) < 0)
+                return 0;
+        if (!varlink_call_more(call))
+                return varlink_error_invalid_parameter(call, "more");
+        if (device && !find_device(m, device))
+                return error_one(call, ERROR("NoSuchDevice"), "device", device);
+        return 0;       /* stays pending; manager_varlink_ranking_changed() streams */
+}
+
+static const VarlinkMethod methods[] = {
+        { "GetStatus",   method_get_status },
+        { "ListDevices", method_list_devices },
+        { "GetRanking",  method_get_ranking },
+        { "GetHistory",  method_get_history },
+        { "Reload",      method_reload },
+        { "Watch",       method_watch },
+        {}
+};
+
+static const VarlinkInterface interface = {
+        .name = VARLINK_INTERFACE,
+        .description = varlink_manager_description,
+        .methods = methods,
+        .protocol_error = ERROR("ProtocolError"),
+        .internal_error = ERROR("Failed"),
+};
+
+typedef struct WatchEvent {
+        Manager *manager;
+        Device *device;
+} WatchEvent;
+
+static void notify_watcher(VarlinkCall *call, json_object *params, void *userdata) {
+        WatchEvent *e = userdata;
+        const char *device = NULL;
+        uint64_t top_k = 0;
+        json_object *v, *p;
+
+        if (json_object_object_get_ex(params, "device", &v) && json_object_is_type(v, json_type_string))
+                device = json_object_get_string(v);
+        if (device && !streq(device, e->device->name))
+                return;
+        if (json_object_object_get_ex(params, "topK", &v) && json_object_is_type(v, json_type_int))
+                top_k = json_object_get_uint64(v);
+
+        p = json_object_new_object();
+        if (!p)
+                return;
+        json_object_object_add(p, "ranking", device_ranking_to_json(e->manager, e->device, top_k));
+        (void) varlink_notify(call, p);
+}
+
+void manager_varlink_ranking_changed(Manager *m, Device *d) {
+        if (!m->varlink || !d->supported || !d->ranks)
+                return;
+        varlink_server_foreach_pending(m->varlink, VARLINK_INTERFACE ".Watch", notify_watcher,
+                                       &(WatchEvent) { m, d });
+}
+
+int manager_varlink_listen(Manager *m, const char *path) {
+        _cleanup_(varlink_server_freep) VarlinkServer *s = NULL;
+        int r;
+
+        path = path ?: VARLINK_ADDRESS_DEFAULT;
+        r = varlink_server_new(m->event, &interface,
+                               &(VarlinkInfo) {
+                                       .vendor = "deepactif",
+                                       .product = "deepactifd",
+                                       .version = PACKAGE_VERSION,
+                                       .url = PACKAGE_URL,
+                               }, m, &s);
+        if (r < 0)
+                return log_oom();
+        /* Group deepactif may read rankings, like on D-Bus. */
+        r = varlink_server_listen_auto(s, path, 0660);
+        if (r < 0)
+                return log_error_errno(r, "Failed to listen on the varlink socket '%s': %m%s", path,
+                                       r == -EACCES ? " (use --varlink=PATH to pick a writable place)" : "");
+        m->varlink = TAKE_PTR(s);
+        return 0;
+}
