@@ -19,6 +19,7 @@ static const struct {
         { "features", verb_features },
         { "train",    verb_train },
         { "score",    verb_score },
+        { "evaluate", verb_evaluate },
 };
 
 int ctl_fail(const char *fmt, ...) {

@@ -21,6 +21,7 @@ int verb_attribute(int argc, char **argv);
 int verb_features(int argc, char **argv);
 int verb_train(int argc, char **argv);
 int verb_score(int argc, char **argv);
+int verb_evaluate(int argc, char **argv);
 
 /* Prints "deepactifctl: <message>" to stderr; returns EXIT_FAILURE. */
 int ctl_fail(const char *fmt, ...) _printf_(1, 2);

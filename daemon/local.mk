@@ -7,7 +7,8 @@ daemon_deepactifctl_SOURCES = \
 	daemon/ctl-bench.c \
 	daemon/ctl-rank.c \
 	daemon/ctl-attribute.c \
-	daemon/ctl-train.c
+	daemon/ctl-train.c \
+	daemon/ctl-evaluate.c
 # TOP_SRCDIR: `score` falls back to contrib/models/ when the default model is
 # not installed yet, so it works from a build tree.
 daemon_deepactifctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"

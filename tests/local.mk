@@ -225,6 +225,15 @@ tests_test_stats_SOURCES = tests/test-stats.c
 tests_test_stats_CFLAGS = $(TEST_CFLAGS)
 tests_test_stats_LDADD = $(TEST_LDADD)
 
+if HAVE_CHECK
+check_PROGRAMS += tests/test-evaluate
+TESTS += tests/test-evaluate
+endif
+
+tests_test_evaluate_SOURCES = tests/test-evaluate.c
+tests_test_evaluate_CFLAGS = $(TEST_CFLAGS)
+tests_test_evaluate_LDADD = $(TEST_LDADD)
+
 # The real deepactifd on real recordings and SQLite files; make-test-model
 # writes the random-weight models it runs (no trained default model yet).
 if HAVE_CHECK
