@@ -423,8 +423,10 @@ int da_dataset_load(const char *const *paths, unsigned n_paths, const da_dataset
                         goto finish;
                 }
                 r = load_subject(ds, files.v[i], opt, s, &st, err);
-                if (r < 0)
+                if (r < 0) {
+                        subject_done(s);
                         goto finish;
+                }
                 if (s->n_windows < MAX(opt->min_windows, 1u)) {
                         r = add_skipped(ds, "%s: %zu window%s of %u frames with a target in %g..%g m, "
                                         "fewer than %u (%" PRIu64 " frames, %" PRIu64 " with a missing feature)",
