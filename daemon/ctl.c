@@ -20,6 +20,13 @@ static const struct {
         { "train",    verb_train },
         { "score",    verb_score },
         { "evaluate", verb_evaluate },
+        { "status",   verb_daemon },
+        { "devices",  verb_daemon },
+        { "top",      verb_daemon },
+        { "watch",    verb_daemon },
+        { "history",  verb_daemon },
+        { "export",   verb_daemon },
+        { "reload",   verb_daemon },
 };
 
 int ctl_fail(const char *fmt, ...) {
@@ -123,6 +130,19 @@ static void help(void) {
         printf(_("Usage: %s [OPTIONS] COMMAND ...\n"
                  "\n"
                  "Query the deepactif daemon, and work with gaze models locally.\n"
+                 "\n"
+                 "Daemon commands (D-Bus; --user for the session bus, --varlink PATH):\n"
+                 "  status                         The daemon's version and state\n"
+                 "  devices                        The devices it reads and their counters\n"
+                 "  top [-k N] [--device D] [--method M]\n"
+                 "                                 The newest ranking, with score bars\n"
+                 "  watch [-k N] [--device D] [-n COUNT]\n"
+                 "                                 Redraw the ranking on every RankingChanged\n"
+                 "  history [--device D] [--since US] [--until US]\n"
+                 "                                 Stored rankings, newest first\n"
+                 "  export [--format csv|json]     Stored rankings for other tools\n"
+                 "  reload                         Reload configuration and model (root)\n"
+                 "  Each takes --json, --system (default), --user, --varlink PATH.\n"
                  "\n"
                  "Local commands:\n"
                  "  model info FILE [--json]       Show a model's architecture and features\n"

@@ -22,6 +22,8 @@ int verb_features(int argc, char **argv);
 int verb_train(int argc, char **argv);
 int verb_score(int argc, char **argv);
 int verb_evaluate(int argc, char **argv);
+/* ctl-daemon.c: status, devices, top, watch, history, export, reload. */
+int verb_daemon(int argc, char **argv);
 
 /* Prints "deepactifctl: <message>" to stderr; returns EXIT_FAILURE. */
 int ctl_fail(const char *fmt, ...) _printf_(1, 2);
