@@ -289,3 +289,10 @@ tests/fuzz-varlink: $(fuzz_varlink_sources:%=$(top_srcdir)/%)
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) -o $@ \
 		$(fuzz_varlink_sources:%=$(top_srcdir)/%) $(JSONC_LIBS) $(LIBSYSTEMD_LIBS) -lm
 endif
+
+# The D-Bus and varlink interfaces end to end: private dbus-daemon, the real
+# deepactifd and deepactifctl, busctl, raw varlink (varlink-send), sqlite3.
+check_PROGRAMS += tests/varlink-send
+tests_varlink_send_SOURCES = tests/varlink-send.c
+TESTS += tests/test-bus.sh
+EXTRA_DIST += tests/test-bus.sh

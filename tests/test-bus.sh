@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The D-Bus and varlink interfaces end to end with real parts: a private
+# dbus-daemon, the real deepactifd replaying a recording in a loop, the real
+# deepactifctl, busctl as an independent client, raw varlink messages, the
+# sqlite3 CLI for what the store holds, the shipped bus policy for an
+# unprivileged caller, and systemd-socket-activate. Exit 77 names what is
+# missing.
+set -eu
+
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+builddir=${top_builddir:-$(pwd)}
+daemon=$builddir/daemon/deepactifd
+ctl=$builddir/daemon/deepactifctl
+send=$builddir/tests/varlink-send
+mkmodel=$builddir/tests/make-test-model
+rec=$srcdir/tests/fixtures/robustvision/P14-head.tsv
+
+for tool in dbus-daemon busctl sqlite3; do
+        command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/test-bus.XXXXXX")
+chmod 755 "$work"
+pids=()
+cleanup() {
+        for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+        wait 2>/dev/null || true
+        rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+check() { echo "- $*"; }
+
+# ---- the XML, the man page and the vtables agree ----
+check "shipped XML equals --bus-introspect"
+"$daemon" --bus-introspect > "$work/introspect.xml"
+diff -u "$srcdir/units/io.deepactif.Daemon1.xml" "$work/introspect.xml" || fail "units/io.deepactif.Daemon1.xml is stale"
+man=$srcdir/man/io.deepactif.Daemon1.5
+members=$(grep -oE '<(method|property|signal) name="[A-Za-z]+"' "$work/introspect.xml" | sed 's/.*name="//; s/"//' | sort -u)
+documented=$(grep -oE '^\\fB[A-Z][A-Za-z]*\\fR' "$man" | sed 's/^\\fB//; s/\\fR$//' | sort -u)
+[ "$members" = "$documented" ] || fail "man page and vtable members differ: $(diff <(echo "$members") <(echo "$documented") | tr '\n' ' ')"
+
+# ---- a private bus and the daemon on it ----
+cat > "$work/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$work/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <deny own="*"/>
+    <deny send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Introspectable"/>
+    <allow send_destination="org.freedesktop.DBus" send_interface="org.freedesktop.DBus.Properties"/>
+  </policy>
+  <include>$srcdir/units/io.deepactif.Daemon1.conf</include>
+</busconfig>
+CONF
+dbus-daemon --config-file="$work/bus.conf" --nofork --nopidfile 2>"$work/dbus.log" &
+pids+=($!)
+for _ in $(seq 100); do [ -S "$work/bus" ] && break; sleep 0.05; done
+[ -S "$work/bus" ] || fail "dbus-daemon did not start: $(cat "$work/dbus.log")"
+export DBUS_SESSION_BUS_ADDRESS=unix:path=$work/bus
+
+"$mkmodel" "$work/model.safetensors" "$rec" "" 10 2 >/dev/null
+printf '[Daemon]\nRankingInterval=200ms\nFlushInterval=300ms\n' > "$work/deepactifd.conf"
+vl=$work/vl/io.deepactif.Daemon
+"$daemon" --user --replay "$rec" --loop --model "$work/model.safetensors" --database "$work/db.sqlite" \
+        --config "$work/deepactifd.conf" --varlink "$vl" 2>"$work/daemon.log" &
+daemon_pid=$!
+pids+=($daemon_pid)
+for _ in $(seq 100); do "$ctl" status --user >/dev/null 2>&1 && break; sleep 0.1; done
+"$ctl" status --user >/dev/null || fail "daemon not reachable: $(cat "$work/daemon.log")"
+# Wait for a stored ranking.
+for _ in $(seq 100); do "$ctl" top --user >/dev/null 2>&1 && break; sleep 0.1; done
+
+# ---- every command, with and without --json, over both transports ----
+for t in "--user" "--varlink $vl"; do
+        for cmd in status devices top history "export --format csv" "export --format json"; do
+                check "deepactifctl $cmd $t"
+                $ctl $cmd $t > "$work/out" || fail "$cmd $t"
+                [ -s "$work/out" ] || fail "$cmd $t printed nothing"
+                [[ $cmd == export* ]] && continue
+                $ctl $cmd $t --json > "$work/out.json" || fail "$cmd $t --json"
+                head -c1 "$work/out.json" | grep -q '[{[]' || fail "$cmd $t --json is not JSON"
+        done
+        check "deepactifctl watch $t"
+        timeout 20 $ctl watch $t -n 2 -k 3 --json > "$work/watch" || fail "watch $t"
+        [ "$(wc -l < "$work/watch")" -eq 2 ] || fail "watch $t: expected 2 updates"
+        grep -q '"rank":3' "$work/watch" || fail "watch $t: no third rank"
+        ! grep -q '"rank":4' "$work/watch" || fail "watch $t: -k 3 not honoured"
+        check "deepactifctl reload $t (root)"
+        $ctl reload $t > /dev/null || fail "reload $t"
+done
+grep -q "State: running" <("$ctl" status --user) || fail "state is not running"
+
+# ---- the ranking shown equals what the store holds ----
+check "top equals the newest stored snapshot"
+$ctl top --user --json > "$work/top.json"
+time_us=$(grep -oE '"time":[ ]*[0-9]+' "$work/top.json" | head -1 | grep -oE '[0-9]+$')
+shown=$(grep -oE '"feature":[ ]*"[^"]*"' "$work/top.json" | sed 's/.*"\([^"]*\)"$/\1/' | head -5)
+# The store's own tables, read by the sqlite3 CLI, not through the daemon.
+stored=$(sqlite3 "file:$work/db.sqlite?mode=ro" "
+        SELECT f.name FROM snapshots s JOIN scores c ON c.snapshot_id = s.id
+        JOIN session_features f ON f.session_id = s.session_id AND f.feature = c.feature
+        WHERE s.time_us = $time_us ORDER BY c.rank LIMIT 5" 2>"$work/sql.err") ||
+        fail "sqlite3: $(cat "$work/sql.err")"
+[ "$shown" = "$stored" ] || fail "top shows '$shown', the store holds '$stored'"
+
+# ---- busctl as an independent client ----
+check "busctl introspect and call"
+busctl --user introspect io.deepactif.Daemon1 /io/deepactif/Daemon1 | grep -q GetRanking || fail "busctl introspect"
+busctl --user get-property io.deepactif.Daemon1 /io/deepactif/Daemon1 io.deepactif.Daemon1.Manager APIVersion |
+        grep -qx 'u 1' || fail "APIVersion"
+out=$(busctl --user call io.deepactif.Daemon1 /io/deepactif/Daemon1 io.deepactif.Daemon1.Manager GetRanking ssu "" "" 2)
+echo "$out" | grep -q '^ssssstua(sud) "replay:P14-head.tsv"' || fail "busctl GetRanking: $out"
+busctl --user call io.deepactif.Daemon1 /io/deepactif/Daemon1 io.deepactif.Daemon1.Manager GetRanking ssu nope "" 1 \
+        2>&1 | grep -q "No device 'nope'" || fail "NoSuchDevice"
+
+# ---- raw varlink ----
+check "varlink: description, malformed, oversized, unknown, hang-up mid-stream"
+"$send" "$vl" 1 '{"method":"org.varlink.service.GetInterfaceDescription","parameters":{"interface":"io.deepactif.Daemon"}}' \
+        > "$work/desc" || fail "GetInterfaceDescription"
+grep -q 'interface io.deepactif.Daemon' "$work/desc" || fail "no interface description"
+# The man page quotes the served description verbatim (as a JSON string here).
+quoted=$(sed -n '/^\.\\" varlink-begin/,/^\.\\" varlink-end/p' "$man" | sed '1d;$d' |
+        sed 's/\\e/\\/g; s/"/\\"/g' | awk '{ printf "%s\\n", $0 }')
+grep -qF "\"description\":\"$quoted\"" "$work/desc" || fail "man page and served varlink description differ"
+"$send" "$vl" 2 '{"method":' | tr '\n' ' ' | grep -q 'ProtocolError.*EOF' || fail "malformed JSON"
+"$send" "$vl" 2 @70000 | tr '\n' ' ' | grep -q 'size limit.*EOF' || fail "oversized message"
+out=$("$send" "$vl" 2 '{"method":"io.deepactif.Daemon.Nope"}' '{"method":"io.deepactif.Daemon.GetStatus"}')
+echo "$out" | head -1 | grep -q MethodNotFound || fail "unknown method: $out"
+echo "$out" | tail -1 | grep -q '"state":"running"' || fail "connection unusable after MethodNotFound"
+"$send" "$vl" 1 '{"method":"io.deepactif.Daemon.Watch","more":true}' | grep -q '"continues":true' || fail "Watch"
+kill -0 $daemon_pid || fail "daemon died after a client hung up mid-stream"
+"$send" "$vl" 1 '{"method":"io.deepactif.Daemon.GetStatus"}' | grep -q running || fail "daemon unusable after hang-up"
+
+# ---- an unprivileged caller under the shipped policy ----
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
+        check "nobody is refused Reload and reading"
+        out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" reload --user 2>&1) && fail "nobody reloaded"
+        echo "$out" | grep -q "permission denied" || fail "reload refusal unclear: $out"
+        out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$ctl" top --user 2>&1) && fail "nobody read rankings"
+        echo "$out" | grep -q "group 'deepactif'" || fail "read refusal unclear: $out"
+else
+        echo "  (skipped: needs root and setpriv to act as nobody)"
+fi
+
+# ---- no daemon: the failure names the fix ----
+kill $daemon_pid; wait $daemon_pid || true
+out=$("$ctl" status --user 2>&1) && fail "status without daemon succeeded"
+echo "$out" | grep -q "not running.*deepactifd --user" || fail "unclear: $out"
+
+# ---- socket activation ----
+if command -v systemd-socket-activate >/dev/null; then
+        check "systemd-socket-activate hands over the varlink socket"
+        sa=$work/sa.sock
+        systemd-socket-activate -l "$sa" "$daemon" --no-bus --replay "$rec" --loop \
+                --model "$work/model.safetensors" --database "$work/db2.sqlite" --config "$work/deepactifd.conf" \
+                --varlink "$sa" 2>"$work/sa.log" &
+        pids+=($!)
+        for _ in $(seq 50); do [ -S "$sa" ] && break; sleep 0.1; done
+        out=$(timeout 10 "$ctl" status --varlink "$sa" --json) || fail "socket-activated status: $(cat "$work/sa.log")"
+        echo "$out" | grep -q '"state"' || fail "socket activation: $out"
+fi
+echo "PASS"
