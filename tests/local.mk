@@ -225,15 +225,6 @@ tests_test_stats_SOURCES = tests/test-stats.c
 tests_test_stats_CFLAGS = $(TEST_CFLAGS)
 tests_test_stats_LDADD = $(TEST_LDADD)
 
-if HAVE_CHECK
-check_PROGRAMS += tests/test-evaluate
-TESTS += tests/test-evaluate
-endif
-
-tests_test_evaluate_SOURCES = tests/test-evaluate.c
-tests_test_evaluate_CFLAGS = $(TEST_CFLAGS)
-tests_test_evaluate_LDADD = $(TEST_LDADD)
-
 # The real deepactifd on real recordings and SQLite files; make-test-model
 # writes the random-weight models it runs (no trained default model yet).
 if HAVE_CHECK
@@ -258,6 +249,15 @@ endif
 tests_test_train_SOURCES = tests/test-train.c
 tests_test_train_CFLAGS = $(TEST_CFLAGS)
 tests_test_train_LDADD = $(TEST_LDADD)
+
+if HAVE_CHECK
+check_PROGRAMS += tests/test-evaluate
+TESTS += tests/test-evaluate
+endif
+
+tests_test_evaluate_SOURCES = tests/test-evaluate.c
+tests_test_evaluate_CFLAGS = $(TEST_CFLAGS)
+tests_test_evaluate_LDADD = $(TEST_LDADD)
 
 # The varlink server against a fake interface over real sockets; the seed
 # corpus of its message parser's fuzz target.
@@ -296,3 +296,13 @@ check_PROGRAMS += tests/varlink-send
 tests_varlink_send_SOURCES = tests/varlink-send.c
 TESTS += tests/test-bus.sh
 EXTRA_DIST += tests/test-bus.sh
+
+# DeepACTIF end to end: traces against their definition, a planted model,
+# the bundled Robust Vision subjects through the library and `rank`.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-deepactif
+TESTS += tests/test-deepactif
+endif
+tests_test_deepactif_SOURCES = tests/test-deepactif.c tests/test-util.h tests/test-util.c
+tests_test_deepactif_CFLAGS = $(TEST_CFLAGS)
+tests_test_deepactif_LDADD = $(TEST_LDADD)

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* DeepACTIF end to end: the traces the forward pass records, a planted model
+ * whose ranking is known by construction, and the Robust Vision recordings
+ * through the library and through `deepactifctl rank`. */
+
+#include <glob.h>
+#include <math.h>
+#include <sys/wait.h>
+
+#include "model.h"
+#include "test-util.h"
+
+#define RV_DIR TEST_SRCDIR "/../contrib/data/robustvision"
+#define DEFAULT_MODEL TEST_SRCDIR "/../contrib/models/foval-robustvision.safetensors"
+#define CTL TOP_BUILDDIR "/daemon/deepactifctl"
+
+static double sigmoid(double z) {
+        return 1 / (1 + exp(-z));
+}
+
+/* The gate trace written out from its definition (DESIGN §4.3), in double,
+ * with the LSTM's layer 0 run by hand: Σ_j |i[t,j]·W_g[j,f]·x[t,f]|,
+ * averaged over t. Nothing here shares code with the library's kernels. */
+static void gate_trace_reference(const da_model *m, const float *x, unsigned T, double *ret) {
+        unsigned F = m->arch.n_features, H = m->arch.hidden;
+        const da_lstm_layer *L = &m->layer[0];
+        double *h = calloc(H, sizeof(double)), *c = calloc(H, sizeof(double));
+        double *hn = calloc(H, sizeof(double)), *ig = calloc(H, sizeof(double));
+
+        for (unsigned f = 0; f < F; f++)
+                ret[f] = 0;
+        for (unsigned t = 0; t < T; t++) {
+                const float *xt = x + (size_t) t * F;
+
+                for (unsigned j = 0; j < H; j++) {
+                        double z[4];
+
+                        for (unsigned q = 0; q < 4; q++) {
+                                unsigned row = q * H + j;
+
+                                z[q] = (double) L->b_ih[row] + L->b_hh[row];
+                                for (unsigned f = 0; f < F; f++)
+                                        z[q] += (double) L->w_ih[(size_t) row * F + f] * xt[f];
+                                for (unsigned k = 0; k < H; k++)
+                                        z[q] += (double) L->w_hh[(size_t) row * H + k] * h[k];
+                        }
+                        ig[j] = sigmoid(z[0]);
+                        c[j] = sigmoid(z[1]) * c[j] + ig[j] * tanh(z[2]);
+                        hn[j] = sigmoid(z[3]) * tanh(c[j]);
+                }
+                memcpy(h, hn, H * sizeof(double));
+                for (unsigned f = 0; f < F; f++)
+                        for (unsigned j = 0; j < H; j++)
+                                ret[f] += fabs(ig[j] * L->w_ih[(size_t) (2 * H + j) * F + f] * xt[f]);
+        }
+        for (unsigned f = 0; f < F; f++)
+                ret[f] /= T;
+        free(h);
+        free(c);
+        free(hn);
+        free(ig);
+}
+
+START_TEST(test_traces_match_definition) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+        da_arch arch = {
+                .n_features = 5, .hidden = 7, .layers = 2, .pooling = DA_POOL_MAX, .dense = 4,
+                .activation = DA_ACT_ELU, .outputs = 1, .window = 6, .hop = 1, .batchnorm = true,
+        };
+        float x[30], out[1], tin[5], tgate[5], plain[1];
+        double ref[5];
+        uint64_t s = 3;
+
+        ck_assert_int_eq(da_model_new_random(&arch, 11, &m), 0);
+        ck_assert_int_eq(da_ctx_new(m, 6, &ctx), 0);
+        for (unsigned i = 0; i < 30; i++)
+                x[i] = 4 * da_uniform01(&s) - 2;
+
+        ck_assert_int_eq(da_forward_traced(ctx, x, 6, out, tin, tgate), 0);
+        gate_trace_reference(m, x, 6, ref);
+        for (unsigned f = 0; f < 5; f++) {
+                double ain = 0;
+
+                for (unsigned t = 0; t < 6; t++)
+                        ain += fabs(x[t * 5 + f]);
+                ck_assert_double_eq_tol(tin[f], ain / 6, 1e-6);
+                ck_assert_msg(fabs(tgate[f] - ref[f]) <= 1e-5 * fmax(1, ref[f]),
+                              "gate trace f=%u: %.9g, definition gives %.9g", f, tgate[f], ref[f]);
+        }
+        /* recording traces does not change the prediction */
+        ck_assert_int_eq(da_forward(ctx, x, 6, plain), 0);
+        ck_assert_float_eq(plain[0], out[0]);
+}
+END_TEST
+
+/* Only features 1 and 4 reach the cell (every other W_ih column is zero).
+ * The gate trace must rank them first on any input; the input trace cannot
+ * know, and here ranks the larger but ignored inputs first. */
+START_TEST(test_planted_model) {
+        const unsigned F = 6, T = 10, N = 300;
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+        _cleanup_free_ float *a_gate = calloc((size_t) N * F, sizeof(float)), *a_in = calloc((size_t) N * F, sizeof(float));
+        da_arch arch = {
+                .n_features = F, .hidden = 16, .layers = 1, .pooling = DA_POOL_LAST,
+                .outputs = 1, .window = T, .hop = 1,
+        };
+        double scores[6];
+        unsigned order[6];
+        float x[60], out[1];
+        uint64_t s = 5;
+
+        ck_assert_int_eq(da_model_new_random(&arch, 21, &m), 0);
+        for (unsigned r = 0; r < 4 * 16; r++)
+                for (unsigned f = 0; f < F; f++)
+                        if (f != 1 && f != 4)
+                                m->layer[0].w_ih[r * F + f] = 0;
+        ck_assert_int_eq(model_pack(m), 0);
+        ck_assert_int_eq(da_ctx_new(m, T, &ctx), 0);
+
+        for (unsigned n = 0; n < N; n++) {
+                for (unsigned i = 0; i < T * F; i++) {
+                        unsigned f = i % F;
+
+                        /* the ignored features are three times larger */
+                        x[i] = (2 * da_uniform01(&s) - 1) * (f == 1 || f == 4 ? 1.0f : 3.0f);
+                }
+                ck_assert_int_eq(da_forward_traced(ctx, x, T, out, a_in + n * F, a_gate + n * F), 0);
+                for (unsigned f = 0; f < F; f++)
+                        if (f != 1 && f != 4)
+                                ck_assert_float_eq(a_gate[n * F + f], 0.0f);
+        }
+
+        for (da_aggregation agg = 0; agg < _DA_AGG_MAX; agg++) {
+                ck_assert_int_eq(da_aggregate(a_gate, N, F, agg, scores), 0);
+                ck_assert_int_eq(da_ranking(scores, F, order), 0);
+                ck_assert_msg((order[0] == 1 && order[1] == 4) || (order[0] == 4 && order[1] == 1),
+                              "gate/%s ranks %u, %u first", da_aggregation_to_string(agg), order[0], order[1]);
+        }
+
+        ck_assert_int_eq(da_aggregate(a_in, N, F, DA_AGG_MEAN, scores), 0);
+        ck_assert_int_eq(da_ranking(scores, F, order), 0);
+        ck_assert_msg(order[F - 1] == 1 || order[F - 1] == 4, "input trace put %u last", order[F - 1]);
+        ck_assert_msg(order[F - 2] == 1 || order[F - 2] == 4, "input trace put %u second to last", order[F - 2]);
+}
+END_TEST
+
+/* Traces of every window of a recording, through the stream as the daemon
+ * and `rank` see them. */
+static size_t recording_traces(const da_model *m, const char *path, da_trace_location loc, float **ret) {
+        _cleanup_(da_reader_freep) da_reader *rd = NULL;
+        da_stream *st = NULL;
+        da_error err = {};
+        float *a = NULL;
+        size_t n = 0, cap = 0;
+        unsigned F = m->arch.n_features;
+        da_frame fr;
+        int r;
+
+        ck_assert_msg(da_reader_open(path, DA_REC_AUTO, &rd, &err) == 0, "%s: %s", path, err.message);
+        ck_assert_msg(da_stream_new(m, loc, &st, &err) == 0, "%s", err.message);
+        while ((r = da_reader_next(rd, &fr, &err)) > 0) {
+                da_window_result w;
+
+                r = da_stream_push(st, &fr, &w);
+                ck_assert_int_ge(r, 0);
+                if (r == 0)
+                        continue;
+                if (n == cap) {
+                        cap = cap ? 2 * cap : 1024;
+                        a = realloc(a, cap * F * sizeof(float));
+                        ck_assert_ptr_nonnull(a);
+                }
+                for (unsigned f = 0; f < F; f++) {
+                        ck_assert(isfinite(w.trace[f]) && w.trace[f] >= 0);
+                        a[n * F + f] = w.trace[f];
+                }
+                n++;
+        }
+        ck_assert_msg(r == 0, "%s: %s", path, err.message);
+        da_stream_free(st);
+        *ret = a;
+        return n;
+}
+
+/* Every bundled Robust Vision subject ranks with the default model; the
+ * scores are finite and the ranking a permutation. */
+START_TEST(test_robustvision_subjects) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        da_error err = {};
+        glob_t g;
+        size_t total = 0;
+
+        ck_assert_msg(da_model_load(DEFAULT_MODEL, &m, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(glob(RV_DIR "/P*.tsv.gz", 0, NULL, &g), 0);
+        ck_assert_uint_eq(g.gl_pathc, 20);
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                unsigned F = m->arch.n_features, order[64], seen[64] = {};
+                _cleanup_free_ float *a = NULL;
+                double scores[64];
+                size_t n = recording_traces(m, g.gl_pathv[i], DA_TRACE_GATE, &a);
+
+                ck_assert_msg(n > 0, "%s yields no window", g.gl_pathv[i]);
+                ck_assert_int_eq(da_aggregate(a, n, F, DA_AGG_INV, scores), 0);
+                ck_assert_int_eq(da_ranking(scores, F, order), 0);
+                for (unsigned k = 0; k < F; k++) {
+                        ck_assert(isfinite(scores[k]) && scores[k] >= 0 && scores[k] <= 1);
+                        ck_assert_uint_eq(seen[order[k]]++, 0);
+                        if (k > 0)
+                                ck_assert(scores[order[k - 1]] >= scores[order[k]]);
+                }
+                total += n;
+        }
+        fprintf(stderr, "ranked %zu windows of %zu Robust Vision subjects\n", total, g.gl_pathc);
+        globfree(&g);
+}
+END_TEST
+
+/* `deepactifctl rank --json` over a subject equals the library's ranking of
+ * the same windows, for each location and aggregation. */
+static void check_cli(const da_model *m, const char *path, const char *loc, const char *agg) {
+        _cleanup_free_ char *cmd = NULL, *out = NULL;
+        _cleanup_free_ float *a = NULL;
+        json_object *doc, *v, *list;
+        size_t n, size = 0;
+        double scores[64];
+        unsigned order[64], F = m->arch.n_features;
+        FILE *p;
+        int status;
+
+        n = recording_traces(m, path, da_trace_location_from_string(loc), &a);
+        ck_assert_int_eq(da_aggregate(a, n, F, da_aggregation_from_string(agg), scores), 0);
+        ck_assert_int_eq(da_ranking(scores, F, order), 0);
+
+        ck_assert(asprintf(&cmd, "%s rank --model %s --input %s --location %s --aggregation %s --json",
+                           CTL, DEFAULT_MODEL, path, loc, agg) > 0);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        out = malloc(1 << 20);
+        size = fread(out, 1, (1 << 20) - 1, p);
+        out[size] = 0;
+        status = pclose(p);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed", cmd);
+
+        doc = json_tokener_parse(out);
+        ck_assert_ptr_nonnull(doc);
+        ck_assert(json_object_object_get_ex(doc, "method", &v));
+        ck_assert_str_eq(json_object_get_string(v), "deepactif");
+        ck_assert(json_object_object_get_ex(doc, "location", &v));
+        ck_assert_str_eq(json_object_get_string(v), loc);
+        ck_assert(json_object_object_get_ex(doc, "aggregation", &v));
+        ck_assert_str_eq(json_object_get_string(v), agg);
+        ck_assert(json_object_object_get_ex(doc, "windows", &v));
+        ck_assert_int_eq(json_object_get_int64(v), (int64_t) n);
+        ck_assert(json_object_object_get_ex(doc, "ranking", &list));
+        ck_assert_uint_eq(json_object_array_length(list), F);
+        for (unsigned k = 0; k < F; k++) {
+                json_object *e = json_object_array_get_idx(list, k), *name, *score, *rank;
+
+                ck_assert(json_object_object_get_ex(e, "feature", &name));
+                ck_assert(json_object_object_get_ex(e, "score", &score));
+                ck_assert(json_object_object_get_ex(e, "rank", &rank));
+                ck_assert_str_eq(json_object_get_string(name), da_model_feature(m, order[k]));
+                ck_assert_double_eq_tol(json_object_get_double(score), scores[order[k]], 1e-12);
+                ck_assert_int_eq(json_object_get_int(rank), (int) k + 1);
+        }
+        json_object_put(doc);
+}
+
+START_TEST(test_rank_cli) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        da_error err = {};
+
+        if (access(CTL, X_OK) < 0) {
+                fprintf(stderr, "%s is not built\n", CTL);
+                ck_abort_msg("deepactifctl missing");
+        }
+        ck_assert_msg(da_model_load(DEFAULT_MODEL, &m, &err) == 0, "%s", err.message);
+        check_cli(m, RV_DIR "/P9.tsv.gz", "gate", "inv");
+        check_cli(m, RV_DIR "/P14.tsv.gz", "input", "mean");
+        check_cli(m, RV_DIR "/P14.tsv.gz", "gate", "pen");
+        check_cli(m, RV_DIR "/P14.tsv.gz", "gate", "meanstd");
+}
+END_TEST
+
+/* Bad arguments to rank fail with one line naming the problem. */
+START_TEST(test_rank_cli_errors) {
+        static const struct {
+                const char *args, *needle;
+        } cases[] = {
+                { "--input " RV_DIR "/P9.tsv.gz", "needs --model" },
+                { "--model " DEFAULT_MODEL " --input /nonexistent.tsv", "Failed to open recording" },
+                { "--model /nonexistent --input " RV_DIR "/P9.tsv.gz", "Failed to load model" },
+                { "--model " DEFAULT_MODEL " --input " RV_DIR "/P9.tsv.gz --method magic", "Unknown method 'magic'" },
+                { "--model " DEFAULT_MODEL " --input " RV_DIR "/P9.tsv.gz --aggregation median", "Unknown aggregation" },
+                { "--model " DEFAULT_MODEL " --input " RV_DIR "/P9.tsv.gz --location cell", "Unknown trace location" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *cmd = NULL;
+                char buf[4096] = {};
+                size_t n;
+                FILE *p;
+                int status;
+
+                ck_assert(asprintf(&cmd, "%s rank %s 2>&1 >/dev/null", CTL, cases[i].args) > 0);
+                p = popen(cmd, "r");
+                n = fread(buf, 1, sizeof(buf) - 1, p);
+                buf[n] = 0;
+                status = pclose(p);
+                ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "'%s' succeeded", cmd);
+                ck_assert_msg(strstr(buf, cases[i].needle), "'%s' said '%s'", cmd, buf);
+        }
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("deepactif");
+        TCase *tc = tcase_create("deepactif");
+
+        tcase_set_timeout(tc, 600);
+        tcase_add_test(tc, test_traces_match_definition);
+        tcase_add_test(tc, test_planted_model);
+        tcase_add_test(tc, test_robustvision_subjects);
+        tcase_add_test(tc, test_rank_cli);
+        tcase_add_test(tc, test_rank_cli_errors);
+        suite_add_tcase(s, tc);
+        return test_run(s);
+}
