@@ -3,4 +3,5 @@ dist_man_MANS += \
 	man/deepactif-features.7 \
 	man/deepactif-attribution.7 \
 	man/deepactifd.8 \
-	man/deepactifd.conf.5
+	man/deepactifd.conf.5 \
+	man/io.deepactif.Daemon1.5
