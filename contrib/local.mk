@@ -32,3 +32,10 @@ sampledatadir = $(pkgdatadir)/data
 dist_sampledata_DATA = contrib/data/README.md contrib/data/sample.tsv.gz
 modelsdir = $(pkgdatadir)/models
 dist_models_DATA = contrib/models/README.md contrib/models/foval-robustvision.safetensors
+
+# The keep-top-k results document and the script that regenerates it.
+EXTRA_DIST += \
+	contrib/make-results.sh \
+	docs/results-robustvision.md \
+	docs/results-robustvision-quick.json \
+	docs/results-robustvision-quick.svg

@@ -124,8 +124,8 @@ static void print_table(const da_eval_report *rep, const evaluate_args *a) {
         else
                 printf(_("p, r: not computed, deepactif-gate-inv (the reference) is not among the methods.\n"));
         if (rep->n_folds < WILCOXON_MIN_FOLDS)
-                printf(_("Note: with %u folds the test has little power: the smallest two-sided p it can give "
-                         "is 2/2^%u = %.3g, so no difference can reach p < 0.05 (it needs %u folds).\n"),
+                printf(_("Note: with %u folds the test has little power: the smallest two-sided p the exact test "
+                         "can give is 2/2^%u = %.3g, so no difference can reach p < 0.05 (that needs %u folds).\n"),
                        rep->n_folds, rep->n_folds, 2.0 / ldexp(1.0, (int) rep->n_folds), WILCOXON_MIN_FOLDS);
         printf(_("cost: wall time of producing one fold's ranking, mean over folds; peak: the largest growth "
                  "of the process's peak RSS while ranking.\n"));
@@ -315,7 +315,7 @@ static void evaluate_help(void) {
                  "on the held-out subjects.\n"
                  "\n"
                  "  --data PATH              Recording file or directory (repeatable)\n"
-                 "  --preset quick|paper     quick: 4 subjects, 2 folds, H=16, 4 epochs (minutes);\n"
+                 "  --preset quick|paper     quick: 6 subjects, 3 folds, H=32, 8 epochs (minutes);\n"
                  "                           paper: leave-one-subject-out, the trainer's defaults (default)\n"
                  "  --methods LIST           Comma-separated: deepactif-<input|gate>-<mean|meanstd|inv|pen>,\n"
                  "                           ig, deeplift, gradshap, kernelshap, ablation, neflag, random\n"

@@ -574,7 +574,7 @@ int da_eval_method_from_string(const char *s, da_eval_method *ret);
 int da_eval_method_name(const da_eval_method *m, char *buf, size_t size);
 
 typedef enum da_eval_preset {
-        DA_EVAL_QUICK,          /* 4 subjects, 2 folds, H = 16, 4 epochs: minutes, for CI */
+        DA_EVAL_QUICK,          /* 6 subjects, 3 folds, H = 32, 8 epochs: minutes, for CI */
         DA_EVAL_PAPER,          /* leave-one-subject-out over all subjects, the trainer's defaults */
         _DA_EVAL_PRESET_MAX,
 } da_eval_preset;
