@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Integrated Gradients with Captum's conventions: φ = (x − x′) ⊙ Σ_k w_k
- * ∇F(x′ + α_k(x − x′)), the α-steps run through the tape in batches so the
- * weights are streamed once per step for a whole batch. */
+ * ∇F(x′ + α_k(x − x′)), the gradient integral taken in batches of α-steps
+ * by ig-path.c. */
 
 #include <math.h>
 
 #include "attribute.h"
-#include "backprop.h"
+#include "ig-path.h"
 #include "util.h"
 
 /* Gauss–Legendre nodes on [−1, 1] by Newton's iteration on P_n, ascending as
@@ -85,51 +85,27 @@ int ig_quadrature(da_ig_rule rule, unsigned n, double *ret_alpha, double *ret_we
 
 int attr_ig(const da_model *m, const da_attr_options *o, const float *x, const float *xb, unsigned T,
             float *ret_phi, da_attr_result *ret, da_error *err) {
-        _cleanup_(tape_freep) Tape *t = NULL;
-        _cleanup_free_ double *alpha = NULL, *weight = NULL, *path = NULL, *grad = NULL, *sum = NULL;
+        _cleanup_(ig_path_freep) IgPath *path = NULL;
+        _cleanup_free_ double *alpha = NULL, *weight = NULL, *sum = NULL;
         size_t n = (size_t) T * m->arch.n_features;
-        unsigned B = MIN(o->batch, o->steps);
         double ends[2], total = 0;
         int r;
 
         alpha = calloc(o->steps, sizeof(double));
         weight = calloc(o->steps, sizeof(double));
-        path = calloc(MAX(B, 2u) * n, sizeof(double));
-        grad = calloc(B * n, sizeof(double));
         sum = calloc(n, sizeof(double));
-        if (!alpha || !weight || !path || !grad || !sum)
+        if (!alpha || !weight || !sum)
                 return da_error_set(err, -ENOMEM, "out of memory for %u integration steps", o->steps);
         r = ig_quadrature(o->rule, o->steps, alpha, weight);
         if (r < 0)
                 return da_error_set(err, r, "%s needs at least %u steps", da_ig_rule_to_string(o->rule),
                                     o->rule == DA_IG_GAUSS_LEGENDRE ? 1u : 2u);
-        r = tape_new(m, T, MAX(B, 2u), &t);
+        r = ig_path_new(m, T, MIN(o->batch, o->steps), &path);
         if (r < 0)
-                return da_error_set(err, r, "cannot allocate the tape: %s", strerror(-r));
-
-        for (unsigned k0 = 0; k0 < o->steps; k0 += B) {
-                unsigned nb = MIN(B, o->steps - k0);
-
-                for (unsigned b = 0; b < nb; b++)
-                        for (size_t i = 0; i < n; i++)
-                                path[b * n + i] = xb[i] + alpha[k0 + b] * ((double) x[i] - xb[i]);
-                r = backprop_output_gradients(t, path, T, nb, o->output, NULL, grad);
-                if (r < 0)
-                        return da_error_set(err, r, "backpropagation failed: %s", strerror(-r));
-                for (unsigned b = 0; b < nb; b++)
-                        for (size_t i = 0; i < n; i++)
-                                sum[i] += weight[k0 + b] * grad[b * n + i];
-        }
-
-        for (size_t i = 0; i < n; i++) {
-                path[i] = x[i];
-                path[n + i] = xb[i];
-        }
-        r = tape_forward(t, path, T, 2, NULL);
+                return da_error_set(err, r, "cannot allocate the integration path: %s", strerror(-r));
+        r = ig_path_integrate(path, x, xb, T, o->output, alpha, weight, o->steps, sum, ends);
         if (r < 0)
-                return da_error_set(err, r, "forward pass failed: %s", strerror(-r));
-        ends[0] = t->out[o->output];
-        ends[1] = t->out[t->O + o->output];
+                return da_error_set(err, r, "integrating the gradients failed: %s", strerror(-r));
 
         for (size_t i = 0; i < n; i++) {
                 double phi = ((double) x[i] - xb[i]) * sum[i];

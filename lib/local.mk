@@ -20,6 +20,12 @@ lib_libdeepactif_la_SOURCES = \
 	lib/head.c \
 	lib/matmul.h \
 	lib/matmul.c \
+	lib/vmath.h \
+	lib/batch-kernels.h \
+	lib/batch-kernels-impl.h \
+	lib/batch-kernels.c \
+	lib/ig-path.h \
+	lib/ig-path.c \
 	lib/tape.h \
 	lib/tape.c \
 	lib/backprop.h \

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The batch kernels' bodies, included once per instruction set by
+ * batch-kernels.c with KTARGET (a target attribute, or nothing), KNAME (the
+ * variant's name), KROWV (16-row vectors per register tile) and KNB (windows
+ * per register tile). */
+
+/* One register tile: KROWV·16 rows of a panel (w, DA_PANEL floats per
+ * column) against nb windows over kn columns, added to Y. */
+static inline __attribute__((always_inline)) KTARGET void KNAME(gemm_tile)(const float *w, unsigned kn, const float *x,
+                                                                          size_t xs, float *y, size_t ys,
+                                                                          const unsigned nb) {
+        v16f acc[KROWV][KNB];
+
+#pragma GCC unroll 8
+        for (unsigned i = 0; i < nb; i++)
+#pragma GCC unroll 4
+                for (unsigned v = 0; v < KROWV; v++)
+                        acc[v][i] = *(const v16f *) (y + i * ys + v * DA_LANES);
+
+        for (unsigned k = 0; k < kn; k++, w += DA_PANEL) {
+                v16f wv[KROWV];
+
+#pragma GCC unroll 4
+                for (unsigned v = 0; v < KROWV; v++)
+                        wv[v] = ((const v16f *) w)[v];
+#pragma GCC unroll 8
+                for (unsigned i = 0; i < nb; i++) {
+                        float s = x[i * xs + k];
+
+#pragma GCC unroll 4
+                        for (unsigned v = 0; v < KROWV; v++)
+                                acc[v][i] += wv[v] * s;
+                }
+        }
+
+#pragma GCC unroll 8
+        for (unsigned i = 0; i < nb; i++)
+#pragma GCC unroll 4
+                for (unsigned v = 0; v < KROWV; v++)
+                        *(v16f *) (y + i * ys + v * DA_LANES) = acc[v][i];
+}
+
+static KTARGET void KNAME(gemm_panels_acc)(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y,
+                                           size_t ys) {
+        unsigned cols = W->cols, n = W->rows_padded / DA_PANEL, groups = (B + KNB - 1) / KNB;
+
+        for (unsigned p = 0; p < n; p++)
+                for (unsigned k0 = 0; k0 < cols; k0 += GEMM_KC) {
+                        unsigned kn = MIN(GEMM_KC, cols - k0);
+
+                        for (unsigned sub = 0; sub < DA_PANEL; sub += KROWV * DA_LANES) {
+                                const float *w = W->data + ((size_t) p * cols + k0) * DA_PANEL + sub;
+                                unsigned b = 0;
+
+                                /* groups as equal as they can be, so no window is left alone in a tile */
+                                for (unsigned g = 0; g < groups; g++) {
+                                        unsigned nb = (B - b) / (groups - g);
+                                        const float *x = X + b * xs + k0;
+                                        float *y = Y + b * ys + (size_t) p * DA_PANEL + sub;
+
+                                        switch (nb) {
+#define TILE_CASE(c)                                                            \
+                                        case c:                                 \
+                                                KNAME(gemm_tile)(w, kn, x, xs, y, ys, c); \
+                                                break;
+                                        TILE_CASES
+#undef TILE_CASE
+                                        }
+                                        b += nb;
+                                }
+                        }
+                }
+}
+
+static KTARGET void KNAME(lstm_cell_forward_batch)(float *a, const float *c_prev, float *c, float *tc, float *h,
+                                                   unsigned Hp, unsigned B) {
+        for (unsigned b = 0; b < B; b++) {
+                float *g = a + (size_t) b * 4 * Hp;
+                size_t o = (size_t) b * Hp;
+
+                for (unsigned j = 0; j < Hp; j += DA_LANES) {
+                        v16f *pi = (v16f *) (g + j), *pf = (v16f *) (g + Hp + j), *pg = (v16f *) (g + 2 * Hp + j),
+                             *po = (v16f *) (g + 3 * Hp + j);
+                        v16f i = VSIGMOID(*pi), f = VSIGMOID(*pf), cand = VTANH(*pg), out = VSIGMOID(*po);
+                        v16f cn = i * cand, t;
+
+                        if (c_prev)
+                                cn += f * *(const v16f *) (c_prev + o + j);
+                        t = VTANH(cn);
+                        *pi = i;
+                        *pf = f;
+                        *pg = cand;
+                        *po = out;
+                        *(v16f *) (c + o + j) = cn;
+                        *(v16f *) (tc + o + j) = t;
+                        *(v16f *) (h + o + j) = out * t;
+                }
+        }
+}
+
+static KTARGET void KNAME(lstm_cell_backward_batch)(const float *a, const float *c_prev, const float *tc,
+                                                    const float *dh, size_t dhs, float *dc, float *dp, unsigned Hp,
+                                                    unsigned B) {
+        for (unsigned b = 0; b < B; b++) {
+                const float *g = a + (size_t) b * 4 * Hp;
+                float *d = dp + (size_t) b * 4 * Hp;
+                size_t o = (size_t) b * Hp;
+
+                for (unsigned j = 0; j < Hp; j += DA_LANES) {
+                        v16f i = *(const v16f *) (g + j), f = *(const v16f *) (g + Hp + j),
+                             cand = *(const v16f *) (g + 2 * Hp + j), out = *(const v16f *) (g + 3 * Hp + j);
+                        v16f t = *(const v16f *) (tc + o + j), d_h = *(const v16f *) (dh + b * dhs + j);
+                        v16f d_c = *(v16f *) (dc + o + j) + d_h * out * (1.0f - t * t);
+
+                        *(v16f *) (d + j) = d_c * cand * i * (1.0f - i);
+                        *(v16f *) (d + Hp + j) = c_prev ? d_c * *(const v16f *) (c_prev + o + j) * f * (1.0f - f) :
+                                                          (v16f) {};
+                        *(v16f *) (d + 2 * Hp + j) = d_c * i * (1.0f - cand * cand);
+                        *(v16f *) (d + 3 * Hp + j) = d_h * t * out * (1.0f - out);
+                        *(v16f *) (dc + o + j) = d_c * f;
+                }
+        }
+}
+
+static KTARGET void KNAME(weighted_rows_acc)(double *acc, const float *d, const double *w, unsigned n, unsigned B) {
+        for (unsigned r = 0; r < n; r += 8) {
+                v8d s = *(const v8d *) (acc + r);
+
+                for (unsigned b = 0; b < B; b++) {
+                        v8f v;
+
+                        memcpy(&v, d + (size_t) b * n + r, sizeof(v));
+                        s += w[b] * __builtin_convertvector(v, v8d);
+                }
+                *(v8d *) (acc + r) = s;
+        }
+}

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "batch-kernels.h"
+#include "util.h"
+#include "vmath.h"
+
+typedef double v8d __attribute__((vector_size(64), aligned(64)));
+typedef float v8f __attribute__((vector_size(32)));
+
+/* Columns per pass over a panel: a 64-row block of 512 columns (128 KiB)
+ * stays in L2 while every window group of the batch runs over it, so even
+ * the 4Hp-column transposed weights are read from memory once per step. */
+#define GEMM_KC 512u
+
+/* AVX-512: 4 × 16 rows × 6 windows = 24 of the 32 vector registers hold
+ * the tile; 4 weight loads and 6 broadcasts per 24 FMAs. */
+#define KTARGET __attribute__((target("avx512f")))
+#define KNAME(n) n##_avx512
+#define KROWV 4
+#define KNB 6
+#define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
+#include "batch-kernels-impl.h"
+#undef KTARGET
+#undef KNAME
+#undef KROWV
+#undef KNB
+#undef TILE_CASES
+
+/* AVX2 has 16 registers, a v16f is two: 2 × 16 rows × 3 windows. */
+#define KTARGET __attribute__((target("avx2,fma")))
+#define KNAME(n) n##_avx2
+#define KROWV 2
+#define KNB 3
+#define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3)
+#include "batch-kernels-impl.h"
+#undef KTARGET
+#undef KNAME
+#undef KROWV
+#undef KNB
+#undef TILE_CASES
+
+#define KTARGET
+#define KNAME(n) n##_baseline
+#define KROWV 1
+#define KNB 3
+#define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3)
+#include "batch-kernels-impl.h"
+#undef KTARGET
+#undef KNAME
+#undef KROWV
+#undef KNB
+#undef TILE_CASES
+
+typedef struct kernel_set {
+        __typeof__(gemm_panels_acc_baseline) *gemm;
+        __typeof__(lstm_cell_forward_batch_baseline) *forward;
+        __typeof__(lstm_cell_backward_batch_baseline) *backward;
+        __typeof__(weighted_rows_acc_baseline) *weighted;
+} kernel_set;
+
+#define KERNEL_SET(v) { gemm_panels_acc_##v, lstm_cell_forward_batch_##v, lstm_cell_backward_batch_##v, \
+                        weighted_rows_acc_##v }
+static const kernel_set kernels_avx512 = KERNEL_SET(avx512);
+static const kernel_set kernels_avx2 = KERNEL_SET(avx2);
+static const kernel_set kernels_baseline = KERNEL_SET(baseline);
+
+/* Picked on first use rather than by an ifunc resolver, which would run
+ * before sanitizer runtimes are up. Racing first callers store the same value. */
+static const kernel_set *kernels(void) {
+        static const kernel_set *cached;
+        const kernel_set *k = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+
+        if (_likely_(k))
+                return k;
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f"))
+                k = &kernels_avx512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                k = &kernels_avx2;
+        else
+                k = &kernels_baseline;
+        __atomic_store_n(&cached, k, __ATOMIC_RELEASE);
+        return k;
+}
+
+void gemm_panels_acc(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y, size_t ys) {
+        kernels()->gemm(W, X, xs, B, Y, ys);
+}
+
+void lstm_cell_forward_batch(float *a, const float *c_prev, float *c, float *tc, float *h, unsigned Hp, unsigned B) {
+        kernels()->forward(a, c_prev, c, tc, h, Hp, B);
+}
+
+void lstm_cell_backward_batch(const float *a, const float *c_prev, const float *tc, const float *dh, size_t dhs,
+                              float *dc, float *dp, unsigned Hp, unsigned B) {
+        kernels()->backward(a, c_prev, tc, dh, dhs, dc, dp, Hp, B);
+}
+
+void weighted_rows_acc(double *acc, const float *d, const double *w, unsigned n, unsigned B) {
+        kernels()->weighted(acc, d, w, n, B);
+}

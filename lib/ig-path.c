@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Integrated Gradients' path integral in float32, batched: forward through
+ * the LSTM layers (gate products as small matrix products over the batch),
+ * the head per window in double, and back through time to the input. */
+
+#include <math.h>
+
+#include "backprop.h"
+#include "batch-kernels.h"
+#include "gemv.h"
+#include "ig-path.h"
+#include "matmul.h"
+#include "vmath.h"
+
+struct IgPath {
+        const da_model *m;
+        unsigned F, H, Hp, Hq, L, D, max_T, max_B;
+
+        /* per layer: the weights transposed, W_hhᵀ and (above layer 0) W_ihᵀ:
+         * rows the layer's inputs (padded to the panel), columns 4Hp */
+        da_packed *wt_hh, *wt_ih;
+
+        float *u, *v;           /* [s][4Hp]: bias + W_ih·x′ and W_ih·(x − x′), layer 0 */
+        float *delta;           /* [s][F]: x − x′ */
+        float *alpha;           /* [b]: the batch's α, the two ends last */
+        double *weight;         /* [b] */
+        float *act;             /* [l][s][b][4Hp]: pre-activations, then the gates */
+        float *c, *tc, *h;      /* [l][s][b][Hp] */
+        float *dh, *dh_below;   /* [s][b][Hq]: δh of the layer in reverse and of the one below */
+        float *dc;              /* [b][Hp] */
+        float *dp;              /* [b][4Hp]: gate pre-activation δs of one step */
+        double *acc;            /* [s][4Hp]: Σ_k w_k·δ of layer 0's pre-activations */
+
+        /* the head, one window at a time */
+        double *bn_scale, *bn_shift; /* H each; NULL without batchnorm */
+        double *pooled, *d_pool;     /* H */
+        unsigned *argmax;            /* H */
+        double *z1, *a1, *d_in;      /* max(D, H) */
+
+        /* windows whose gradient float cannot resolve go through the double tape */
+        Tape *tape;
+        double *x_exact, *g_exact;   /* [s][F] */
+        double *fix;                 /* [s][F]: Σ w_k·∇ₓ of those windows */
+};
+
+/* See near(). */
+#define AMBIGUITY 1e-5
+
+static void *falloc(size_t n, size_t size) {
+        void *p;
+
+        if (posix_memalign(&p, 64, MAX(n, (size_t) 1) * size) != 0)
+                return NULL;
+        return p;
+}
+
+static unsigned round_up(unsigned v, unsigned to) {
+        return (v + to - 1) / to * to;
+}
+
+IgPath *ig_path_free(IgPath *p) {
+        if (!p)
+                return NULL;
+        for (unsigned l = 0; p->wt_hh && l < p->L; l++)
+                free(p->wt_hh[l].data);
+        for (unsigned l = 0; p->wt_ih && l < p->L; l++)
+                free(p->wt_ih[l].data);
+        free(p->wt_hh);
+        free(p->wt_ih);
+        free(p->u);
+        free(p->v);
+        free(p->delta);
+        free(p->alpha);
+        free(p->weight);
+        free(p->act);
+        free(p->c);
+        free(p->tc);
+        free(p->h);
+        free(p->dh);
+        free(p->dh_below);
+        free(p->dc);
+        free(p->dp);
+        free(p->acc);
+        free(p->bn_scale);
+        free(p->bn_shift);
+        free(p->pooled);
+        free(p->d_pool);
+        free(p->argmax);
+        free(p->z1);
+        free(p->a1);
+        free(p->d_in);
+        tape_free(p->tape);
+        free(p->x_exact);
+        free(p->g_exact);
+        free(p->fix);
+        return mfree(p);
+}
+
+/* w (4H × in, gate-major rows q·H + j) as panels of its transpose: row k
+ * (an input), column q·Hp + j; padded units are zero columns. */
+static int pack_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret) {
+        unsigned cols = 4 * Hp, rows_padded = round_up(in, DA_PANEL);
+        float *d;
+
+        d = falloc((size_t) rows_padded * cols, sizeof(float));
+        if (!d)
+                return -ENOMEM;
+        memset(d, 0, (size_t) rows_padded * cols * sizeof(float));
+        for (unsigned q = 0; q < 4; q++)
+                for (unsigned j = 0; j < H; j++) {
+                        const float *row = w + (size_t) (q * H + j) * in;
+                        size_t c = (size_t) q * Hp + j;
+
+                        for (unsigned k0 = 0; k0 < in; k0 += DA_PANEL)
+                                memcpy(d + ((size_t) k0 * cols + c * DA_PANEL), row + k0,
+                                       MIN(DA_PANEL, in - k0) * sizeof(float));
+                }
+        *ret = (da_packed) {
+                .rows = in,
+                .rows_padded = rows_padded,
+                .cols = cols,
+                .data = d,
+        };
+        return 0;
+}
+
+int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **ret) {
+        _cleanup_(ig_path_freep) IgPath *p = NULL;
+        size_t TB, HD;
+        int r;
+
+        if (!m || !ret || max_batch == 0 || max_batch > 65536)
+                return -EINVAL;
+        if (max_T == 0)
+                max_T = m->arch.window;
+        if (max_T > 100000)
+                return -EINVAL;
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->m = m;
+        p->F = m->arch.n_features;
+        p->H = m->arch.hidden;
+        p->Hp = model_hidden_padded(m);
+        p->Hq = round_up(p->H, DA_PANEL);
+        p->L = m->arch.layers;
+        p->D = m->arch.dense;
+        p->max_T = max_T;
+        p->max_B = max_batch + 2;       /* the first batch carries x and x′ too */
+
+        p->wt_hh = calloc(p->L, sizeof(da_packed));
+        p->wt_ih = calloc(p->L, sizeof(da_packed));
+        if (!p->wt_hh || !p->wt_ih)
+                return -ENOMEM;
+        for (unsigned l = 0; l < p->L; l++) {
+                r = pack_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
+                if (r < 0)
+                        return r;
+                if (l > 0) {
+                        r = pack_transposed(m->layer[l].w_ih, p->H, p->Hp, p->H, &p->wt_ih[l]);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        TB = (size_t) max_T * p->max_B;
+        HD = MAX(p->H, p->D);
+        p->u = falloc((size_t) max_T * 4 * p->Hp, sizeof(float));
+        p->v = falloc((size_t) max_T * 4 * p->Hp, sizeof(float));
+        p->delta = falloc((size_t) max_T * p->F, sizeof(float));
+        p->alpha = falloc(p->max_B, sizeof(float));
+        p->weight = falloc(p->max_B, sizeof(double));
+        p->act = falloc(p->L * TB * 4 * p->Hp, sizeof(float));
+        p->c = falloc(p->L * TB * p->Hp, sizeof(float));
+        p->tc = falloc(p->L * TB * p->Hp, sizeof(float));
+        p->h = falloc(p->L * TB * p->Hp, sizeof(float));
+        p->dh = falloc(TB * p->Hq, sizeof(float));
+        p->dh_below = falloc(TB * p->Hq, sizeof(float));
+        p->dc = falloc((size_t) p->max_B * p->Hp, sizeof(float));
+        p->dp = falloc((size_t) p->max_B * 4 * p->Hp, sizeof(float));
+        p->acc = falloc((size_t) max_T * 4 * p->Hp, sizeof(double));
+        p->pooled = falloc(p->H, sizeof(double));
+        p->d_pool = falloc(p->H, sizeof(double));
+        p->argmax = falloc(p->H, sizeof(unsigned));
+        p->z1 = falloc(HD, sizeof(double));
+        p->a1 = falloc(HD, sizeof(double));
+        p->d_in = falloc(HD, sizeof(double));
+        p->x_exact = falloc((size_t) max_T * p->F, sizeof(double));
+        p->g_exact = falloc((size_t) max_T * p->F, sizeof(double));
+        p->fix = falloc((size_t) max_T * p->F, sizeof(double));
+        if (!p->u || !p->v || !p->delta || !p->alpha || !p->weight || !p->act || !p->c || !p->tc || !p->h ||
+            !p->dh || !p->dh_below || !p->dc || !p->dp || !p->acc || !p->pooled || !p->d_pool || !p->argmax ||
+            !p->z1 || !p->a1 || !p->d_in || !p->x_exact || !p->g_exact || !p->fix)
+                return -ENOMEM;
+
+        if (m->arch.batchnorm) {
+                p->bn_scale = falloc(p->H, sizeof(double));
+                p->bn_shift = falloc(p->H, sizeof(double));
+                if (!p->bn_scale || !p->bn_shift)
+                        return -ENOMEM;
+                for (unsigned j = 0; j < p->H; j++) {
+                        double s = (double) m->bn_weight[j] / sqrt((double) m->bn_var[j] + m->bn_eps);
+
+                        p->bn_scale[j] = s;
+                        p->bn_shift[j] = m->bn_bias[j] - m->bn_mean[j] * s;
+                }
+        }
+
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static float *at_act(const IgPath *p, unsigned l, unsigned s) {
+        return p->act + ((size_t) l * p->max_T + s) * p->max_B * 4 * p->Hp;
+}
+static float *at_c(const IgPath *p, unsigned l, unsigned s) {
+        return p->c + ((size_t) l * p->max_T + s) * p->max_B * p->Hp;
+}
+static float *at_tc(const IgPath *p, unsigned l, unsigned s) {
+        return p->tc + ((size_t) l * p->max_T + s) * p->max_B * p->Hp;
+}
+static float *at_h(const IgPath *p, unsigned l, unsigned s) {
+        return p->h + ((size_t) l * p->max_T + s) * p->max_B * p->Hp;
+}
+static float *at_dh(const IgPath *p, float *dh, unsigned s, unsigned b) {
+        return dh + ((size_t) s * p->max_B + b) * p->Hq;
+}
+
+/* B windows from zero state through every layer. */
+static void forward(IgPath *p, unsigned T, unsigned B) {
+        unsigned Hp = p->Hp, R = 4 * Hp;
+
+        for (unsigned l = 0; l < p->L; l++) {
+                const da_packed_layer *P = &p->m->packed[l];
+
+                for (unsigned s = 0; s < T; s++) {
+                        float *a = at_act(p, l, s);
+
+                        for (unsigned b = 0; b < B; b++) {
+                                v16f *y = (v16f *) (a + (size_t) b * R);
+
+                                if (l == 0) {
+                                        const v16f *u = (const v16f *) (p->u + (size_t) s * R),
+                                                   *v = (const v16f *) (p->v + (size_t) s * R);
+                                        float al = p->alpha[b];
+
+                                        for (unsigned r = 0; r < R / DA_LANES; r++)
+                                                y[r] = u[r] + al * v[r];
+                                } else
+                                        memcpy(y, P->bias, R * sizeof(float));
+                        }
+                        if (l > 0)
+                                gemm_panels_acc(&P->ih, at_h(p, l - 1, s), Hp, B, a, R);
+                        if (s > 0)
+                                gemm_panels_acc(&P->hh, at_h(p, l, s - 1), Hp, B, a, R);
+                        lstm_cell_forward_batch(a, s > 0 ? at_c(p, l, s - 1) : NULL, at_c(p, l, s), at_tc(p, l, s),
+                                                at_h(p, l, s), Hp, B);
+                }
+        }
+}
+
+static double activate(da_activation a, double v) {
+        switch (a) {
+        case DA_ACT_ELU:
+                return v > 0 ? v : expm1(v);
+        case DA_ACT_RELU:
+                return v > 0 ? v : 0;
+        case DA_ACT_TANH:
+                return tanh(v);
+        default:
+                return v;
+        }
+}
+
+static double activation_derivative(da_activation a, double z, double y) {
+        switch (a) {
+        case DA_ACT_ELU:
+                return z > 0 ? 1 : y + 1;
+        case DA_ACT_RELU:
+                return z > 0 ? 1 : 0;
+        case DA_ACT_TANH:
+                return 1 - y * y;
+        default:
+                return 1;
+        }
+}
+
+static double bn(const IgPath *p, unsigned j, double v) {
+        return p->bn_scale ? v * p->bn_scale[j] + p->bn_shift[j] : v;
+}
+
+/* Whether two values of the head could be ordered differently in float than
+ * in exact arithmetic: the float forward is good to about 1e-6 here. */
+static bool near(double a, double b) {
+        return fabs(a - b) <= AMBIGUITY * fmax(1, fabs(a));
+}
+
+/* Output `o` of window b after forward(); leaves the head's intermediates
+ * for head_backward(). Sets *ret_ambiguous when a max-pooling choice or a
+ * ReLU kink is too close to call in float, where the gradient jumps. */
+static double head_forward(IgPath *p, unsigned T, unsigned b, unsigned o, bool *ret_ambiguous) {
+        const da_model *m = p->m;
+        unsigned H = p->H, D = p->D, n_in = D > 0 ? D : H;
+        const float *w_out = m->out_w + (size_t) o * n_in;
+        const double *head_in = p->pooled;
+        double out = m->out_b[o];
+
+        for (unsigned j = 0; j < H; j++) {
+                double v;
+
+                switch (m->arch.pooling) {
+                case DA_POOL_LAST:
+                        p->pooled[j] = bn(p, j, at_h(p, p->L - 1, T - 1)[(size_t) b * p->Hp + j]);
+                        p->argmax[j] = T - 1;
+                        break;
+                case DA_POOL_MEAN:
+                        v = 0;
+                        for (unsigned s = 0; s < T; s++)
+                                v += bn(p, j, at_h(p, p->L - 1, s)[(size_t) b * p->Hp + j]);
+                        p->pooled[j] = v / T;
+                        break;
+                default: {
+                        double second = -INFINITY;
+
+                        /* the first maximum, as torch.max picks it */
+                        p->argmax[j] = 0;
+                        p->pooled[j] = bn(p, j, at_h(p, p->L - 1, 0)[(size_t) b * p->Hp + j]);
+                        for (unsigned s = 1; s < T; s++) {
+                                v = bn(p, j, at_h(p, p->L - 1, s)[(size_t) b * p->Hp + j]);
+                                if (v > p->pooled[j]) {
+                                        second = p->pooled[j];
+                                        p->pooled[j] = v;
+                                        p->argmax[j] = s;
+                                } else
+                                        second = fmax(second, v);
+                        }
+                        if (near(p->pooled[j], second))
+                                *ret_ambiguous = true;
+                }
+                }
+        }
+
+        if (D > 0) {
+                for (unsigned d = 0; d < D; d++) {
+                        const float *w = m->fc1_w + (size_t) d * H;
+                        double z = m->fc1_b[d];
+
+                        for (unsigned j = 0; j < H; j++)
+                                z += w[j] * p->pooled[j];
+                        p->z1[d] = z;
+                        if (m->arch.activation == DA_ACT_RELU && near(z, 0))
+                                *ret_ambiguous = true;
+                        p->a1[d] = activate(m->arch.activation, z);
+                }
+                head_in = p->a1;
+        }
+        for (unsigned k = 0; k < n_in; k++)
+                out += w_out[k] * head_in[k];
+        return out;
+}
+
+/* δ of output o with respect to the top layer's h of window b, at every
+ * step, into p->dh. */
+static void head_backward(IgPath *p, unsigned T, unsigned b, unsigned o) {
+        const da_model *m = p->m;
+        unsigned H = p->H, D = p->D;
+
+        if (D > 0) {
+                memset(p->d_pool, 0, H * sizeof(double));
+                for (unsigned d = 0; d < D; d++) {
+                        const float *w = m->fc1_w + (size_t) d * H;
+                        double g = m->out_w[(size_t) o * D + d] *
+                                activation_derivative(m->arch.activation, p->z1[d], p->a1[d]);
+
+                        for (unsigned j = 0; j < H; j++)
+                                p->d_pool[j] += w[j] * g;
+                }
+        } else
+                for (unsigned j = 0; j < H; j++)
+                        p->d_pool[j] = m->out_w[(size_t) o * H + j];
+
+        for (unsigned s = 0; s < T; s++)
+                memset(at_dh(p, p->dh, s, b), 0, p->Hq * sizeof(float));
+        for (unsigned j = 0; j < H; j++) {
+                double g = p->d_pool[j] * (p->bn_scale ? p->bn_scale[j] : 1);
+
+                if (m->arch.pooling == DA_POOL_MEAN)
+                        for (unsigned s = 0; s < T; s++)
+                                at_dh(p, p->dh, s, b)[j] = (float) (g / T);
+                else
+                        at_dh(p, p->dh, p->argmax[j], b)[j] = (float) g;
+        }
+}
+
+/* The first B windows back through every layer; layer 0's pre-activation
+ * δs, weighted, added to p->acc. */
+static void backward(IgPath *p, unsigned T, unsigned B) {
+        unsigned Hp = p->Hp, Hq = p->Hq, R = 4 * Hp;
+
+        for (unsigned l = p->L; l-- > 0;) {
+                float *swap;
+
+                memset(p->dc, 0, (size_t) B * Hp * sizeof(float));
+                if (l > 0)
+                        for (unsigned s = 0; s < T; s++)
+                                memset(at_dh(p, p->dh_below, s, 0), 0, (size_t) B * Hq * sizeof(float));
+                for (unsigned s = T; s-- > 0;) {
+                        lstm_cell_backward_batch(at_act(p, l, s), s > 0 ? at_c(p, l, s - 1) : NULL, at_tc(p, l, s),
+                                                 at_dh(p, p->dh, s, 0), Hq, p->dc, p->dp, Hp, B);
+                        if (l == 0)
+                                weighted_rows_acc(p->acc + (size_t) s * R, p->dp, p->weight, R, B);
+                        else
+                                gemm_panels_acc(&p->wt_ih[l], p->dp, R, B, at_dh(p, p->dh_below, s, 0), Hq);
+                        if (s > 0)
+                                gemm_panels_acc(&p->wt_hh[l], p->dp, R, B, at_dh(p, p->dh, s - 1, 0), Hq);
+                }
+                swap = p->dh;
+                p->dh = p->dh_below;
+                p->dh_below = swap;
+        }
+}
+
+/* w·∇ₓF_o(x′ + α(x − x′)) in double, added to p->fix. */
+static int exact_gradient(IgPath *p, const float *x, const float *xb, unsigned T, unsigned output, double alpha,
+                          double w) {
+        size_t n = (size_t) T * p->F;
+        int r;
+
+        if (!p->tape) {
+                r = tape_new(p->m, p->max_T, 1, &p->tape);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++)
+                p->x_exact[i] = xb[i] + alpha * ((double) x[i] - xb[i]);
+        r = backprop_output_gradients(p->tape, p->x_exact, T, 1, output, NULL, p->g_exact);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                p->fix[i] += w * p->g_exact[i];
+        return 0;
+}
+
+int ig_path_integrate(IgPath *p, const float *x, const float *xb, unsigned T, unsigned output,
+                      const double *alpha, const double *weight, unsigned n, double *ret_grad_sum,
+                      double ret_ends[static 2]) {
+        const da_model *m = p->m;
+        const da_packed_layer *P = &m->packed[0];
+        unsigned F = p->F, H = p->H, Hp = p->Hp, R = 4 * Hp, batch = p->max_B - 2;
+        double ends[2] = {};
+        int r;
+
+        if (T == 0 || T > p->max_T || output >= m->arch.outputs || n == 0)
+                return -EINVAL;
+
+        for (size_t i = 0; i < (size_t) T * F; i++)
+                p->delta[i] = x[i] - xb[i];
+        memset(p->v, 0, (size_t) T * R * sizeof(float));
+        for (unsigned s = 0; s < T; s++) {
+                memcpy(p->u + (size_t) s * R, P->bias, R * sizeof(float));
+                gemv_panels_acc(&P->ih, xb + (size_t) s * F, p->u + (size_t) s * R);
+                gemv_panels_acc(&P->ih, p->delta + (size_t) s * F, p->v + (size_t) s * R);
+        }
+        memset(p->acc, 0, (size_t) T * R * sizeof(double));
+        memset(p->fix, 0, (size_t) T * F * sizeof(double));
+
+        for (unsigned k0 = 0; k0 < n; k0 += batch) {
+                unsigned nb = MIN(batch, n - k0), extra = k0 == 0 ? 2 : 0;
+
+                for (unsigned b = 0; b < nb; b++) {
+                        p->alpha[b] = (float) alpha[k0 + b];
+                        p->weight[b] = weight[k0 + b];
+                }
+                if (extra) {
+                        p->alpha[nb] = 1;
+                        p->alpha[nb + 1] = 0;
+                }
+                forward(p, T, nb + extra);
+                for (unsigned b = 0; b < nb + extra; b++) {
+                        bool ambiguous = false;
+                        double out = head_forward(p, T, b, output, &ambiguous);
+
+                        if (b >= nb) {
+                                ends[b - nb] = out;
+                                continue;
+                        }
+                        head_backward(p, T, b, output);
+                        if (ambiguous) {
+                                /* weight 0 keeps the float δs out of the sum */
+                                p->weight[b] = 0;
+                                r = exact_gradient(p, x, xb, T, output, alpha[k0 + b], weight[k0 + b]);
+                                if (r < 0)
+                                        return r;
+                        }
+                }
+                backward(p, T, nb);
+        }
+
+        /* Σ_k w_k·∇ₓ = W_ihᵀ·(Σ_k w_k·δ_k), gate by gate from the packed rows q·Hp + j */
+        memcpy(ret_grad_sum, p->fix, (size_t) T * F * sizeof(double));
+        for (unsigned q = 0; q < 4; q++)
+                matmul_wtd_acc(m->layer[0].w_ih + (size_t) q * H * F, H, F, p->acc + (size_t) q * Hp, R, T,
+                               ret_grad_sum, F);
+        ret_ends[0] = ends[0];
+        ret_ends[1] = ends[1];
+        return 0;
+}
