@@ -325,7 +325,7 @@ static void replay_and_compare(const char *recording, const char *features, unsi
         _cleanup_free_ char *model = make_model(rec, features, "10", hop);
         _cleanup_free_ char *body = NULL, *config = NULL;
         _cleanup_free_ char *db = tmp_path("db.sqlite");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rec, "--speed", "max", "--model", model,
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--speed", "max", "--model", model,
                          "--database", db, "--config", config, NULL };
         Offline o = {};
 
@@ -425,7 +425,7 @@ START_TEST(test_replay_evemu) {
         _cleanup_free_ char *config = write_config("RollingWindows=40\n");
         _cleanup_free_ char *db = tmp_path("db.sqlite");
         _cleanup_free_ char *rec = tmp_path("gaze.evemu");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rec, "--format", "evemu", "--speed", "max",
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", "evemu", "--speed", "max",
                          "--model", model, "--database", db, "--config", config, NULL };
         da_frame *frames = NULL;
         size_t n = read_frames(rv, &frames);
@@ -454,7 +454,7 @@ START_TEST(test_replay_eyelink_unsupported) {
         _cleanup_free_ char *config = write_config("");
         _cleanup_free_ char *db = tmp_path("db.sqlite");
         _cleanup_free_ char *log = NULL;
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rec, "--speed", "max", "--model", model,
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--speed", "max", "--model", model,
                          "--database", db, "--config", config, NULL };
 
         /* EyeLink gives screen positions and pupils only: no gaze direction. */
@@ -511,7 +511,7 @@ static pid_t start_live_replay(const char *extra_config, const char *speed, char
         _cleanup_free_ char *config = write_config(extra_config);
         _cleanup_free_ char *sock = tmp_path("notify");
         char *db = tmp_path("db.sqlite");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rv, "--speed", (char *) speed, "--loop",
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--speed", (char *) speed, "--loop",
                          "--model", model, "--database", db, "--config", config, NULL };
 
         *ret_notify = notify_socket(sock);
@@ -621,7 +621,7 @@ START_TEST(test_config_errors) {
         _cleanup_free_ char *dropin = tmp_path("deepactifd.conf.d/50-bad.conf");
         _cleanup_free_ char *config = write_config("Colour=blue\nRankingInterval=2s\n");
         _cleanup_free_ char *log = NULL;
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--replay", rv, "--speed", "max", "--model", model,
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--speed", "max", "--model", model,
                          "--database", db, "--config", config, NULL };
         const char *bad = "[Daemon]\n\nAggregation=median\n";
 
