@@ -4,6 +4,7 @@
  * the head per window in double, and back through time to the input. */
 
 #include <math.h>
+#include <sys/mman.h>
 
 #include "backprop.h"
 #include "batch-kernels.h"
@@ -41,18 +42,14 @@ struct IgPath {
         Tape *tape;
         double *x_exact, *g_exact;   /* [s][F] */
         double *fix;                 /* [s][F]: Σ w_k·∇ₓ of those windows */
+
+        char *arena;                 /* every buffer above but the tape */
 };
+
+#define HUGE_PAGE ((size_t) 2 << 20)
 
 /* See near(). */
 #define AMBIGUITY 1e-5
-
-static void *falloc(size_t n, size_t size) {
-        void *p;
-
-        if (posix_memalign(&p, 64, MAX(n, (size_t) 1) * size) != 0)
-                return NULL;
-        return p;
-}
 
 static unsigned round_up(unsigned v, unsigned to) {
         return (v + to - 1) / to * to;
@@ -61,73 +58,91 @@ static unsigned round_up(unsigned v, unsigned to) {
 IgPath *ig_path_free(IgPath *p) {
         if (!p)
                 return NULL;
-        for (unsigned l = 0; p->wt_hh && l < p->L; l++)
-                free(p->wt_hh[l].data);
-        for (unsigned l = 0; p->wt_ih && l < p->L; l++)
-                free(p->wt_ih[l].data);
+        tape_free(p->tape);
         free(p->wt_hh);
         free(p->wt_ih);
-        free(p->u);
-        free(p->v);
-        free(p->delta);
-        free(p->alpha);
-        free(p->weight);
-        free(p->act);
-        free(p->c);
-        free(p->tc);
-        free(p->h);
-        free(p->dh);
-        free(p->dh_below);
-        free(p->dc);
-        free(p->dp);
-        free(p->acc);
-        free(p->bn_scale);
-        free(p->bn_shift);
-        free(p->pooled);
-        free(p->d_pool);
-        free(p->argmax);
-        free(p->z1);
-        free(p->a1);
-        free(p->d_in);
-        tape_free(p->tape);
-        free(p->x_exact);
-        free(p->g_exact);
-        free(p->fix);
+        free(p->arena);
         return mfree(p);
 }
 
+/* Hands out 64-byte aligned pieces of one block; with no block yet, only
+ * counts. One block rather than many keeps it in the heap between calls
+ * instead of faulting fresh pages in each time. */
+typedef struct Carver {
+        char *base;
+        size_t used;
+} Carver;
+
+static void *carve(Carver *c, size_t n, size_t size) {
+        size_t off = c->used;
+
+        c->used += (n * size + 63) & ~(size_t) 63;
+        return c->base ? c->base + off : NULL;
+}
+
+static void carve_all(IgPath *p, Carver *c) {
+        size_t TB = (size_t) p->max_T * p->max_B, R = 4 * (size_t) p->Hp, HD = MAX(p->H, p->D);
+
+        for (unsigned l = 0; l < p->L; l++) {
+                p->wt_hh[l].data = carve(c, (size_t) p->Hq * R, sizeof(float));
+                if (l > 0)
+                        p->wt_ih[l].data = carve(c, (size_t) p->Hq * R, sizeof(float));
+        }
+        p->u = carve(c, p->max_T * R, sizeof(float));
+        p->v = carve(c, p->max_T * R, sizeof(float));
+        p->delta = carve(c, (size_t) p->max_T * p->F, sizeof(float));
+        p->alpha = carve(c, p->max_B, sizeof(float));
+        p->weight = carve(c, p->max_B, sizeof(double));
+        p->act = carve(c, p->L * TB * R, sizeof(float));
+        p->c = carve(c, p->L * TB * p->Hp, sizeof(float));
+        p->tc = carve(c, p->L * TB * p->Hp, sizeof(float));
+        p->h = carve(c, p->L * TB * p->Hp, sizeof(float));
+        p->dh = carve(c, TB * p->Hq, sizeof(float));
+        p->dh_below = carve(c, TB * p->Hq, sizeof(float));
+        p->dc = carve(c, (size_t) p->max_B * p->Hp, sizeof(float));
+        p->dp = carve(c, p->max_B * R, sizeof(float));
+        p->acc = carve(c, p->max_T * R, sizeof(double));
+        p->pooled = carve(c, p->H, sizeof(double));
+        p->d_pool = carve(c, p->H, sizeof(double));
+        p->argmax = carve(c, p->H, sizeof(unsigned));
+        p->z1 = carve(c, HD, sizeof(double));
+        p->a1 = carve(c, HD, sizeof(double));
+        p->d_in = carve(c, HD, sizeof(double));
+        p->x_exact = carve(c, (size_t) p->max_T * p->F, sizeof(double));
+        p->g_exact = carve(c, (size_t) p->max_T * p->F, sizeof(double));
+        p->fix = carve(c, (size_t) p->max_T * p->F, sizeof(double));
+        if (p->m->arch.batchnorm) {
+                p->bn_scale = carve(c, p->H, sizeof(double));
+                p->bn_shift = carve(c, p->H, sizeof(double));
+        }
+}
+
 /* w (4H × in, gate-major rows q·H + j) as panels of its transpose: row k
- * (an input), column q·Hp + j; padded units are zero columns. */
-static int pack_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret) {
+ * (an input), column q·Hp + j; padding is zero. Every element is written
+ * once, panel by panel, so the block needs no clearing first. */
+static void pack_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret) {
         unsigned cols = 4 * Hp, rows_padded = round_up(in, DA_PANEL);
-        float *d;
+        float *d = ret->data;
 
-        d = falloc((size_t) rows_padded * cols, sizeof(float));
-        if (!d)
-                return -ENOMEM;
-        memset(d, 0, (size_t) rows_padded * cols * sizeof(float));
-        for (unsigned q = 0; q < 4; q++)
-                for (unsigned j = 0; j < H; j++) {
-                        const float *row = w + (size_t) (q * H + j) * in;
-                        size_t c = (size_t) q * Hp + j;
+        for (unsigned k0 = 0; k0 < in; k0 += DA_PANEL) {
+                unsigned kn = MIN(DA_PANEL, in - k0);
 
-                        for (unsigned k0 = 0; k0 < in; k0 += DA_PANEL)
-                                memcpy(d + ((size_t) k0 * cols + c * DA_PANEL), row + k0,
-                                       MIN(DA_PANEL, in - k0) * sizeof(float));
+                for (unsigned c = 0; c < cols; c++, d += DA_PANEL) {
+                        unsigned q = c / Hp, j = c % Hp, n = j < H ? kn : 0;
+
+                        memcpy(d, w + (size_t) (q * H + j) * in + k0, n * sizeof(float));
+                        memset(d + n, 0, (DA_PANEL - n) * sizeof(float));
                 }
-        *ret = (da_packed) {
-                .rows = in,
-                .rows_padded = rows_padded,
-                .cols = cols,
-                .data = d,
-        };
-        return 0;
+        }
+        ret->rows = in;
+        ret->rows_padded = rows_padded;
+        ret->cols = cols;
 }
 
 int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **ret) {
         _cleanup_(ig_path_freep) IgPath *p = NULL;
-        size_t TB, HD;
-        int r;
+        Carver c = {};
+        bool huge;
 
         if (!m || !ret || max_batch == 0 || max_batch > 65536)
                 return -EINVAL;
@@ -153,59 +168,29 @@ int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **
         p->wt_ih = calloc(p->L, sizeof(da_packed));
         if (!p->wt_hh || !p->wt_ih)
                 return -ENOMEM;
-        for (unsigned l = 0; l < p->L; l++) {
-                r = pack_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
-                if (r < 0)
-                        return r;
-                if (l > 0) {
-                        r = pack_transposed(m->layer[l].w_ih, p->H, p->Hp, p->H, &p->wt_ih[l]);
-                        if (r < 0)
-                                return r;
-                }
-        }
-
-        TB = (size_t) max_T * p->max_B;
-        HD = MAX(p->H, p->D);
-        p->u = falloc((size_t) max_T * 4 * p->Hp, sizeof(float));
-        p->v = falloc((size_t) max_T * 4 * p->Hp, sizeof(float));
-        p->delta = falloc((size_t) max_T * p->F, sizeof(float));
-        p->alpha = falloc(p->max_B, sizeof(float));
-        p->weight = falloc(p->max_B, sizeof(double));
-        p->act = falloc(p->L * TB * 4 * p->Hp, sizeof(float));
-        p->c = falloc(p->L * TB * p->Hp, sizeof(float));
-        p->tc = falloc(p->L * TB * p->Hp, sizeof(float));
-        p->h = falloc(p->L * TB * p->Hp, sizeof(float));
-        p->dh = falloc(TB * p->Hq, sizeof(float));
-        p->dh_below = falloc(TB * p->Hq, sizeof(float));
-        p->dc = falloc((size_t) p->max_B * p->Hp, sizeof(float));
-        p->dp = falloc((size_t) p->max_B * 4 * p->Hp, sizeof(float));
-        p->acc = falloc((size_t) max_T * 4 * p->Hp, sizeof(double));
-        p->pooled = falloc(p->H, sizeof(double));
-        p->d_pool = falloc(p->H, sizeof(double));
-        p->argmax = falloc(p->H, sizeof(unsigned));
-        p->z1 = falloc(HD, sizeof(double));
-        p->a1 = falloc(HD, sizeof(double));
-        p->d_in = falloc(HD, sizeof(double));
-        p->x_exact = falloc((size_t) max_T * p->F, sizeof(double));
-        p->g_exact = falloc((size_t) max_T * p->F, sizeof(double));
-        p->fix = falloc((size_t) max_T * p->F, sizeof(double));
-        if (!p->u || !p->v || !p->delta || !p->alpha || !p->weight || !p->act || !p->c || !p->tc || !p->h ||
-            !p->dh || !p->dh_below || !p->dc || !p->dp || !p->acc || !p->pooled || !p->d_pool || !p->argmax ||
-            !p->z1 || !p->a1 || !p->d_in || !p->x_exact || !p->g_exact || !p->fix)
+        carve_all(p, &c);
+        /* Large blocks come straight from mmap: huge pages fault in 512 times
+         * fewer pages. Only a hint; failure changes nothing. */
+        huge = c.used >= 4 * HUGE_PAGE;
+        if (posix_memalign((void **) &p->arena, huge ? HUGE_PAGE : 64, c.used) != 0)
                 return -ENOMEM;
+        if (huge)
+                (void) madvise(p->arena, c.used, MADV_HUGEPAGE);
+        c = (Carver) { .base = p->arena };
+        carve_all(p, &c);
 
-        if (m->arch.batchnorm) {
-                p->bn_scale = falloc(p->H, sizeof(double));
-                p->bn_shift = falloc(p->H, sizeof(double));
-                if (!p->bn_scale || !p->bn_shift)
-                        return -ENOMEM;
+        for (unsigned l = 0; l < p->L; l++) {
+                pack_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
+                if (l > 0)
+                        pack_transposed(m->layer[l].w_ih, p->H, p->Hp, p->H, &p->wt_ih[l]);
+        }
+        if (m->arch.batchnorm)
                 for (unsigned j = 0; j < p->H; j++) {
                         double s = (double) m->bn_weight[j] / sqrt((double) m->bn_var[j] + m->bn_eps);
 
                         p->bn_scale[j] = s;
                         p->bn_shift[j] = m->bn_bias[j] - m->bn_mean[j] * s;
                 }
-        }
 
         *ret = TAKE_PTR(p);
         return 0;
