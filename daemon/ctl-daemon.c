@@ -385,18 +385,26 @@ static void format_time(uint64_t us, char *buf, size_t n) {
 static void print_ranking(json_object *r) {
         json_object *scores = json_object_object_get(r, "scores");
         size_t n = json_object_array_length(scores);
-        double max = 0;
+        double lo = INFINITY, hi = -INFINITY;
         char when[64];
 
         format_time(json_object_get_uint64(json_object_object_get(r, "time")), when, sizeof when);
         printf(_("Device %s, %s (%s, %s) over %s windows, %s\n"), str(r, "device"), str(r, "method"),
                str(r, "location"), str(r, "aggregation"), str(r, "windows"), when);
-        for (size_t i = 0; i < n; i++)
-                max = MAX(max, json_object_get_double(json_object_object_get(json_object_array_get_idx(scores, i), "score")));
+        for (size_t i = 0; i < n; i++) {
+                double v = json_object_get_double(json_object_object_get(json_object_array_get_idx(scores, i), "score"));
+
+                if (isfinite(v)) {
+                        lo = MIN(lo, v);
+                        hi = MAX(hi, v);
+                }
+        }
+        /* Bars span the scores shown, lowest to highest: INV scores crowd
+         * near ½ when one feature dominates, and absolute bars would all look full. */
         for (size_t i = 0; i < n; i++) {
                 json_object *s = json_object_array_get_idx(scores, i);
                 double v = json_object_get_double(json_object_object_get(s, "score"));
-                int w = max > 0 && isfinite(v) ? (int) lround(BAR_WIDTH * v / max) : 0;
+                int w = hi > lo && isfinite(v) ? 1 + (int) lround((BAR_WIDTH - 1) * (v - lo) / (hi - lo)) : 1;
 
                 printf("%4s  %-36s %10.6f  ", str(s, "rank"), str(s, "feature"), v);
                 for (int k = 0; k < w; k++)
@@ -415,7 +423,36 @@ static int parse_uint(const char *s, uint64_t *ret) {
         return errno || end == s || *end || s[0] == '-' ? -EINVAL : 0;
 }
 
-/* Options shared by the daemon commands; 1: go on, else the exit status. */
+static void daemon_verb_help(const char *verb) {
+        static const struct {
+                const char *verb, *usage;
+        } usages[] = {
+                { "status",  N_("status                  The daemon's version and state") },
+                { "devices", N_("devices                 The devices it reads and their counters") },
+                { "top",     N_("top [-k N] [--device D] [--method M]\n"
+                                "                        The newest ranking, with score bars") },
+                { "watch",   N_("watch [-k N] [--device D] [-n COUNT]\n"
+                                "                        Redraw the ranking on every RankingChanged") },
+                { "history", N_("history [--device D] [--since US] [--until US]\n"
+                                "                        Stored rankings, newest first") },
+                { "export",  N_("export [--format csv|json]\n"
+                                "                        Stored rankings for other tools") },
+                { "reload",  N_("reload                  Reload configuration and model (root)") },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(usages); i++)
+                if (streq(usages[i].verb, verb))
+                        printf(_("Usage: deepactifctl %s\n"), _(usages[i].usage));
+        printf(_("\n"
+                 "  --json                  Print JSON\n"
+                 "  --system                Talk to the system daemon over D-Bus (default)\n"
+                 "  --user                  Talk to a daemon on the session bus (deepactifd --user)\n"
+                 "  --varlink PATH          Talk varlink on the Unix socket PATH\n"
+                 "  -h --help               Show this help\n"));
+}
+
+/* Options shared by the daemon commands: 1 to go on, 0 when help was
+ * printed, negative on a bad option (already reported). */
 static int parse_options(int argc, char **argv, Options *o) {
         enum { ARG_JSON = 0x100, ARG_USER, ARG_SYSTEM, ARG_VARLINK, ARG_SINCE, ARG_UNTIL, ARG_FORMAT, ARG_METHOD };
         static const struct option options[] = {
@@ -430,12 +467,13 @@ static int parse_options(int argc, char **argv, Options *o) {
                 { "until",   required_argument, NULL, ARG_UNTIL   },
                 { "format",  required_argument, NULL, ARG_FORMAT  },
                 { "count",   required_argument, NULL, 'n'         },
+                { "help",    no_argument,       NULL, 'h'         },
                 {}
         };
         uint64_t v;
         int c;
 
-        while ((c = getopt_long(argc, argv, "k:d:n:", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "k:d:n:h", options, NULL)) >= 0)
                 switch (c) {
                 case ARG_JSON:
                         o->json = true;
@@ -458,7 +496,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 case 'k':
                 case 'n':
                         if (parse_uint(optarg, &v) < 0 || v > UINT32_MAX)
-                                return ctl_fail(_("Invalid number '%s' for -%c."), optarg, c);
+                                return ctl_fail(_("Invalid number '%s' for -%c."), optarg, c), -EINVAL;
                         if (c == 'k')
                                 o->top_k = (unsigned) v;
                         else
@@ -468,19 +506,22 @@ static int parse_options(int argc, char **argv, Options *o) {
                 case ARG_UNTIL:
                         /* Microseconds since the epoch, as the daemon stores them. */
                         if (parse_uint(optarg, &v) < 0)
-                                return ctl_fail(_("Invalid time '%s': give microseconds since the epoch."), optarg);
+                                return ctl_fail(_("Invalid time '%s': give microseconds since the epoch."), optarg), -EINVAL;
                         *(c == ARG_SINCE ? &o->since : &o->until) = v;
                         break;
                 case ARG_FORMAT:
                         if (!streq(optarg, "csv") && !streq(optarg, "json"))
-                                return ctl_fail(_("Unknown export format '%s'; use csv or json."), optarg);
+                                return ctl_fail(_("Unknown export format '%s'; use csv or json."), optarg), -EINVAL;
                         o->format = optarg;
                         break;
+                case 'h':
+                        daemon_verb_help(argv[0]);
+                        return 0;
                 default:
-                        return EXIT_FAILURE;
+                        return -EINVAL;
                 }
         if (optind < argc)
-                return ctl_fail(_("'%s' takes no arguments; see deepactifctl --help."), argv[0]);
+                return ctl_fail(_("'%s' takes no arguments; see deepactifctl --help."), argv[0]), -EINVAL;
         return 1;
 }
 
@@ -521,8 +562,8 @@ int verb_daemon(int argc, char **argv) {
         int r;
 
         r = parse_options(argc, argv, &o);
-        if (r != 1)
-                return r;
+        if (r <= 0)
+                return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
         if (client_open(&c, &o) < 0)
                 return EXIT_FAILURE;
 

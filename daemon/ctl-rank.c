@@ -190,7 +190,7 @@ static int rank(const rank_args *a) {
                 json_object_object_add(o, "ranking", list);
                 ctl_print_json(o);
         } else {
-                double top = scores[order[0]] > 0 ? scores[order[0]] : 1;
+                double hi = scores[order[0]], lo = scores[order[F - 1]];
 
                 printf(_("%s ranking (%s%s%s aggregation) over %zu windows of '%s', %.3f s\n"),
                        da_method_to_string(a->method),
@@ -198,7 +198,8 @@ static int rank(const rank_args *a) {
                        a->method == DA_METHOD_DEEPACTIF ? ", " : "",
                        da_aggregation_to_string(a->aggregation), mx.rows, a->input, cost);
                 for (unsigned k = 0; k < F; k++) {
-                        int bar = (int) lround(30.0 * fmax(scores[order[k]], 0) / top);
+                        /* bars span lowest to highest score, as deepactifctl top draws them */
+                        int bar = hi > lo ? 1 + (int) lround(29.0 * (scores[order[k]] - lo) / (hi - lo)) : 1;
 
                         printf("%4u  %-36s %10.6f  %.*s\n", k + 1, da_model_feature(m, order[k]), scores[order[k]],
                                bar * 3, "████████████████████████████████████████████████████████████████████████████████████████████");

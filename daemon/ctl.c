@@ -165,26 +165,46 @@ static void help(void) {
 }
 
 int main(int argc, char **argv) {
+        enum { ARG_VERSION = 0x100, ARG_USER, ARG_SYSTEM, ARG_VARLINK, ARG_JSON };
         static const struct option options[] = {
-                { "help",    no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, 'V' },
+                { "help",    no_argument,       NULL, 'h' },
+                { "version", no_argument,       NULL, ARG_VERSION },
+                { "user",    no_argument,       NULL, ARG_USER },
+                { "system",  no_argument,       NULL, ARG_SYSTEM },
+                { "varlink", required_argument, NULL, ARG_VARLINK },
+                { "json",    no_argument,       NULL, ARG_JSON },
                 {}
         };
-        int c;
+        /* Options given before the command are handed to it, so
+         * "deepactifctl --user status" and "deepactifctl status --user" agree. */
+        _cleanup_free_ char **args = NULL;
+        int c, n = 0, k;
 
         setlocale(LC_ALL, "");
         bindtextdomain(PACKAGE, LOCALEDIR);
         textdomain(PACKAGE);
 
-        /* Options stop at the command; the command parses its own. */
+        args = calloc((size_t) argc + 1, sizeof(char *));
+        if (!args)
+                return ctl_fail("%s", strerror(ENOMEM));
+
         while ((c = getopt_long(argc, argv, "+h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
                         return EXIT_SUCCESS;
-                case 'V':
+                case ARG_VERSION:
                         puts(PACKAGE_STRING);
                         return EXIT_SUCCESS;
+                case ARG_USER:
+                case ARG_SYSTEM:
+                case ARG_JSON:
+                        args[1 + n++] = argv[optind - 1];
+                        break;
+                case ARG_VARLINK:
+                        args[1 + n++] = (char *) "--varlink";
+                        args[1 + n++] = optarg;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -193,12 +213,15 @@ int main(int argc, char **argv) {
                 help();
                 return EXIT_FAILURE;
         }
+        k = optind;
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
-                if (streq(argv[optind], verbs[i].name)) {
-                        int k = optind;
-
+                if (streq(argv[k], verbs[i].name)) {
+                        /* the command's own words, then the options that came before it */
+                        memmove(args + 1 + (argc - k - 1), args + 1, n * sizeof(char *));
+                        args[0] = argv[k];
+                        memcpy(args + 1, argv + k + 1, (argc - k - 1) * sizeof(char *));
                         optind = 0;     /* getopt starts afresh for the command */
-                        return verbs[i].fn(argc - k, argv + k);
+                        return verbs[i].fn(argc - k + n, args);
                 }
-        return ctl_fail(_("Unknown command '%s'. See '%s --help'."), argv[optind], program_invocation_short_name);
+        return ctl_fail(_("Unknown command '%s'. See '%s --help'."), argv[k], program_invocation_short_name);
 }

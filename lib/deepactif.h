@@ -327,7 +327,8 @@ void da_featurizer_reset(da_featurizer *fz);
 
 /* Robust scaler as scikit-learn's RobustScaler: per column the median and
  * the IQR q75 − q25 (linear interpolation, numpy's default percentile);
- * NaN and ±inf ignored; an IQR of 0 becomes 1. x is rows×cols row-major.
+ * NaN and ±inf ignored; an IQR of 0, or below 1e-4 of |median|
+ * (rounding noise, not spread), becomes 1. x is rows×cols row-major.
  * -ENODATA if a column has no finite value. */
 int da_scaler_fit(const float *x, size_t rows, unsigned cols, float *ret_median, float *ret_iqr);
 /* row[c] = (row[c] − median[c]) / iqr[c] for cols values, in place. */

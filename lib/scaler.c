@@ -91,8 +91,11 @@ int da_scaler_fit(const float *x, size_t rows, unsigned cols, float *ret_median,
                 median[c] = (float) percentile(col, n, 0.5);
                 q = percentile(col, n, 0.75) - percentile(col, n, 0.25);
                 /* scikit-learn's _handle_zeros_in_scale: a constant column is
-                 * centred but not scaled. */
-                iqr[c] = q < 10 * DBL_EPSILON ? 1.0f : (float) q;
+                 * centred but not scaled. We extend "constant" to a spread
+                 * below 1e-4 of the column's level: float32 rounding noise,
+                 * as in the norm of a unit gaze vector, which dividing by
+                 * its IQR would blow up to values of 10⁵ and swamp the model. */
+                iqr[c] = q < 10 * DBL_EPSILON || q < 1e-4 * fabs((double) median[c]) ? 1.0f : (float) q;
         }
 
         memcpy(ret_median, median, cols * sizeof(float));
