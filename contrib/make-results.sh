@@ -62,6 +62,22 @@ EOF
                 cat "$tmp"
                 printf '```\n\n![MAE against k, preset %s](results-robustvision-%s.svg)\n\n' "$preset" "$preset"
         done
+        case " $presets " in
+        *" paper "*) ;;
+        *) cat <<EOF
+## Preset paper (not run here)
+
+\`deepactifctl evaluate --preset paper --data contrib/data/robustvision\` is
+leave-one-subject-out over all 20 subjects with the trainer's defaults (H=64,
+up to 30 epochs with early stopping): per fold one all-features model and
+10 methods × 4 values of k retrained, 41 trainings, 820 in all, plus the
+baselines' attributions on 256 windows per fold. One such training (19
+subjects, 29,721 windows) took 122 s of wall time and 68 s of CPU time on
+this 2-core machine while other jobs ran, so the preset needs roughly 820 ×
+40–120 s, about 9 to 27 hours. To add its table here:
+\`contrib/make-results.sh BUILDDIR quick paper\`.
+EOF
+        esac
 } >"$out.new"
 mv "$out.new" "$out"
 echo "wrote $out"

@@ -22,7 +22,8 @@ typedef struct evaluate_args {
         da_eval_preset preset;
         const char *methods, *k, *folds;
         const char *json, *csv, *svg;
-        unsigned subjects, hidden, epochs;
+        const char *column_map;
+        unsigned subjects, hidden, epochs, window;
         bool seed_set;
         uint64_t seed;
 } evaluate_args;
@@ -83,6 +84,16 @@ static int parse_positive(const char *name, const char *s, unsigned *ret) {
 
         if (*s == '\0' || *end != '\0' || v == 0 || v > 1000000)
                 return ctl_fail(_("--%s needs a positive integer, got '%s'"), name, s), -EINVAL;
+        *ret = (unsigned) v;
+        return 0;
+}
+
+static int parse_folds(const char *s, unsigned *ret) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+
+        if (*s == '\0' || *end != '\0' || v < 2 || v > 1000000)
+                return -EINVAL;
         *ret = (unsigned) v;
         return 0;
 }
@@ -325,6 +336,8 @@ static void evaluate_help(void) {
                  "  --hidden H               LSTM hidden size of every model\n"
                  "  --epochs N               Training epochs of every model\n"
                  "  --seed N                 Seed of folds, training and the random control (default: 0)\n"
+                 "  --window T               Frames per window (default: 10)\n"
+                 "  --column-map SPEC        Read generic CSV/TSV recordings with this column map\n"
                  "  --json FILE              Write the results as JSON\n"
                  "  --csv FILE               Write the results as CSV\n"
                  "  --svg FILE               Draw MAE against k per method as SVG\n"));
@@ -332,7 +345,7 @@ static void evaluate_help(void) {
 
 int verb_evaluate(int argc, char **argv) {
         enum { ARG_PRESET = 0x100, ARG_METHODS, ARG_K, ARG_FOLDS, ARG_JSON, ARG_CSV, ARG_SVG, ARG_SUBJECTS,
-               ARG_HIDDEN, ARG_EPOCHS, ARG_SEED };
+               ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP };
         static const struct option options[] = {
                 { "data",     required_argument, NULL, 'd' },
                 { "preset",   required_argument, NULL, ARG_PRESET },
@@ -343,6 +356,8 @@ int verb_evaluate(int argc, char **argv) {
                 { "hidden",   required_argument, NULL, ARG_HIDDEN },
                 { "epochs",   required_argument, NULL, ARG_EPOCHS },
                 { "seed",     required_argument, NULL, ARG_SEED },
+                { "window",   required_argument, NULL, ARG_WINDOW },
+                { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
                 { "json",     required_argument, NULL, ARG_JSON },
                 { "csv",      required_argument, NULL, ARG_CSV },
                 { "svg",      required_argument, NULL, ARG_SVG },
@@ -388,6 +403,13 @@ int verb_evaluate(int argc, char **argv) {
                         if (parse_positive("epochs", optarg, &a.epochs) < 0)
                                 return EXIT_FAILURE;
                         break;
+                case ARG_WINDOW:
+                        if (parse_positive("window", optarg, &a.window) < 0)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_COLUMN_MAP:
+                        a.column_map = optarg;
+                        break;
                 case ARG_SEED: {
                         char *end;
 
@@ -426,11 +448,15 @@ int verb_evaluate(int argc, char **argv) {
         if (a.folds) {
                 if (streq(a.folds, "loso"))
                         o.folds = 0;
-                else if (parse_positive("folds", a.folds, &o.folds) < 0 || o.folds < 2)
-                        return ctl_fail(_("--folds takes 'loso' or a number of folds ≥ 2")), EXIT_FAILURE;
+                else if (parse_folds(a.folds, &o.folds) < 0)
+                        return ctl_fail(_("--folds takes 'loso' or a number of folds ≥ 2, got '%s'"), a.folds);
         }
         if (a.subjects > 0)
                 o.max_subjects = a.subjects;
+        if (a.window > 0)
+                o.data.window = a.window;
+        if (a.column_map)
+                o.data.column_map = a.column_map;
         if (a.hidden > 0)
                 o.train.hidden = a.hidden;
         if (a.epochs > 0)
