@@ -39,3 +39,9 @@ EXTRA_DIST += \
 	docs/results-robustvision.md \
 	docs/results-robustvision-quick.json \
 	docs/results-robustvision-quick.svg
+
+# deepactifd's default Model= (CONFIG_DEFAULT_MODEL) is the shipped model.
+install-data-hook:
+	$(LN_S) -f models/foval-robustvision.safetensors $(DESTDIR)$(pkgdatadir)/default.safetensors
+uninstall-hook:
+	rm -f $(DESTDIR)$(pkgdatadir)/default.safetensors
