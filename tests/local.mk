@@ -306,3 +306,30 @@ endif
 tests_test_deepactif_SOURCES = tests/test-deepactif.c tests/test-util.h tests/test-util.c
 tests_test_deepactif_CFLAGS = $(TEST_CFLAGS)
 tests_test_deepactif_LDADD = $(TEST_LDADD)
+
+# Units, hwdb, sysusers.d and tmpfiles.d through systemd's tools, with the
+# service's systemd-analyze security exposure; the udev probe on fake sysfs.
+TESTS += tests/test-units.sh
+EXTRA_DIST += tests/test-units.sh
+
+# Manual pages: present, installed, mandoc -Tlint clean, every --help option documented.
+TESTS += tests/test-man.sh
+EXTRA_DIST += tests/test-man.sh
+
+# Kernel-level tests: a uhid GazeHid tracker and a uinput evdev tracker in a
+# QEMU VM (tests/vm/run-vm.sh boots it; tests/vm/vm-test.c runs inside).
+# 'make check-vm' runs them alone; make check skips them (77) without qemu.
+if HAVE_CHECK
+check_PROGRAMS += tests/vm/vm-test
+TESTS += tests/vm/run-vm.sh
+endif
+
+tests_vm_vm_test_SOURCES = tests/vm/vm-test.c
+tests_vm_vm_test_CFLAGS = $(TEST_CFLAGS)
+tests_vm_vm_test_LDADD = $(TEST_LDADD)
+
+EXTRA_DIST += tests/vm/run-vm.sh tests/vm/vm-init.sh
+
+check-vm: daemon/deepactifd daemon/deepactifctl tests/make-test-model tests/vm/vm-test
+	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm/run-vm.sh
+.PHONY: check-vm
