@@ -3,6 +3,7 @@
  * ∇F(x′ + α_k(x − x′)), the gradient integral taken in batches of α-steps
  * by ig-path.c. */
 
+#include <float.h>
 #include <math.h>
 
 #include "attribute.h"
@@ -29,7 +30,10 @@ static void gauss_legendre(unsigned n, double *alpha, double *weight) {
                         /* P_n = p1, P_{n−1} = p0 */
                         dp = n * (z * p1 - p0) / (z * z - 1);
                         z = z_old - p1 / dp;
-                        if (fabs(z - z_old) <= 1e-16)
+                        /* Newton converges quadratically; near ±1 it then
+                         * dithers by an ulp or two, which 1e-16 never
+                         * accepted: 100 iterations for every root. */
+                        if (fabs(z - z_old) <= 4 * DBL_EPSILON)
                                 break;
                 }
                 {

@@ -122,6 +122,17 @@ static KTARGET void KNAME(lstm_cell_backward_batch)(const float *a, const float 
         }
 }
 
+static KTARGET void KNAME(affine_rows)(float *y, const float *u, const float *v, const float *alpha, unsigned n,
+                                       unsigned B) {
+        for (unsigned b = 0; b < B; b++) {
+                v16f *out = (v16f *) (y + (size_t) b * n);
+                float al = alpha[b];
+
+                for (unsigned r = 0; r < n / DA_LANES; r++)
+                        out[r] = ((const v16f *) u)[r] + al * ((const v16f *) v)[r];
+        }
+}
+
 static KTARGET void KNAME(weighted_rows_acc)(double *acc, const float *d, const double *w, unsigned n, unsigned B) {
         for (unsigned r = 0; r < n; r += 8) {
                 v8d s = *(const v8d *) (acc + r);

@@ -56,11 +56,12 @@ typedef struct kernel_set {
         __typeof__(gemm_panels_acc_baseline) *gemm;
         __typeof__(lstm_cell_forward_batch_baseline) *forward;
         __typeof__(lstm_cell_backward_batch_baseline) *backward;
+        __typeof__(affine_rows_baseline) *affine;
         __typeof__(weighted_rows_acc_baseline) *weighted;
 } kernel_set;
 
 #define KERNEL_SET(v) { gemm_panels_acc_##v, lstm_cell_forward_batch_##v, lstm_cell_backward_batch_##v, \
-                        weighted_rows_acc_##v }
+                        affine_rows_##v, weighted_rows_acc_##v }
 static const kernel_set kernels_avx512 = KERNEL_SET(avx512);
 static const kernel_set kernels_avx2 = KERNEL_SET(avx2);
 static const kernel_set kernels_baseline = KERNEL_SET(baseline);
@@ -95,6 +96,10 @@ void lstm_cell_forward_batch(float *a, const float *c_prev, float *c, float *tc,
 void lstm_cell_backward_batch(const float *a, const float *c_prev, const float *tc, const float *dh, size_t dhs,
                               float *dc, float *dp, unsigned Hp, unsigned B) {
         kernels()->backward(a, c_prev, tc, dh, dhs, dc, dp, Hp, B);
+}
+
+void affine_rows(float *y, const float *u, const float *v, const float *alpha, unsigned n, unsigned B) {
+        kernels()->affine(y, u, v, alpha, n, B);
 }
 
 void weighted_rows_acc(double *acc, const float *d, const double *w, unsigned n, unsigned B) {

@@ -29,6 +29,11 @@ void lstm_cell_forward_batch(float *a, const float *c_prev, float *c, float *tc,
 void lstm_cell_backward_batch(const float *a, const float *c_prev, const float *tc, const float *dh, size_t dhs,
                               float *dc, float *dp, unsigned Hp, unsigned B);
 
+/* y[b][r] = u[r] + alpha[b]·v[r] for r < n (a multiple of 16), rows of y n
+ * floats apart, all 64-byte aligned: the first layer's pre-activations on
+ * the path, whose input projection is affine in α. */
+void affine_rows(float *y, const float *u, const float *v, const float *alpha, unsigned n, unsigned B);
+
 /* acc[r] += Σ_b w[b]·d[b][r] in double, for r < n (a multiple of 16), rows
  * of d n floats apart, summed in the order b = 0, 1, … */
 void weighted_rows_acc(double *acc, const float *d, const double *w, unsigned n, unsigned B);

@@ -11,7 +11,6 @@
 #include "gemv.h"
 #include "ig-path.h"
 #include "matmul.h"
-#include "vmath.h"
 
 struct IgPath {
         const da_model *m;
@@ -222,21 +221,13 @@ static void forward(IgPath *p, unsigned T, unsigned B) {
                 for (unsigned s = 0; s < T; s++) {
                         float *a = at_act(p, l, s);
 
-                        for (unsigned b = 0; b < B; b++) {
-                                v16f *y = (v16f *) (a + (size_t) b * R);
-
-                                if (l == 0) {
-                                        const v16f *u = (const v16f *) (p->u + (size_t) s * R),
-                                                   *v = (const v16f *) (p->v + (size_t) s * R);
-                                        float al = p->alpha[b];
-
-                                        for (unsigned r = 0; r < R / DA_LANES; r++)
-                                                y[r] = u[r] + al * v[r];
-                                } else
-                                        memcpy(y, P->bias, R * sizeof(float));
-                        }
-                        if (l > 0)
+                        if (l == 0)
+                                affine_rows(a, p->u + (size_t) s * R, p->v + (size_t) s * R, p->alpha, R, B);
+                        else {
+                                for (unsigned b = 0; b < B; b++)
+                                        memcpy(a + (size_t) b * R, P->bias, R * sizeof(float));
                                 gemm_panels_acc(&P->ih, at_h(p, l - 1, s), Hp, B, a, R);
+                        }
                         if (s > 0)
                                 gemm_panels_acc(&P->hh, at_h(p, l, s - 1), Hp, B, a, R);
                         lstm_cell_forward_batch(a, s > 0 ? at_c(p, l, s - 1) : NULL, at_c(p, l, s), at_tc(p, l, s),
