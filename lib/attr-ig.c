@@ -10,48 +10,68 @@
 #include "ig-path.h"
 #include "util.h"
 
+/* P_n and P_{n−1} at the m points z, by the three-term recurrence; the
+ * points inner, so their independent chains overlap. */
+static void legendre(unsigned n, unsigned m, const double *z, double *ret_pn, double *ret_pn1) {
+        for (unsigned i = 0; i < m; i++) {
+                ret_pn1[i] = 1;
+                ret_pn[i] = z[i];
+        }
+        for (unsigned k = 2; k <= n; k++) {
+                double inv = 1.0 / k;
+
+                for (unsigned i = 0; i < m; i++) {
+                        double p2 = ((2.0 * k - 1) * z[i] * ret_pn[i] - (k - 1.0) * ret_pn1[i]) * inv;
+
+                        ret_pn1[i] = ret_pn[i];
+                        ret_pn[i] = p2;
+                }
+        }
+}
+
 /* Gauss–Legendre nodes on [−1, 1] by Newton's iteration on P_n, ascending as
  * numpy.polynomial.legendre.leggauss returns them, mapped to [0, 1]. */
-static void gauss_legendre(unsigned n, double *alpha, double *weight) {
-        for (unsigned i = 0; i < (n + 1) / 2; i++) {
-                double z = cos(M_PI * (i + 0.75) / (n + 0.5)), dp = 1;
+static int gauss_legendre(unsigned n, double *alpha, double *weight) {
+        unsigned m = (n + 1) / 2;
+        _cleanup_free_ double *z = NULL, *pn = NULL, *pn1 = NULL;
+        _cleanup_free_ bool *done = NULL;
 
-                for (unsigned it = 0; it < 100; it++) {
-                        double p0 = 1, p1 = z, z_old = z;
+        z = calloc(m, sizeof(double));
+        pn = malloc(m * sizeof(double));
+        pn1 = malloc(m * sizeof(double));
+        done = calloc(m, sizeof(bool));
+        if (!z || !pn || !pn1 || !done)
+                return -ENOMEM;
+        for (unsigned i = 0; i < m; i++)
+                z[i] = cos(M_PI * (i + 0.75) / (n + 0.5));
 
-                        for (unsigned k = 2; k <= n; k++) {
-                                double p2 = ((2.0 * k - 1) * z * p1 - (k - 1.0) * p0) / k;
+        for (unsigned it = 0, left = m; it < 100 && left > 0; it++) {
+                legendre(n, m, z, pn, pn1);
+                for (unsigned i = 0; i < m; i++) {
+                        double dp, z_old = z[i];
 
-                                p0 = p1;
-                                p1 = p2;
+                        if (done[i])
+                                continue;
+                        dp = n == 1 ? 1 : n * (z[i] * pn[i] - pn1[i]) / (z[i] * z[i] - 1);
+                        z[i] -= pn[i] / dp;
+                        /* Newton converges quadratically, then dithers by an ulp or two */
+                        if (fabs(z[i] - z_old) <= 4 * DBL_EPSILON) {
+                                done[i] = true;
+                                left--;
                         }
-                        if (n == 1)
-                                p0 = 1;
-                        /* P_n = p1, P_{n−1} = p0 */
-                        dp = n * (z * p1 - p0) / (z * z - 1);
-                        z = z_old - p1 / dp;
-                        /* Newton converges quadratically; near ±1 it then
-                         * dithers by an ulp or two, which 1e-16 never
-                         * accepted: 100 iterations for every root. */
-                        if (fabs(z - z_old) <= 4 * DBL_EPSILON)
-                                break;
                 }
-                {
-                        double p0 = 1, p1 = z;
-
-                        for (unsigned k = 2; k <= n; k++) {
-                                double p2 = ((2.0 * k - 1) * z * p1 - (k - 1.0) * p0) / k;
-
-                                p0 = p1;
-                                p1 = p2;
-                        }
-                        dp = n == 1 ? 1 : n * (z * p1 - p0) / (z * z - 1);
-                }
-                /* z is the i-th largest root; its mirror −z the i-th smallest */
-                weight[n - 1 - i] = weight[i] = 0.5 * 2 / ((1 - z * z) * dp * dp);
-                alpha[n - 1 - i] = 0.5 * (1 + z);
-                alpha[i] = 0.5 * (1 - z);
         }
+
+        legendre(n, m, z, pn, pn1);
+        for (unsigned i = 0; i < m; i++) {
+                double dp = n == 1 ? 1 : n * (z[i] * pn[i] - pn1[i]) / (z[i] * z[i] - 1);
+
+                /* z is the i-th largest root; its mirror −z the i-th smallest */
+                weight[n - 1 - i] = weight[i] = 0.5 * 2 / ((1 - z[i] * z[i]) * dp * dp);
+                alpha[n - 1 - i] = 0.5 * (1 + z[i]);
+                alpha[i] = 0.5 * (1 - z[i]);
+        }
+        return 0;
 }
 
 int ig_quadrature(da_ig_rule rule, unsigned n, double *ret_alpha, double *ret_weight) {
@@ -60,8 +80,7 @@ int ig_quadrature(da_ig_rule rule, unsigned n, double *ret_alpha, double *ret_we
 
         switch (rule) {
         case DA_IG_GAUSS_LEGENDRE:
-                gauss_legendre(n, ret_alpha, ret_weight);
-                return 0;
+                return gauss_legendre(n, ret_alpha, ret_weight);
         case DA_IG_RIEMANN_LEFT:
                 for (unsigned k = 0; k < n; k++)
                         ret_alpha[k] = (1 - 1.0 / n) * k / (n - 1);
@@ -101,6 +120,8 @@ int attr_ig(const da_model *m, const da_attr_options *o, const float *x, const f
         if (!alpha || !weight || !sum)
                 return da_error_set(err, -ENOMEM, "out of memory for %u integration steps", o->steps);
         r = ig_quadrature(o->rule, o->steps, alpha, weight);
+        if (r == -ENOMEM)
+                return da_error_set(err, r, "out of memory for %u integration steps", o->steps);
         if (r < 0)
                 return da_error_set(err, r, "%s needs at least %u steps", da_ig_rule_to_string(o->rule),
                                     o->rule == DA_IG_GAUSS_LEGENDRE ? 1u : 2u);

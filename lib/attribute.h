@@ -27,7 +27,8 @@ int attr_neflag(const da_model *m, const da_attr_options *o, const float *x, con
                 float *ret_phi, da_attr_result *ret, da_error *err);
 
 /* Integrated Gradients' quadrature on [0, 1] as Captum defines it: n nodes
- * α_k and weights w_k. -EINVAL for n == 0, or n == 1 with a Riemann rule. */
+ * α_k and weights w_k. -EINVAL for n == 0, or n == 1 with a Riemann rule;
+ * -ENOMEM. */
 int ig_quadrature(da_ig_rule rule, unsigned n, double *ret_alpha, double *ret_weight);
 
 /* KernelSHAP's solver on any cooperative game of n players: value(z) is the
