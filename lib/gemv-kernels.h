@@ -1,57 +1,67 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kernels' bodies, included once per instruction set by gemv.c with
- * KTARGET (a target attribute, or nothing) and KNAME (the variant's name). */
+ * KTARGET (a target attribute, or nothing), KNAME (the variant's name), and
+ * the variant's native vector: vf/vi of KW floats/ints. Each variant works
+ * in its own register width; a wider type would be split by the compiler
+ * through memory and run many times slower. */
+
+#define KN (DA_PANEL / KW)      /* vectors per panel row */
 
 static KTARGET void KNAME(gemv_panels_acc)(const da_packed *W, const float *v, float *y) {
         unsigned cols = W->cols, n = W->rows_padded / DA_PANEL;
 
         for (unsigned p = 0; p < n; p++) {
-                const v16f *w = (const v16f *) (W->data + (size_t) p * cols * DA_PANEL);
-                v16f *out = (v16f *) (y + (size_t) p * DA_PANEL);
-                /* Four independent accumulators hide the FMA latency. */
-                v16f a0 = out[0], a1 = out[1], a2 = out[2], a3 = out[3];
+                const vf *w = (const vf *) (W->data + (size_t) p * cols * DA_PANEL);
+                vf *out = (vf *) (y + (size_t) p * DA_PANEL);
+                /* one accumulator per vector of the panel row: independent
+                 * chains that hide the FMA latency, kept in registers by
+                 * unrolling the loops over them */
+                vf acc[KN];
 
-                for (unsigned k = 0; k < cols; k++, w += 4) {
+#pragma GCC unroll 16
+                for (unsigned q = 0; q < KN; q++)
+                        acc[q] = out[q];
+                for (unsigned k = 0; k < cols; k++, w += KN) {
                         float s = v[k];
 
-                        a0 += w[0] * s;
-                        a1 += w[1] * s;
-                        a2 += w[2] * s;
-                        a3 += w[3] * s;
+#pragma GCC unroll 16
+                        for (unsigned q = 0; q < KN; q++)
+                                acc[q] += w[q] * s;
                 }
-                out[0] = a0;
-                out[1] = a1;
-                out[2] = a2;
-                out[3] = a3;
+#pragma GCC unroll 16
+                for (unsigned q = 0; q < KN; q++)
+                        out[q] = acc[q];
         }
 }
 
 static KTARGET void KNAME(lstm_cell)(const float *g, float *c, float *h, unsigned Hp, float *ret_i) {
-        for (unsigned j = 0; j < Hp; j += DA_LANES) {
-                v16f gi = *(const v16f *) (g + j);
-                v16f gf = *(const v16f *) (g + Hp + j);
-                v16f gg = *(const v16f *) (g + 2 * Hp + j);
-                v16f go = *(const v16f *) (g + 3 * Hp + j);
-                v16f i = VSIGMOID(gi), f = VSIGMOID(gf), cand = VTANH(gg), o = VSIGMOID(go);
-                v16f cn = f * *(v16f *) (c + j) + i * cand;
+        for (unsigned j = 0; j < Hp; j += KW) {
+                vf gi = *(const vf *) (g + j);
+                vf gf = *(const vf *) (g + Hp + j);
+                vf gg = *(const vf *) (g + 2 * Hp + j);
+                vf go = *(const vf *) (g + 3 * Hp + j);
+                vf i = VSIGMOID(gi), f = VSIGMOID(gf), cand = VTANH(gg), o = VSIGMOID(go);
+                vf cn = f * *(vf *) (c + j) + i * cand;
 
-                *(v16f *) (c + j) = cn;
-                *(v16f *) (h + j) = o * VTANH(cn);
+                *(vf *) (c + j) = cn;
+                *(vf *) (h + j) = o * VTANH(cn);
                 if (ret_i)
-                        *(v16f *) (ret_i + j) = i;
+                        *(vf *) (ret_i + j) = i;
         }
 }
 
 static KTARGET void KNAME(gate_trace_acc)(const float *A, const float *i, const float *x, unsigned F, unsigned Hp, float *out) {
         for (unsigned f = 0; f < F; f++) {
-                const v16f *a = (const v16f *) (A + (size_t) f * Hp);
-                v16f acc = {};
+                const vf *a = (const vf *) (A + (size_t) f * Hp);
+                vf acc = {};
                 float s = 0;
 
-                for (unsigned j = 0; j < Hp / DA_LANES; j++)
-                        acc += a[j] * ((const v16f *) i)[j];
-                for (unsigned l = 0; l < DA_LANES; l++)
+                for (unsigned j = 0; j < Hp / KW; j++)
+                        acc += a[j] * ((const vf *) i)[j];
+                for (unsigned l = 0; l < KW; l++)
                         s += acc[l];
                 out[f] += fabsf(x[f]) * s;
         }
 }
+
+#undef KN

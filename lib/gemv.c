@@ -6,6 +6,10 @@
 
 typedef float v16f __attribute__((vector_size(64), aligned(64)));
 typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
+typedef float v8f __attribute__((vector_size(32), aligned(32)));
+typedef int32_t v8i __attribute__((vector_size(32), aligned(32)));
+typedef float v4f __attribute__((vector_size(16), aligned(16)));
+typedef int32_t v4i __attribute__((vector_size(16), aligned(16)));
 
 /* Each kernel is compiled three times, for AVX-512, AVX2+FMA and the
  * baseline; the best one the CPU has is picked once (as GCC's
@@ -15,15 +19,15 @@ typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
  * cannot cross a function boundary in the baseline clone without an ABI
  * change, and clang refuses that outright. */
 
-#define VSELECT(mask, a, b) ((v16f) (((v16i) (a) & (mask)) | ((v16i) (b) & ~(mask))))
+#define VSELECT(mask, a, b) ((vf) (((vi) (a) & (mask)) | ((vi) (b) & ~(mask))))
 
 /* exp(x) as Cephes' expf: x = n·ln2 + r, a degree-6 polynomial for e^r and
  * the exponent bits for 2^n; ≤ 2 ulp over the clamped range. */
 #define VEXP(x_)                                                                \
         ({                                                                      \
-                const v16f hi_ = (v16f) {} + 88.3762626647949f;                 \
-                const v16f lo_ = (v16f) {} - 87.3365447504019f;                 \
-                v16f x = (x_), t_, n_, r_, p_;                                  \
+                const vf hi_ = (vf) {} + 88.3762626647949f;                     \
+                const vf lo_ = (vf) {} - 87.3365447504019f;                     \
+                vf x = (x_), t_, n_, r_, p_;                                    \
                 x = VSELECT(x > hi_, hi_, x);                                   \
                 x = VSELECT(x < lo_, lo_, x);                                   \
                 t_ = x * 1.44269504088896341f;                                  \
@@ -37,7 +41,7 @@ typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
                 p_ = p_ * r_ + 1.6666665459E-1f;                                \
                 p_ = p_ * r_ + 5.0000001201E-1f;                                \
                 p_ = p_ * r_ * r_ + r_ + 1.0f;                                  \
-                p_ * (v16f) ((__builtin_convertvector(n_, v16i) + 127) << 23);  \
+                p_ * (vf) ((__builtin_convertvector(n_, vi) + 127) << 23);      \
         })
 
 #define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))
@@ -45,21 +49,39 @@ typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
 
 #define KTARGET __attribute__((target("avx512f")))
 #define KNAME(n) n##_avx512
+#define vf v16f
+#define vi v16i
+#define KW 16
 #include "gemv-kernels.h"
 #undef KTARGET
 #undef KNAME
+#undef vf
+#undef vi
+#undef KW
 
 #define KTARGET __attribute__((target("avx2,fma")))
 #define KNAME(n) n##_avx2
+#define vf v8f
+#define vi v8i
+#define KW 8
 #include "gemv-kernels.h"
 #undef KTARGET
 #undef KNAME
+#undef vf
+#undef vi
+#undef KW
 
 #define KTARGET
 #define KNAME(n) n##_baseline
+#define vf v4f
+#define vi v4i
+#define KW 4
 #include "gemv-kernels.h"
 #undef KTARGET
 #undef KNAME
+#undef vf
+#undef vi
+#undef KW
 
 typedef struct kernel_set {
         __typeof__(gemv_panels_acc_baseline) *gemv;
@@ -77,11 +99,19 @@ static const kernel_set kernels_baseline = KERNEL_SET(baseline);
 static const kernel_set *kernels(void) {
         static const kernel_set *cached;
         const kernel_set *k = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+        const char *force;
 
         if (_likely_(k))
                 return k;
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f"))
+        /* DEEPACTIF_KERNELS=avx2|baseline forces a narrower variant, for
+         * testing and comparing them on one machine. */
+        force = secure_getenv("DEEPACTIF_KERNELS");
+        if (force && streq(force, "baseline"))
+                k = &kernels_baseline;
+        else if (force && streq(force, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                k = &kernels_avx2;
+        else if (__builtin_cpu_supports("avx512f"))
                 k = &kernels_avx512;
         else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
                 k = &kernels_avx2;

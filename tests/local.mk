@@ -333,3 +333,7 @@ EXTRA_DIST += tests/vm/run-vm.sh tests/vm/vm-init.sh
 check-vm: daemon/deepactifd daemon/deepactifctl tests/make-test-model tests/vm/vm-test
 	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm/run-vm.sh
 .PHONY: check-vm
+
+# The forward pass against PyTorch through every kernel variant.
+TESTS += tests/test-kernels.sh
+EXTRA_DIST += tests/test-kernels.sh
