@@ -71,11 +71,19 @@ static const kernel_set kernels_baseline = KERNEL_SET(baseline);
 static const kernel_set *kernels(void) {
         static const kernel_set *cached;
         const kernel_set *k = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+        const char *force;
 
         if (_likely_(k))
                 return k;
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx512f"))
+        /* DEEPACTIF_KERNELS=avx2|baseline forces a narrower variant, as for
+         * the forward kernels in gemv.c. */
+        force = secure_getenv("DEEPACTIF_KERNELS");
+        if (force && streq(force, "baseline"))
+                k = &kernels_baseline;
+        else if (force && streq(force, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                k = &kernels_avx2;
+        else if (__builtin_cpu_supports("avx512f"))
                 k = &kernels_avx512;
         else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
                 k = &kernels_avx2;

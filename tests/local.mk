@@ -337,3 +337,14 @@ check-vm: daemon/deepactifd daemon/deepactifctl tests/make-test-model tests/vm/v
 # The forward pass against PyTorch through every kernel variant.
 TESTS += tests/test-kernels.sh
 EXTRA_DIST += tests/test-kernels.sh
+
+# The float batch kernels behind Integrated Gradients against double loops
+# and central differences.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-batch-kernels
+TESTS += tests/test-batch-kernels
+endif
+
+tests_test_batch_kernels_SOURCES = tests/test-batch-kernels.c
+tests_test_batch_kernels_CFLAGS = $(TEST_CFLAGS)
+tests_test_batch_kernels_LDADD = $(TEST_LDADD)
