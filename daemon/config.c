@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "i18n.h"
 #include "log.h"
 
 void config_init(Config *c) {
@@ -168,7 +169,7 @@ static int handler(void *user, const char *section, const char *name, const char
         int r = 0;
 
         if (!streq(section, "Daemon")) {
-                log_warning("%s:%u: Unknown section [%s], ignoring key %s=.", s->file, s->line, section, name);
+                log_warning(_("%s:%u: Unknown section [%s], ignoring key %s=."), s->file, s->line, section, name);
                 return 1;
         }
 
@@ -215,7 +216,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 if (r >= 0)
                         c->discover = r;
         } else {
-                log_warning("%s:%u: Unknown key %s=, ignoring.", s->file, s->line, name);
+                log_warning(_("%s:%u: Unknown key %s=, ignoring."), s->file, s->line, name);
                 return 1;
         }
 
@@ -224,7 +225,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 return 0;
         }
         if (r < 0) {
-                log_error("%s:%u: Invalid value for %s=: '%s'.", s->file, s->line, name, value);
+                log_error(_("%s:%u: Invalid value for %s=: '%s'."), s->file, s->line, name, value);
                 if (s->error == 0)
                         s->error = -EINVAL;
                 return 0;
@@ -240,16 +241,16 @@ static int parse_file(const char *path, Config *c, bool must_exist) {
         if (!f) {
                 if (errno == ENOENT && !must_exist)
                         return 0;
-                return log_error_errno(errno, "Failed to open configuration file '%s': %m", path);
+                return log_error_errno(errno, _("Failed to open configuration file '%s': %m"), path);
         }
         s.f = f;
         r = ini_parse_stream(count_lines, &s, handler, &s);
         if (s.error < 0)
                 return s.error;
         if (r < 0)
-                return log_error_errno(ENOMEM, "Failed to parse '%s': %m", path);
+                return log_error_errno(ENOMEM, _("Failed to parse '%s': %m"), path);
         if (r > 0)
-                return log_error_errno(EINVAL, "%s:%i: Syntax error.", path, r);
+                return log_error_errno(EINVAL, _("%s:%i: Syntax error."), path, r);
         return 0;
 }
 
@@ -270,7 +271,7 @@ static int parse_dropins(const char *path, Config *c) {
         if (!d) {
                 if (errno == ENOENT || errno == ENOTDIR)
                         return 0;
-                return log_error_errno(errno, "Failed to open drop-in directory '%s': %m", dir);
+                return log_error_errno(errno, _("Failed to open drop-in directory '%s': %m"), dir);
         }
         for (struct dirent *de; (de = readdir(d)); ) {
                 size_t l = strlen(de->d_name);

@@ -181,7 +181,10 @@ int main(int argc, char **argv) {
         int c, n = 0, k;
 
         setlocale(LC_ALL, "");
-        bindtextdomain(PACKAGE, LOCALEDIR);
+        /* Inputs and JSON output use '.' whatever the language. */
+        setlocale(LC_NUMERIC, "C");
+        /* A catalogue from a build tree, for testing translations. */
+        bindtextdomain(PACKAGE, secure_getenv("DEEPACTIF_LOCALEDIR") ?: LOCALEDIR);
         textdomain(PACKAGE);
 
         args = calloc((size_t) argc + 1, sizeof(char *));

@@ -4,16 +4,18 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <locale.h>
 #include <math.h>
 
 #include "bus.h"
+#include "i18n.h"
 #include "log.h"
 #include "manager.h"
 #include "varlink-manager.h"
 #include "varlink.h"
 
 static void help(void) {
-        printf("%s [OPTIONS...]\n\n"
+        printf(_("%s [OPTIONS...]\n\n"
                "Runs eye-tracker streams through an LSTM gaze model and keeps a rolling\n"
                "DeepACTIF ranking of the input features the model relies on.\n\n"
                "  -h --help              Show this help\n"
@@ -32,7 +34,7 @@ static void help(void) {
                "                         with --user $XDG_RUNTIME_DIR/deepactif/io.deepactif.Daemon)\n"
                "     --no-varlink        Do not serve varlink\n"
                "     --bus-introspect    Print the D-Bus interfaces as introspection XML\n"
-               "  -v --verbose           Log debug messages\n",
+               "  -v --verbose           Log debug messages\n"),
                program_invocation_short_name, CONFIG_DEFAULT_PATH, VARLINK_ADDRESS_DEFAULT);
 }
 
@@ -119,14 +121,14 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                         o->replay_evemu = false;
                         r = da_recording_format_from_string(optarg);
                         if (r < 0 || r == DA_REC_CSV)
-                                return log_error_errno(EINVAL, "Unknown recording format '%s'; "
-                                                       "use auto, robustvision, tobii, eyelink or evemu.", optarg);
+                                return log_error_errno(EINVAL, _("Unknown recording format '%s'; "
+                                                       "use auto, robustvision, tobii, eyelink or evemu."), optarg);
                         o->replay_format = r;
                         break;
                 case ARG_SPEED:
                         if (parse_speed(optarg, o) < 0)
-                                return log_error_errno(EINVAL, "Invalid --speed '%s'; "
-                                                       "use realtime, max or a positive factor.", optarg);
+                                return log_error_errno(EINVAL, _("Invalid --speed '%s'; "
+                                                       "use realtime, max or a positive factor."), optarg);
                         break;
                 case ARG_LOOP:
                         o->loop = true;
@@ -148,7 +150,7 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
 
                         r = bus_introspect_xml(&xml);
                         if (r < 0)
-                                return log_error_errno(r, "Failed to introspect the D-Bus interfaces: %m");
+                                return log_error_errno(r, _("Failed to introspect the D-Bus interfaces: %m"));
                         fputs(xml, stdout);
                         return 0;
                 }
@@ -162,9 +164,9 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                 }
 
         if (optind < argc)
-                return log_error_errno(EINVAL, "%s takes no arguments; see --help.", program_invocation_short_name);
+                return log_error_errno(EINVAL, _("%s takes no arguments; see --help."), program_invocation_short_name);
         if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_evemu) && !o->replay_path)
-                return log_error_errno(EINVAL, "--loop, --speed and --format need --replay.");
+                return log_error_errno(EINVAL, _("--loop, --speed and --format need --replay."));
         return 1;
 }
 
@@ -205,7 +207,7 @@ static int setup_interfaces(Manager *m) {
                 const char *runtime = getenv("XDG_RUNTIME_DIR");
 
                 if (!runtime)
-                        return log_error_errno(ENXIO, "XDG_RUNTIME_DIR is not set; pass --varlink=PATH or --no-varlink.");
+                        return log_error_errno(ENXIO, _("XDG_RUNTIME_DIR is not set; pass --varlink=PATH or --no-varlink."));
                 if (asprintf(&user_path, "%s/deepactif/io.deepactif.Daemon", runtime) < 0)
                         return log_oom();
                 path = user_path;
@@ -221,6 +223,12 @@ int main(int argc, char *argv[]) {
         };
         int r;
 
+        /* Messages only: numbers in the configuration and recordings are
+         * always parsed the C way. */
+        (void) setlocale(LC_CTYPE, "");
+        (void) setlocale(LC_MESSAGES, "");
+        (void) bindtextdomain(PACKAGE, secure_getenv("DEEPACTIF_LOCALEDIR") ?: LOCALEDIR);
+        (void) textdomain(PACKAGE);
         log_setup();
 
         r = parse_argv(argc, argv, &o);

@@ -348,3 +348,7 @@ endif
 tests_test_batch_kernels_SOURCES = tests/test-batch-kernels.c
 tests_test_batch_kernels_CFLAGS = $(TEST_CFLAGS)
 tests_test_batch_kernels_LDADD = $(TEST_LDADD)
+
+# The German catalogue: compiles, and LANGUAGE=de makes deepactifctl and deepactifd German.
+TESTS += tests/test-po.sh
+EXTRA_DIST += tests/test-po.sh
