@@ -325,13 +325,12 @@ static void replay_and_compare(const char *recording, const char *features, unsi
         _cleanup_free_ char *model = make_model(rec, features, "10", hop);
         _cleanup_free_ char *body = NULL, *config = NULL;
         _cleanup_free_ char *db = tmp_path("db.sqlite");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--speed", "max", "--model", model,
-                         "--database", db, "--config", config, NULL };
         Offline o = {};
 
         ck_assert_int_ge(asprintf(&body, "RollingWindows=%u\nRankingInterval=1s\n", W), 0);
         config = write_config(body);
-        argv[11] = config;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--speed", "max", "--model", model,
+                         "--database", db, "--config", config, NULL };
         ck_assert_int_eq(run(argv, 60000), 0);
         check_integrity(db);
         offline_ranking(model, rec, W, &o);
