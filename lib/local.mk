@@ -15,6 +15,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/gemv.h \
 	lib/gemv-kernels.h \
 	lib/gemv.c \
+	lib/lstm.h \
 	lib/lstm.c \
 	lib/head.h \
 	lib/head.c \

@@ -7,6 +7,7 @@
 
 #include "gemv.h"
 #include "head.h"
+#include "lstm.h"
 #include "util.h"
 
 struct da_ctx {
@@ -75,10 +76,18 @@ int da_ctx_new(const da_model *m, unsigned max_window, da_ctx **ret) {
         return 0;
 }
 
+void lstm_project_input(const da_ctx *ctx, const float *x_t, float *ret_proj) {
+        const da_packed_layer *P = &ctx->m->packed[0];
+
+        memcpy(ret_proj, P->bias, 4 * ctx->Hp * sizeof(float));
+        gemv_panels_acc(&P->ih, x_t, ret_proj);
+}
+
 /* One layer over T steps from zero state; input rows of `in_cols` floats at
- * `in_stride`. With trace_gate, layer 0 accumulates the gate trace. */
-static void layer_window(da_ctx *ctx, unsigned l, const float *in, unsigned in_stride, unsigned T,
-                         const float *x, float *trace_gate) {
+ * `in_stride`, or for layer 0 the input projections already made (proj).
+ * With trace_gate, layer 0 accumulates the gate trace. */
+static void layer_window(da_ctx *ctx, unsigned l, const float *in, unsigned in_stride, const float *const *proj,
+                         unsigned T, const float *x, float *trace_gate) {
         const da_model *m = ctx->m;
         const da_packed_layer *P = &m->packed[l];
         unsigned Hp = ctx->Hp, F = m->arch.n_features;
@@ -87,6 +96,10 @@ static void layer_window(da_ctx *ctx, unsigned l, const float *in, unsigned in_s
         for (unsigned t = 0; t < T; t++) {
                 float *g = ctx->proj + (size_t) t * 4 * Hp;
 
+                if (proj) {
+                        memcpy(g, proj[t], 4 * Hp * sizeof(float));
+                        continue;
+                }
                 memcpy(g, P->bias, 4 * Hp * sizeof(float));
                 gemv_panels_acc(&P->ih, in + (size_t) t * in_stride, g);
         }
@@ -103,8 +116,8 @@ static void layer_window(da_ctx *ctx, unsigned l, const float *in, unsigned in_s
         }
 }
 
-int da_forward_traced(da_ctx *ctx, const float *x, unsigned T, float *ret_out,
-                      float *ret_trace_input, float *ret_trace_gate) {
+int lstm_forward_projected(da_ctx *ctx, const float *x, const float *const *proj, unsigned T, float *ret_out,
+                           float *ret_trace_input, float *ret_trace_gate) {
         const da_model *m = ctx->m;
         unsigned F = m->arch.n_features;
 
@@ -115,9 +128,9 @@ int da_forward_traced(da_ctx *ctx, const float *x, unsigned T, float *ret_out,
                 memset(ret_trace_gate, 0, F * sizeof(float));
         for (unsigned l = 0; l < m->arch.layers; l++) {
                 if (l == 0)
-                        layer_window(ctx, 0, x, F, T, x, ret_trace_gate);
+                        layer_window(ctx, 0, x, F, proj, T, x, ret_trace_gate);
                 else
-                        layer_window(ctx, l, ctx->seq, ctx->Hp, T, NULL, NULL);
+                        layer_window(ctx, l, ctx->seq, ctx->Hp, NULL, T, NULL, NULL);
         }
         head_pool(m, ctx->seq, T, ctx->Hp, ctx->pooled);
         head_dense(m, ctx->pooled, ctx->scratch, ret_out);
@@ -134,6 +147,11 @@ int da_forward_traced(da_ctx *ctx, const float *x, unsigned T, float *ret_out,
                         ret_trace_input[f] = s / (float) T;
                 }
         return 0;
+}
+
+int da_forward_traced(da_ctx *ctx, const float *x, unsigned T, float *ret_out,
+                      float *ret_trace_input, float *ret_trace_gate) {
+        return lstm_forward_projected(ctx, x, NULL, T, ret_out, ret_trace_input, ret_trace_gate);
 }
 
 int da_forward(da_ctx *ctx, const float *x, unsigned T, float *ret_out) {

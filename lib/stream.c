@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "lstm.h"
 #include "model.h"
 #include "util.h"
 
@@ -16,6 +17,9 @@ struct da_stream {
         da_ctx *ctx;
         unsigned T, F, hop;
         float *ring;            /* 2T × F: each row stored twice, so any window is contiguous */
+        float *proj;            /* T × 4Hp: each row's layer-0 input projection */
+        const float **proj_order; /* T: the projections of the current window, oldest first */
+        unsigned Hp4;
         float *row;             /* F */
         float *output;          /* O */
         float *trace;           /* F */
@@ -30,6 +34,8 @@ da_stream *da_stream_free(da_stream *s) {
         da_featurizer_free(s->fz);
         da_ctx_free(s->ctx);
         free(s->ring);
+        free(s->proj);
+        free(s->proj_order);
         free(s->row);
         free(s->output);
         free(s->trace);
@@ -82,10 +88,13 @@ int da_stream_new(const da_model *m, da_trace_location location, da_stream **ret
         if (r < 0)
                 return r;
         s->ring = calloc((size_t) 2 * s->T * s->F, sizeof(float));
+        s->Hp4 = 4 * model_hidden_padded(m);
+        s->proj = aligned_alloc0((size_t) s->T * s->Hp4);
+        s->proj_order = calloc(s->T, sizeof(float *));
         s->row = calloc(s->F, sizeof(float));
         s->output = calloc(m->arch.outputs, sizeof(float));
         s->trace = calloc(s->F, sizeof(float));
-        if (!s->ring || !s->row || !s->output || !s->trace)
+        if (!s->ring || !s->proj || !s->proj_order || !s->row || !s->output || !s->trace)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(s);
@@ -120,6 +129,7 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
 
         memcpy(s->ring + (size_t) s->pos * s->F, s->row, s->F * sizeof(float));
         memcpy(s->ring + (size_t) (s->pos + s->T) * s->F, s->row, s->F * sizeof(float));
+        lstm_project_input(s->ctx, s->row, s->proj + (size_t) s->pos * s->Hp4);
         s->pos = (s->pos + 1) % s->T;
         s->valid++;
 
@@ -128,9 +138,11 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
 
         /* Rows pos..pos+T−1 of the doubled ring are the last T frames, oldest first. */
         window = s->ring + (size_t) s->pos * s->F;
-        r = da_forward_traced(s->ctx, window, s->T, s->output,
-                              s->location == DA_TRACE_INPUT ? s->trace : NULL,
-                              s->location == DA_TRACE_GATE ? s->trace : NULL);
+        for (unsigned t = 0; t < s->T; t++)
+                s->proj_order[t] = s->proj + (size_t) ((s->pos + t) % s->T) * s->Hp4;
+        r = lstm_forward_projected(s->ctx, window, s->proj_order, s->T, s->output,
+                                   s->location == DA_TRACE_INPUT ? s->trace : NULL,
+                                   s->location == DA_TRACE_GATE ? s->trace : NULL);
         if (r < 0)
                 return r;
         s->stats.windows++;
