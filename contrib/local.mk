@@ -45,3 +45,8 @@ install-data-hook:
 	$(LN_S) -f models/foval-robustvision.safetensors $(DESTDIR)$(pkgdatadir)/default.safetensors
 uninstall-hook:
 	rm -f $(DESTDIR)$(pkgdatadir)/default.safetensors
+
+# Shell completion for deepactifctl, named as bash-completion and zsh look
+# them up; directories from configure.
+dist_bashcompletion_DATA = contrib/completion/deepactifctl
+dist_zshcompletion_DATA = contrib/completion/_deepactifctl

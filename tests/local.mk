@@ -352,3 +352,7 @@ tests_test_batch_kernels_LDADD = $(TEST_LDADD)
 # The German catalogue: compiles, and LANGUAGE=de makes deepactifctl and deepactifd German.
 TESTS += tests/test-po.sh
 EXTRA_DIST += tests/test-po.sh
+
+# Bash completion: every command and every option of each command's --help.
+TESTS += tests/test-completion.sh
+EXTRA_DIST += tests/test-completion.sh
