@@ -53,6 +53,8 @@ daemon_deepactifd_SOURCES = \
 	daemon/source-evemu.c \
 	daemon/source-evdev.c \
 	daemon/source-hidraw.c \
+	daemon/kernel-uevent.h \
+	daemon/kernel-uevent.c \
 	daemon/evdev-profile.h \
 	daemon/evdev-profile.c \
 	daemon/bus.h \

@@ -3,7 +3,8 @@
 /*
  * Live evdev eye trackers: /dev/input/event* nodes that udev tagged with
  * ID_INPUT_EYETRACKER=1 (our rules) or that Devices= lists, found at start
- * and through an sd-device monitor afterwards. Each node is read with
+ * and through an sd-device monitor afterwards (the kernel's uevents where no
+ * udevd runs). Each node is read with
  * libevdev and framed by the evdev profile (evdev-profile.h); SYN_DROPPED
  * makes libevdev resynchronise the axis state and counts a dropped frame.
  * A node that goes away ends its device; re-adding it starts a new one.
@@ -15,6 +16,7 @@
 #include <systemd/sd-device.h>
 
 #include "evdev-profile.h"
+#include "kernel-uevent.h"
 #include "log.h"
 #include "sources.h"
 
@@ -34,6 +36,7 @@ struct EvdevNode {
 struct EvdevMonitor {
         Manager *manager;
         sd_device_monitor *udev;
+        KernelUevent *kernel;
         EvdevNode *nodes;
 };
 
@@ -179,6 +182,19 @@ static bool is_eyetracker(const Manager *m, sd_device *d, const char **ret_devno
                 streq(v, "1");
 }
 
+static void on_action(EvdevMonitor *e, sd_device *d, const char *devnode, sd_device_action_t action) {
+        if (action == SD_DEVICE_REMOVE) {
+                for (EvdevNode *n = e->nodes; n; n = n->next)
+                        if (streq(n->devnode, devnode)) {
+                                node_free(n);
+                                break;
+                        }
+                return;
+        }
+        if (action == SD_DEVICE_ADD && d && is_eyetracker(e->manager, d, &devnode))
+                (void) node_add(e, devnode);
+}
+
 static int on_uevent(sd_device_monitor *mon, sd_device *d, void *userdata) {
         EvdevMonitor *e = userdata;
         sd_device_action_t action;
@@ -186,17 +202,17 @@ static int on_uevent(sd_device_monitor *mon, sd_device *d, void *userdata) {
 
         if (!is_eyetracker(e->manager, d, &devnode) || sd_device_get_action(d, &action) < 0)
                 return 0;
-        if (action == SD_DEVICE_REMOVE) {
-                for (EvdevNode *n = e->nodes; n; n = n->next)
-                        if (streq(n->devnode, devnode)) {
-                                node_free(n);
-                                break;
-                        }
-                return 0;
-        }
-        if (action == SD_DEVICE_ADD)
-                (void) node_add(e, devnode);
+        on_action(e, d, devnode, action);
         return 0;
+}
+
+static void on_kernel_uevent(sd_device_action_t action, const char *devnode, void *userdata) {
+        sd_device *d = NULL;
+
+        if (action == SD_DEVICE_ADD)
+                (void) sd_device_new_from_devname(&d, devnode);
+        on_action(userdata, d, devnode, action);
+        sd_device_unref(d);
 }
 
 EvdevMonitor *evdev_monitor_free(EvdevMonitor *e) {
@@ -205,12 +221,29 @@ EvdevMonitor *evdev_monitor_free(EvdevMonitor *e) {
         while (e->nodes)
                 node_free(e->nodes);
         sd_device_monitor_unref(e->udev);
+        kernel_uevent_free(e->kernel);
         return mfree(e);
+}
+
+static int watch_udev(EvdevMonitor *e) {
+        int r;
+
+        r = sd_device_monitor_new(&e->udev);
+        if (r >= 0)
+                r = sd_device_monitor_filter_add_match_subsystem_devtype(e->udev, "input", NULL);
+        if (r >= 0)
+                r = sd_device_monitor_attach_event(e->udev, e->manager->event);
+        if (r >= 0)
+                r = sd_device_monitor_start(e->udev, on_uevent, e);
+        if (r < 0)
+                e->udev = sd_device_monitor_unref(e->udev);
+        return r;
 }
 
 int evdev_monitor_new(Manager *m, EvdevMonitor **ret) {
         sd_device_enumerator *en = NULL;
         EvdevMonitor *e;
+        bool udev;
         int r;
 
         e = calloc(1, sizeof *e);
@@ -218,22 +251,20 @@ int evdev_monitor_new(Manager *m, EvdevMonitor **ret) {
                 return log_oom();
         e->manager = m;
 
-        /* Without udev (containers), only Devices= paths are watched. */
-        r = sd_device_monitor_new(&e->udev);
-        if (r >= 0)
-                r = sd_device_monitor_filter_add_match_subsystem_devtype(e->udev, "input", NULL);
-        if (r >= 0)
-                r = sd_device_monitor_attach_event(e->udev, m->event);
-        if (r >= 0)
-                r = sd_device_monitor_start(e->udev, on_uevent, e);
-        if (r < 0) {
+        /* Without udevd nothing is tagged: only Devices= paths are watched. */
+        udev = kernel_uevent_udev_running();
+        if (udev)
+                r = watch_udev(e);
+        else
+                r = kernel_uevent_new(m->event, "input", on_kernel_uevent, e, &e->kernel);
+        if (r < 0)
                 log_notice_errno(r, "Failed to monitor input devices, hotplug disabled: %m");
-                e->udev = sd_device_monitor_unref(e->udev);
-        }
 
         r = sd_device_enumerator_new(&en);
         if (r >= 0)
                 r = sd_device_enumerator_add_match_subsystem(en, "input", true);
+        if (r >= 0 && !udev)
+                r = sd_device_enumerator_allow_uninitialized(en);
         if (r >= 0)
                 for (sd_device *d = sd_device_enumerator_get_device_first(en); d;
                      d = sd_device_enumerator_get_device_next(en)) {

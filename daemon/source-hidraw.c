@@ -2,9 +2,9 @@
 
 /*
  * Live HID eye trackers over hidraw: every /dev/hidraw* node (found at start
- * and through an sd-device monitor) whose report descriptor has an Eye
- * Tracker application collection; other HID devices are left alone. The
- * descriptor comes from HIDIOCGRDESC and is decoded by hid-eyetracker.c,
+ * and through an sd-device monitor, or the kernel's uevents where no udevd
+ * runs) whose report descriptor has an Eye Tracker application collection;
+ * other HID devices are left alone. The descriptor comes from HIDIOCGRDESC and is decoded by hid-eyetracker.c,
  * which also reads the fields GazeHid flags Constant, as the kernel's
  * hid-input would not.
  */
@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "hid-eyetracker.h"
+#include "kernel-uevent.h"
 #include "log.h"
 #include "sources.h"
 
@@ -36,6 +37,7 @@ struct HidrawNode {
 struct HidrawMonitor {
         Manager *manager;
         sd_device_monitor *udev;
+        KernelUevent *kernel;
         HidrawNode *nodes;
 };
 
@@ -81,7 +83,8 @@ static int on_readable(sd_event_source *s, int fd, uint32_t revents, void *userd
                 if (l < 0) {
                         if (errno == EAGAIN || errno == EINTR)
                                 return 0;
-                        if (errno != ENODEV)
+                        /* hidraw answers EIO once its device is unplugged. */
+                        if (errno != ENODEV && errno != EIO)
                                 log_warning_errno(errno, "Failed to read %s, closing it: %m", n->devnode);
                         node_free(n);
                         return 0;
@@ -214,6 +217,21 @@ static bool wanted(const Manager *m, sd_device *d, const char **ret_devnode, con
         return true;
 }
 
+static void on_action(HidrawMonitor *h, sd_device *d, const char *devnode, sd_device_action_t action) {
+        const char *id;
+
+        if (action == SD_DEVICE_REMOVE) {
+                for (HidrawNode *n = h->nodes; n; n = n->next)
+                        if (streq(n->devnode, devnode)) {
+                                node_free(n);
+                                break;
+                        }
+                return;
+        }
+        if (action == SD_DEVICE_ADD && d && wanted(h->manager, d, &devnode, &id))
+                (void) node_add(h, devnode, id);
+}
+
 static int on_uevent(sd_device_monitor *mon, sd_device *d, void *userdata) {
         HidrawMonitor *h = userdata;
         sd_device_action_t action;
@@ -221,17 +239,17 @@ static int on_uevent(sd_device_monitor *mon, sd_device *d, void *userdata) {
 
         if (!wanted(h->manager, d, &devnode, &id) || sd_device_get_action(d, &action) < 0)
                 return 0;
-        if (action == SD_DEVICE_REMOVE) {
-                for (HidrawNode *n = h->nodes; n; n = n->next)
-                        if (streq(n->devnode, devnode)) {
-                                node_free(n);
-                                break;
-                        }
-                return 0;
-        }
-        if (action == SD_DEVICE_ADD)
-                (void) node_add(h, devnode, id);
+        on_action(h, d, devnode, action);
         return 0;
+}
+
+static void on_kernel_uevent(sd_device_action_t action, const char *devnode, void *userdata) {
+        sd_device *d = NULL;
+
+        if (action == SD_DEVICE_ADD)
+                (void) sd_device_new_from_devname(&d, devnode);
+        on_action(userdata, d, devnode, action);
+        sd_device_unref(d);
 }
 
 HidrawMonitor *hidraw_monitor_free(HidrawMonitor *h) {
@@ -240,12 +258,29 @@ HidrawMonitor *hidraw_monitor_free(HidrawMonitor *h) {
         while (h->nodes)
                 node_free(h->nodes);
         sd_device_monitor_unref(h->udev);
+        kernel_uevent_free(h->kernel);
         return mfree(h);
+}
+
+static int watch_udev(HidrawMonitor *h) {
+        int r;
+
+        r = sd_device_monitor_new(&h->udev);
+        if (r >= 0)
+                r = sd_device_monitor_filter_add_match_subsystem_devtype(h->udev, "hidraw", NULL);
+        if (r >= 0)
+                r = sd_device_monitor_attach_event(h->udev, h->manager->event);
+        if (r >= 0)
+                r = sd_device_monitor_start(h->udev, on_uevent, h);
+        if (r < 0)
+                h->udev = sd_device_monitor_unref(h->udev);
+        return r;
 }
 
 int hidraw_monitor_new(Manager *m, HidrawMonitor **ret) {
         sd_device_enumerator *en = NULL;
         HidrawMonitor *h;
+        bool udev;
         int r;
 
         h = calloc(1, sizeof *h);
@@ -253,21 +288,20 @@ int hidraw_monitor_new(Manager *m, HidrawMonitor **ret) {
                 return log_oom();
         h->manager = m;
 
-        r = sd_device_monitor_new(&h->udev);
-        if (r >= 0)
-                r = sd_device_monitor_filter_add_match_subsystem_devtype(h->udev, "hidraw", NULL);
-        if (r >= 0)
-                r = sd_device_monitor_attach_event(h->udev, m->event);
-        if (r >= 0)
-                r = sd_device_monitor_start(h->udev, on_uevent, h);
-        if (r < 0) {
+        udev = kernel_uevent_udev_running();
+        if (udev)
+                r = watch_udev(h);
+        else
+                r = kernel_uevent_new(m->event, "hidraw", on_kernel_uevent, h, &h->kernel);
+        if (r < 0)
                 log_notice_errno(r, "Failed to monitor hidraw devices, hotplug disabled: %m");
-                h->udev = sd_device_monitor_unref(h->udev);
-        }
 
         r = sd_device_enumerator_new(&en);
         if (r >= 0)
                 r = sd_device_enumerator_add_match_subsystem(en, "hidraw", true);
+        /* Without udevd no device is ever marked initialized. */
+        if (r >= 0 && !udev)
+                r = sd_device_enumerator_allow_uninitialized(en);
         if (r >= 0)
                 for (sd_device *d = sd_device_enumerator_get_device_first(en); d;
                      d = sd_device_enumerator_get_device_next(en)) {
