@@ -50,18 +50,4 @@ static KTARGET void KNAME(lstm_cell)(const float *g, float *c, float *h, unsigne
         }
 }
 
-static KTARGET void KNAME(gate_trace_acc)(const float *A, const float *i, const float *x, unsigned F, unsigned Hp, float *out) {
-        for (unsigned f = 0; f < F; f++) {
-                const vf *a = (const vf *) (A + (size_t) f * Hp);
-                vf acc = {};
-                float s = 0;
-
-                for (unsigned j = 0; j < Hp / KW; j++)
-                        acc += a[j] * ((const vf *) i)[j];
-                for (unsigned l = 0; l < KW; l++)
-                        s += acc[l];
-                out[f] += fabsf(x[f]) * s;
-        }
-}
-
 #undef KN

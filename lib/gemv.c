@@ -86,10 +86,9 @@ typedef int32_t v4i __attribute__((vector_size(16), aligned(16)));
 typedef struct kernel_set {
         __typeof__(gemv_panels_acc_baseline) *gemv;
         __typeof__(lstm_cell_baseline) *cell;
-        __typeof__(gate_trace_acc_baseline) *trace;
 } kernel_set;
 
-#define KERNEL_SET(v) { gemv_panels_acc_##v, lstm_cell_##v, gate_trace_acc_##v }
+#define KERNEL_SET(v) { gemv_panels_acc_##v, lstm_cell_##v }
 static const kernel_set kernels_avx512 = KERNEL_SET(avx512);
 static const kernel_set kernels_avx2 = KERNEL_SET(avx2);
 static const kernel_set kernels_baseline = KERNEL_SET(baseline);
@@ -127,8 +126,4 @@ void gemv_panels_acc(const da_packed *W, const float *v, float *y) {
 
 void lstm_cell(const float *g, float *c, float *h, unsigned Hp, float *ret_i) {
         kernels()->cell(g, c, h, Hp, ret_i);
-}
-
-void gate_trace_acc(const float *A, const float *i, const float *x, unsigned F, unsigned Hp, float *out) {
-        kernels()->trace(A, i, x, F, Hp, out);
 }

@@ -12,6 +12,3 @@ void gemv_panels_acc(const da_packed *W, const float *v, float *y);
 /* The LSTM cell on pre-activations g (4·Hp, gate-major i,f,g,o): updates c and
  * h (Hp each) and, when ret_i is non-NULL, stores the input gate there. */
 void lstm_cell(const float *g, float *c, float *h, unsigned Hp, float *ret_i);
-
-/* out[f] += |x[f]| · Σ_j i[j]·A[f,j] for f < F, A of F × Hp: the gate trace. */
-void gate_trace_acc(const float *A, const float *i, const float *x, unsigned F, unsigned Hp, float *out);

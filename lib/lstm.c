@@ -18,6 +18,7 @@ struct da_ctx {
         float *zero;            /* Hp zeros: h before the first step */
         float *cell;            /* Hp: c of the window pass */
         float *igate;           /* Hp: input gate of the last step */
+        float *gate_sum;        /* F padded: Σ_j i[j]·|W_g[j,f]| of the last step */
         float *state_h, *state_c; /* layers × Hp, streaming */
         float *gates;           /* 4Hp, streaming */
         float *hidden_bn;       /* Hp, streaming: top h after batchnorm */
@@ -33,6 +34,7 @@ da_ctx *da_ctx_free(da_ctx *ctx) {
         free(ctx->zero);
         free(ctx->cell);
         free(ctx->igate);
+        free(ctx->gate_sum);
         free(ctx->state_h);
         free(ctx->state_c);
         free(ctx->gates);
@@ -62,14 +64,15 @@ int da_ctx_new(const da_model *m, unsigned max_window, da_ctx **ret) {
         ctx->zero = aligned_alloc0(Hp);
         ctx->cell = aligned_alloc0(Hp);
         ctx->igate = aligned_alloc0(Hp);
+        ctx->gate_sum = aligned_alloc0(m->gate_abs.rows_padded);
         ctx->state_h = aligned_alloc0((size_t) L * Hp);
         ctx->state_c = aligned_alloc0((size_t) L * Hp);
         ctx->gates = aligned_alloc0(4 * Hp);
         ctx->hidden_bn = aligned_alloc0(Hp);
         ctx->pooled = aligned_alloc0(Hp);
         ctx->scratch = aligned_alloc0(m->arch.dense + 1);
-        if (!ctx->proj || !ctx->seq || !ctx->zero || !ctx->cell || !ctx->igate || !ctx->state_h || !ctx->state_c ||
-            !ctx->gates || !ctx->hidden_bn || !ctx->pooled || !ctx->scratch)
+        if (!ctx->proj || !ctx->seq || !ctx->zero || !ctx->cell || !ctx->igate || !ctx->gate_sum ||
+            !ctx->state_h || !ctx->state_c || !ctx->gates || !ctx->hidden_bn || !ctx->pooled || !ctx->scratch)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(ctx);
@@ -111,8 +114,14 @@ static void layer_window(da_ctx *ctx, unsigned l, const float *in, unsigned in_s
 
                 gemv_panels_acc(&P->hh, h_prev, g);
                 lstm_cell(g, c, ctx->seq + (size_t) t * Hp, Hp, trace_gate ? ctx->igate : NULL);
-                if (trace_gate)
-                        gate_trace_acc(m->gate_abs_t, ctx->igate, x + (size_t) t * F, F, Hp, trace_gate);
+                if (trace_gate) {
+                        const float *xt = x + (size_t) t * F;
+
+                        memset(ctx->gate_sum, 0, m->gate_abs.rows_padded * sizeof(float));
+                        gemv_panels_acc(&m->gate_abs, ctx->igate, ctx->gate_sum);
+                        for (unsigned f = 0; f < F; f++)
+                                trace_gate[f] += fabsf(xt[f]) * ctx->gate_sum[f];
+                }
         }
 }
 

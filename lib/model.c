@@ -35,7 +35,7 @@ static void model_unpack(da_model *m) {
                         free(m->packed[l].bias);
                 }
         m->packed = mfree(m->packed);
-        m->gate_abs_t = mfree(m->gate_abs_t);
+        packed_done(&m->gate_abs);
         m->bn_scale = mfree(m->bn_scale);
         m->bn_shift = mfree(m->bn_shift);
 }
@@ -224,6 +224,26 @@ static int pack_gates(const float *w, unsigned H, unsigned Hp, unsigned cols, da
         return 0;
 }
 
+static int pack_gate_abs(const float *w_ih, unsigned H, unsigned F, da_packed *ret) {
+        unsigned rows_padded = (F + DA_PANEL - 1) / DA_PANEL * DA_PANEL;
+        float *d;
+
+        d = aligned_alloc0((size_t) rows_padded * H);
+        if (!d)
+                return -ENOMEM;
+        for (unsigned f = 0; f < F; f++)
+                for (unsigned j = 0; j < H; j++)
+                        d[(size_t) (f / DA_PANEL) * H * DA_PANEL + (size_t) j * DA_PANEL + f % DA_PANEL] =
+                                fabsf(w_ih[(size_t) (2 * H + j) * F + f]);
+        *ret = (da_packed) {
+                .rows = F,
+                .rows_padded = rows_padded,
+                .cols = H,
+                .data = d,
+        };
+        return 0;
+}
+
 int model_pack(da_model *m) {
         unsigned H = m->arch.hidden, Hp = model_hidden_padded(m), F = m->arch.n_features;
         int r;
@@ -253,15 +273,11 @@ int model_pack(da_model *m) {
                                 P->bias[q * Hp + j] = L->b_ih[q * H + j] + L->b_hh[q * H + j];
         }
 
-        /* |W_g| of layer 0 transposed, for the gate trace's per-feature dot products. */
-        m->gate_abs_t = aligned_alloc0((size_t) F * Hp);
-        if (!m->gate_abs_t) {
-                r = -ENOMEM;
+        /* |W_g| of layer 0 with a row per feature, so the gate trace's
+         * Σ_j i[j]·|W_g[j,f]| for all f is one panel GEMV over i. */
+        r = pack_gate_abs(m->layer[0].w_ih, H, F, &m->gate_abs);
+        if (r < 0)
                 goto fail;
-        }
-        for (unsigned f = 0; f < F; f++)
-                for (unsigned j = 0; j < H; j++)
-                        m->gate_abs_t[(size_t) f * Hp + j] = fabsf(m->layer[0].w_ih[(size_t) (2 * H + j) * F + f]);
 
         if (m->arch.batchnorm) {
                 m->bn_scale = aligned_alloc0(Hp);

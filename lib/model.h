@@ -49,7 +49,7 @@ struct da_model {
 
         /* derived by model_pack() */
         da_packed_layer *packed;
-        float *gate_abs_t;      /* F × H: |W_g[j,f]| transposed, layer 0 */
+        da_packed gate_abs;     /* F rows × H: |W_g[j,f]| of layer 0, for the gate trace */
         float *bn_scale, *bn_shift; /* batchnorm folded to y = x·scale + shift */
 };
 
