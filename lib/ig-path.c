@@ -441,8 +441,10 @@ int ig_path_integrate(IgPath *p, const float *x, const float *xb, unsigned T, un
         memset(p->acc, 0, (size_t) T * R * sizeof(double));
         memset(p->fix, 0, (size_t) T * F * sizeof(double));
 
-        for (unsigned k0 = 0; k0 < n; k0 += batch) {
-                unsigned nb = MIN(batch, n - k0), extra = k0 == 0 ? 2 : 0;
+        /* batches as equal as they can be: a small last one would stream
+         * all the weights for a few windows */
+        for (unsigned k0 = 0, left = (n + batch - 1) / batch; k0 < n; left--) {
+                unsigned nb = (n - k0 + left - 1) / left, extra = k0 == 0 ? 2 : 0;
 
                 for (unsigned b = 0; b < nb; b++) {
                         p->alpha[b] = (float) alpha[k0 + b];
@@ -471,6 +473,7 @@ int ig_path_integrate(IgPath *p, const float *x, const float *xb, unsigned T, un
                         }
                 }
                 backward(p, T, nb);
+                k0 += nb;
         }
 
         /* Σ_k w_k·∇ₓ = W_ihᵀ·(Σ_k w_k·δ_k), gate by gate from the packed rows q·Hp + j */
