@@ -42,6 +42,7 @@ daemon_deepactifd_SOURCES = \
 	daemon/main.c \
 	daemon/log.h \
 	daemon/log.c \
+	daemon/i18n.h \
 	daemon/config.h \
 	daemon/config.c \
 	daemon/manager.h \
