@@ -50,3 +50,7 @@ uninstall-hook:
 # them up; directories from configure.
 dist_bashcompletion_DATA = contrib/completion/deepactifctl
 dist_zshcompletion_DATA = contrib/completion/_deepactifctl
+
+# Debian packaging (copied to debian/ to build) and the RPM spec; see
+# tests/test-packages.sh, run by 'make check-packages'.
+EXTRA_DIST += contrib/debian contrib/deepactif.spec
