@@ -36,6 +36,35 @@ void config_done(Config *c) {
         c->devices = strv_free(c->devices);
 }
 
+int parse_size(const char *s, uint64_t *ret_bytes) {
+        static const struct {
+                char suffix;
+                unsigned shift;
+        } units[] = { { 'K', 10 }, { 'M', 20 }, { 'G', 30 }, { 'T', 40 } };
+        unsigned long long v;
+        unsigned shift = 0;
+        char *end;
+
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || end == s || s[0] == '-')
+                return -EINVAL;
+        if (*end) {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(units); i++)
+                        if (*end == units[i].suffix)
+                                break;
+                if (i == ELEMENTSOF(units) || (end[1] && !streq(end + 1, "B") && !streq(end + 1, "iB")))
+                        return -EINVAL;
+                shift = units[i].shift;
+        }
+        if (v > (UINT64_MAX >> shift))
+                return -ERANGE;
+        *ret_bytes = (uint64_t) v << shift;
+        return 0;
+}
+
 int parse_timespan(const char *s, uint64_t *ret_usec) {
         static const struct {
                 const char *suffix;
@@ -186,6 +215,8 @@ static int handler(void *user, const char *section, const char *name, const char
                                                          : &c->flush_interval_usec) = u;
         } else if (streq(name, "RetentionAge"))
                 r = parse_timespan(value, &c->retention_age_usec);
+        else if (streq(name, "DatabaseMaxSize"))
+                r = parse_size(value, &c->database_max_size);
         else if (streq(name, "RollingWindows") || streq(name, "RetentionSnapshots")) {
                 char *end;
                 unsigned long long v;

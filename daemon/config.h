@@ -12,7 +12,7 @@
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/deepactif/deepactifd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/deepactif/deepactif.sqlite"
-#define CONFIG_DEFAULT_MODEL PKGDATADIR "/default.safetensors"
+#define CONFIG_DEFAULT_MODEL PKGDATADIR "/models/foval-robustvision.safetensors"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -27,6 +27,7 @@ typedef struct Config {
         da_aggregation aggregation;             /* Aggregation=, inv */
         uint64_t retention_age_usec;            /* RetentionAge=, 0 = keep */
         uint64_t retention_snapshots;           /* RetentionSnapshots=, 0 = keep */
+        uint64_t database_max_size;             /* DatabaseMaxSize=, bytes, 0 = no limit */
         char **devices;                         /* Devices=, NULL-terminated */
         bool discover;                          /* Discover=, yes */
 } Config;
@@ -38,6 +39,9 @@ void config_done(Config *c);
  * then its drop-ins. Unknown keys are warned about with file:line; a bad
  * value is an error naming file:line, and ret is then left untouched. */
 int config_load(const char *path, Config *ret);
+
+/* "4096", "512K", "64M", "2G" (powers of 1024). */
+int parse_size(const char *s, uint64_t *ret_bytes);
 
 /* "1s", "500ms", "2min 30s", "1h", "7d", "1w"; a bare number is seconds. */
 int parse_timespan(const char *s, uint64_t *ret_usec);

@@ -129,6 +129,17 @@ static int load_model(Manager *m, const char *path, da_model **ret_old) {
         return 0;
 }
 
+static int apply_size_limit(Manager *m) {
+        da_error err = {};
+        int r;
+
+        r = store_set_size_limit(m->store, m->config.database_max_size, &err);
+        if (r < 0)
+                return log_error_errno(r, "Failed to limit database '%s' to %" PRIu64 " bytes: %s",
+                                       m->database_path, m->config.database_max_size, err.message);
+        return 0;
+}
+
 static int open_store(Manager *m, const char *path) {
         da_error err = {};
         int r;
@@ -140,7 +151,7 @@ static int open_store(Manager *m, const char *path) {
         m->database_path = strdup(path);
         if (!m->database_path)
                 return log_oom();
-        return 0;
+        return apply_size_limit(m);
 }
 
 static void check_ready(Manager *m) {
@@ -316,6 +327,7 @@ int manager_reload(Manager *m) {
         }
         config_done(&m->config);
         m->config = c;
+        (void) apply_size_limit(m);
         for (Device *d = m->devices; d; d = d->next)
                 (void) device_bind(d);
         (void) sd_event_source_set_time_relative(m->flush_timer, m->config.flush_interval_usec);

@@ -573,6 +573,50 @@ START_TEST(test_kill9_keeps_file_whole) {
 }
 END_TEST
 
+static bool wait_log(const char *needle, int timeout_ms) {
+        for (int waited = 0; waited <= timeout_ms; waited += 20) {
+                _cleanup_free_ char *log = read_stderr();
+
+                if (strstr(log, needle))
+                        return true;
+                usleep(20000);
+        }
+        return false;
+}
+
+/* A full disk (DatabaseMaxSize= makes one without root or a loop device):
+ * one clear error, the daemon keeps ranking, and once space is back (a
+ * reload lifts the limit) the queued snapshots are written. */
+START_TEST(test_full_database) {
+        _cleanup_free_ char *db = NULL, *config = NULL, *log = NULL;
+        int64_t at_full;
+        int fd;
+        pid_t pid;
+
+        pid = start_live_replay("RankingInterval=50ms\nFlushInterval=50ms\nDatabaseMaxSize=48K\n", "20", &db, &fd, NULL);
+        ck_assert(wait_notify(fd, "READY=1", 5000, NULL));
+        ck_assert_msg(wait_log("Failed to write to database", 20000), "the full database was not reported");
+        usleep(300000);
+        ck_assert_int_eq(kill(pid, 0), 0);
+        log = read_stderr();
+        /* reported once, naming the file and the cause, not on every retry */
+        ck_assert_ptr_null(strstr(strstr(log, "Failed to write to database") + 1, "Failed to write to database"));
+        ck_assert_msg(strstr(log, "will retry"), "%s", log);
+        check_integrity(db);
+        at_full = db_count(db, "SELECT count(*) FROM snapshots");
+
+        config = write_config("RankingInterval=50ms\nFlushInterval=50ms\n");
+        kill(pid, SIGHUP);
+        ck_assert(wait_notify(fd, "READY=1", 5000, NULL));
+        ck_assert_msg(wait_log("works again", 10000), "writing did not resume");
+        ck_assert(wait_for(db, "SELECT count(*) FROM snapshots", at_full + 10, 10000));
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 10000), 0);
+        check_integrity(db);
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_sighup_keeps_rankings) {
         _cleanup_free_ char *db = NULL, *log = NULL, *config = NULL;
         int64_t windows_before, windows_after;
@@ -648,6 +692,7 @@ static Suite *suite(void) {
         tcase_set_timeout(tc, 120);
         tcase_add_test(tc, test_replay_robustvision);
         tcase_add_test(tc, test_replay_tobii);
+        tcase_add_test(tc, test_full_database);
         tcase_add_test(tc, test_replay_eyelink_unsupported);
         tcase_add_test(tc, test_replay_evemu);
         tcase_add_test(tc, test_config_errors);
