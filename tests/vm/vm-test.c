@@ -145,21 +145,40 @@ static json_object *find_device(const char *source) {
         return found;
 }
 
-/* Waits until the device of source has processed at least frames frames. */
+/* Waits until the device of source has processed at least frames frames,
+ * or its counters have stood still for a second (frames were lost). */
 static json_object *wait_device(const char *source, uint64_t frames) {
-        uint64_t end = now_ms() + TIMEOUT_MS;
+        uint64_t end = now_ms() + TIMEOUT_MS, last = UINT64_MAX, since = now_ms();
 
         for (;;) {
                 json_object *d = find_device(source);
+                uint64_t seen = d ? get_u64(d, "framesProcessed") + get_u64(d, "framesDropped") : UINT64_MAX;
 
-                if (d && get_u64(d, "framesProcessed") >= frames)
+                if (d && (get_u64(d, "framesProcessed") >= frames || (seen == last && now_ms() - since > 1000)))
                         return d;
                 if (now_ms() > end)
                         return d;
+                if (seen != last) {
+                        last = seen;
+                        since = now_ms();
+                }
                 json_object_put(d);
                 ck_assert_msg(daemon_alive(), "deepactifd died");
                 sleep_ms(200);
         }
+}
+
+/* evdev never loses events silently: an overrun client buffer gets a
+ * SYN_DROPPED, which the daemon counts. So all frames arrive unless a drop
+ * was counted (the kernel's buffer holds only ~14 frames of this device, and
+ * a loaded CI machine may starve the VM that long). */
+static void check_evdev_counts(json_object *d, uint64_t processed0, uint64_t dropped0, uint64_t sent) {
+        uint64_t processed = get_u64(d, "framesProcessed") - processed0;
+
+        if (get_u64(d, "framesDropped") == dropped0)
+                ck_assert_uint_eq(processed, sent);
+        else
+                ck_assert(processed > 0 && processed < sent);
 }
 
 static bool wait_device_gone(const char *source) {
@@ -641,8 +660,7 @@ START_TEST(test_uinput_evdev) {
         printf("vm-test: %s on %s: %" PRIu64 " of %u frames processed, %" PRIu64 " dropped\n", name, event_node,
                processed, frames, dropped);
         ck_assert_str_eq(name, "evdev:deepactif-vm/evdev0");
-        ck_assert_uint_eq(processed, frames);
-        ck_assert_uint_eq(dropped, 0);
+        check_evdev_counts(d, 0, 0, frames);
         json_object_put(d);
         check_ranking(name);
 
@@ -655,9 +673,9 @@ START_TEST(test_uinput_evdev) {
         ck_assert(d);
         printf("vm-test: after %u frames while stopped: %" PRIu64 " processed, %" PRIu64 " dropped\n", flood,
                get_u64(d, "framesProcessed"), get_u64(d, "framesDropped"));
-        ck_assert_uint_ge(get_u64(d, "framesDropped"), 1);
+        ck_assert_uint_gt(get_u64(d, "framesDropped"), dropped);
+        ck_assert_uint_gt(get_u64(d, "framesProcessed"), processed);
         ck_assert_uint_lt(get_u64(d, "framesProcessed"), processed + flood + 100);
-        ck_assert_uint_ge(get_u64(d, "framesProcessed"), processed + 100);
         json_object_put(d);
         ck_assert(daemon_alive());
         check_ranking(name);
@@ -676,10 +694,10 @@ START_TEST(test_uinput_evdev) {
         wait_listed("evdev");
         stream_uinput(uinput_fd, frames, true);
         d = wait_device("evdev", frames);
-        ck_assert_msg(d, "deepactifd did not pick up the re-created %s", event_node);
-        printf("vm-test: re-created %s: %" PRIu64 " of %u frames processed\n", event_node,
-               get_u64(d, "framesProcessed"), frames);
-        ck_assert_uint_eq(get_u64(d, "framesProcessed"), frames);
+        ck_assert(d);
+        printf("vm-test: re-created %s: %" PRIu64 " of %u frames processed, %" PRIu64 " dropped\n", event_node,
+               get_u64(d, "framesProcessed"), frames, get_u64(d, "framesDropped"));
+        check_evdev_counts(d, 0, 0, frames);
         json_object_put(d);
 }
 END_TEST
