@@ -17,8 +17,10 @@ packages=(
         build-essential autoconf automake libtool autopoint gettext pkgconf
         libevdev-dev libsystemd-dev libsqlite3-dev libjson-c-dev libinih-dev
         libevemu-dev zlib1g-dev check
-        clang dbus sqlite3 mandoc systemd qemu-system-x86
+        clang dbus sqlite3 mandoc systemd qemu-system-x86 bash-completion
 )
+# Only for the package test (tests/test-packages.sh), which CI runs.
+[ "${CI:-}" = true ] && packages+=(debhelper lintian rpm fakeroot)
 
 install_packages() {
         local missing=()
@@ -58,6 +60,14 @@ test)
         configure_build "$build-sanitizers" --enable-sanitizers "${extra[@]}"
         make -C "$build-sanitizers" -j"$jobs" check >/dev/null 2>&1 || rc=1
         "$top/tests/summary.sh" "$build" "$build-sanitizers" || rc=1
+        # The .deb and .rpm, installed, run and purged: a few minutes.
+        if [ "${CI:-}" = true ]; then
+                make -C "$build" check-packages >"$build/check-packages.log" 2>&1 || {
+                        rc=1
+                        tail -40 "$build/check-packages.log"
+                }
+                grep -E '^(PASS|FAIL|SKIP)' "$build/check-packages.log" || true
+        fi
         exit $rc
         ;;
 *)

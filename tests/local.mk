@@ -356,3 +356,11 @@ EXTRA_DIST += tests/test-po.sh
 # Bash completion: every command and every option of each command's --help.
 TESTS += tests/test-completion.sh
 EXTRA_DIST += tests/test-completion.sh
+
+# The packages end to end (minutes, root): build the .deb and .rpm from the
+# release tarball, install, run the installed daemon, purge. Not part of
+# 'make check'; CI runs it through contrib/quickstart.sh.
+check-packages: dist
+	$(top_srcdir)/tests/test-packages.sh $(abs_top_builddir)/$(PACKAGE)-$(VERSION).tar.xz
+.PHONY: check-packages
+EXTRA_DIST += tests/test-packages.sh
