@@ -80,10 +80,62 @@ static int window_attribution(const da_model *m, const rank_args *a, const da_wi
         return 0;
 }
 
+#define RANK_BATCH 64
+
+/* Windows gathered for the batched forward pass: while they slide over
+ * consecutive frames (the stream's valid_index advancing by the hop), only
+ * their new frames are kept, and each frame's projection is made once. */
+typedef struct run {
+        da_batch *batch;
+        float *frames;          /* up to (RANK_BATCH − 1)·hop + T rows of F */
+        unsigned n_frames, n_windows, T, F, hop;
+        uint64_t last_index;
+        float *outs, *traces;
+        da_trace_location location;
+} run;
+
+static int run_flush(run *u, matrix *mx) {
+        unsigned n;
+        int r;
+
+        if (u->n_windows == 0)
+                return 0;
+        r = da_forward_traced_frames(u->batch, u->frames, u->n_frames, u->outs,
+                                     u->location == DA_TRACE_INPUT ? u->traces : NULL,
+                                     u->location == DA_TRACE_GATE ? u->traces : NULL, &n);
+        for (unsigned w = 0; r >= 0 && w < n; w++)
+                r = matrix_add(mx, u->traces + (size_t) w * u->F);
+        u->n_frames = u->n_windows = 0;
+        return r;
+}
+
+static int run_add(run *u, const da_window_result *w, matrix *mx) {
+        int r;
+
+        if (u->n_windows > 0 && (w->valid_index != u->last_index + u->hop || u->n_windows == RANK_BATCH)) {
+                r = run_flush(u, mx);
+                if (r < 0)
+                        return r;
+        }
+        if (u->n_windows == 0) {
+                memcpy(u->frames, w->window, sizeof(float) * u->T * u->F);
+                u->n_frames = u->T;
+        } else {
+                memcpy(u->frames + (size_t) u->n_frames * u->F, w->window + (size_t) (u->T - u->hop) * u->F,
+                       sizeof(float) * u->hop * u->F);
+                u->n_frames += u->hop;
+        }
+        u->n_windows++;
+        u->last_index = w->valid_index;
+        return 0;
+}
+
 static int collect(const da_model *m, const rank_args *a, matrix *mx) {
         _cleanup_(da_reader_freep) da_reader *rd = NULL;
-        _cleanup_free_ float *phi = NULL, *row = NULL;
+        _cleanup_free_ float *phi = NULL, *row = NULL, *frames = NULL, *outs = NULL, *traces = NULL;
         da_stream *st = NULL;
+        run u = {};
+        unsigned TF;
         const da_arch *arch = da_model_arch(m);
         da_error err = {};
         da_frame fr;
@@ -98,11 +150,27 @@ static int collect(const da_model *m, const rank_args *a, matrix *mx) {
         if (r < 0)
                 return ctl_fail(_("Failed to bind model '%s' to the recording: %s"), a->model,
                                 err.message[0] ? err.message : strerror(-r)), r;
-        phi = malloc(sizeof(float) * arch->window * arch->n_features);
+        TF = arch->window * arch->n_features;
+        phi = malloc(sizeof(float) * TF);
         row = malloc(sizeof(float) * arch->n_features);
-        if (!phi || !row) {
+        frames = malloc(sizeof(float) * ((RANK_BATCH - 1) * arch->hop + arch->window) * arch->n_features);
+        outs = malloc(sizeof(float) * arch->outputs * RANK_BATCH);
+        traces = malloc(sizeof(float) * arch->n_features * RANK_BATCH);
+        if (!phi || !row || !frames || !outs || !traces) {
                 r = -ENOMEM;
                 goto finish;
+        }
+        if (a->method == DA_METHOD_DEEPACTIF) {
+                u = (run) {
+                        .frames = frames, .outs = outs, .traces = traces, .location = a->location,
+                        .T = arch->window, .F = arch->n_features,
+                        /* with a stride, windows no longer overlap: each is its own run */
+                        .hop = a->stride == 1 ? arch->hop : 0,
+                };
+                r = da_batch_new(m, RANK_BATCH, &u.batch);
+                if (r < 0)
+                        goto finish;
+                da_stream_set_windows_only(st, true);
         }
 
         while ((r = da_reader_next(rd, &fr, &err)) > 0) {
@@ -114,7 +182,7 @@ static int collect(const da_model *m, const rank_args *a, matrix *mx) {
                 if (r == 0 || seen++ % a->stride != 0)
                         continue;
                 if (a->method == DA_METHOD_DEEPACTIF)
-                        r = matrix_add(mx, w.trace);
+                        r = run_add(&u, &w, mx);
                 else {
                         r = window_attribution(m, a, &w, phi, row);
                         if (r >= 0)
@@ -122,14 +190,17 @@ static int collect(const da_model *m, const rank_args *a, matrix *mx) {
                 }
                 if (r < 0)
                         break;
-                if (a->max_windows > 0 && mx->rows >= a->max_windows)
+                if (a->max_windows > 0 && mx->rows + u.n_windows >= a->max_windows)
                         break;
         }
+        if (r >= 0)
+                r = run_flush(&u, mx);
         if (r < 0 && err.message[0])
                 ctl_fail(_("Failed to read recording '%s': %s"), a->input, err.message);
         else if (r < 0 && r != -EINVAL)
                 ctl_fail(_("Failed to rank '%s': %s"), a->input, strerror(-r));
 finish:
+        da_batch_free(u.batch);
         da_stream_free(st);
         return r < 0 ? r : 0;
 }

@@ -118,6 +118,23 @@ const float *da_ctx_hidden(const da_ctx *ctx);
 /* The head on an already pooled H-vector. */
 int da_head(da_ctx *ctx, const float *pooled, float *ret_out);
 
+/* Many windows at once, for ranking a recording offline: each weight load
+ * serves the whole batch. x holds B windows of arch.window × F, window-major;
+ * outputs B × O, traces B × F (either may be NULL). Results equal
+ * da_forward_traced's to float rounding. */
+typedef struct da_batch da_batch;
+
+int da_batch_new(const da_model *m, unsigned max_batch, da_batch **ret);
+da_batch *da_batch_free(da_batch *b);
+int da_forward_traced_batch(da_batch *b, const float *x, unsigned B, float *ret_out, float *ret_trace_input,
+                            float *ret_trace_gate);
+/* The windows the model takes (arch.window frames every arch.hop) over one
+ * run of n_frames consecutive scaled frames (n_frames × F): each frame's
+ * input projection is computed once for all the windows that hold it.
+ * -E2BIG when they would be more than the batch's max_batch. */
+int da_forward_traced_frames(da_batch *b, const float *x, unsigned n_frames, float *ret_out,
+                             float *ret_trace_input, float *ret_trace_gate, unsigned *ret_windows);
+
 /* ---- frames and channels (DESIGN §4.2) ----------------------------------- */
 
 /* Raw channels a source can produce; SI units (metres, unit vectors,
@@ -430,6 +447,7 @@ typedef struct da_window_result {
         const float *output;    /* O model outputs (in the model's unit) */
         const float *trace;     /* F trace values a[n,f] at the stream's location */
         const float *window;    /* T×F scaled model inputs, oldest frame first */
+        uint64_t valid_index;   /* valid frames since the stream began, this window's last included */
         float target;           /* target.depth of the last frame, NaN if absent */
 } da_window_result;
 
@@ -450,6 +468,10 @@ da_stream *da_stream_free(da_stream *s);
  * call), 0 when not, negative errno on failure. */
 int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_result);
 void da_stream_reset(da_stream *s);
+/* Hand out each window's scaled inputs without running the model (output
+ * and trace NULL), for callers that batch windows through
+ * da_forward_traced_batch(). */
+void da_stream_set_windows_only(da_stream *s, bool windows_only);
 void da_stream_stats_get(const da_stream *s, da_stream_stats *ret);
 /* The channels the model's features need that `available` (a bitmask over
  * da_channel) lacks, as a bitmask; 0 when the source can feed the model. */

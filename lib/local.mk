@@ -17,6 +17,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/gemv.c \
 	lib/lstm.h \
 	lib/lstm.c \
+	lib/lstm-batch.c \
 	lib/head.h \
 	lib/head.c \
 	lib/matmul.h \

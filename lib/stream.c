@@ -24,6 +24,7 @@ struct da_stream {
         float *output;          /* O */
         float *trace;           /* F */
         unsigned pos;           /* next row to write, < T */
+        bool windows_only;      /* hand out windows without running the model */
         uint64_t valid;         /* valid frames since reset */
         da_stream_stats stats;
 };
@@ -107,6 +108,10 @@ void da_stream_reset(da_stream *s) {
         s->valid = 0;
 }
 
+void da_stream_set_windows_only(da_stream *s, bool windows_only) {
+        s->windows_only = windows_only;
+}
+
 void da_stream_stats_get(const da_stream *s, da_stream_stats *ret) {
         *ret = s->stats;
 }
@@ -129,7 +134,8 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
 
         memcpy(s->ring + (size_t) s->pos * s->F, s->row, s->F * sizeof(float));
         memcpy(s->ring + (size_t) (s->pos + s->T) * s->F, s->row, s->F * sizeof(float));
-        lstm_project_input(s->ctx, s->row, s->proj + (size_t) s->pos * s->Hp4);
+        if (!s->windows_only)
+                lstm_project_input(s->ctx, s->row, s->proj + (size_t) s->pos * s->Hp4);
         s->pos = (s->pos + 1) % s->T;
         s->valid++;
 
@@ -138,6 +144,16 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
 
         /* Rows pos..pos+T−1 of the doubled ring are the last T frames, oldest first. */
         window = s->ring + (size_t) s->pos * s->F;
+        if (s->windows_only) {
+                s->stats.windows++;
+                *ret_result = (da_window_result) {
+                        .time_us = frame->time_us,
+                        .window = window,
+                        .valid_index = s->valid,
+                        .target = frame->ch[DA_CH_TARGET_DEPTH],
+                };
+                return 1;
+        }
         for (unsigned t = 0; t < s->T; t++)
                 s->proj_order[t] = s->proj + (size_t) ((s->pos + t) % s->T) * s->Hp4;
         r = lstm_forward_projected(s->ctx, window, s->proj_order, s->T, s->output,
@@ -152,6 +168,7 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
                 .output = s->output,
                 .trace = s->trace,
                 .window = window,
+                .valid_index = s->valid,
                 .target = frame->ch[DA_CH_TARGET_DEPTH],
         };
         return 1;

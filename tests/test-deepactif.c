@@ -94,6 +94,98 @@ START_TEST(test_traces_match_definition) {
 }
 END_TEST
 
+/* The batched traced forward equals the one-window pass for every layout,
+ * whatever the batch size. */
+START_TEST(test_batch_matches_single) {
+        static const da_arch archs[] = {
+                { .n_features = 7, .hidden = 20, .layers = 1, .pooling = DA_POOL_MAX, .dense = 5,
+                  .activation = DA_ACT_ELU, .outputs = 1, .window = 6, .hop = 1, .batchnorm = true },
+                { .n_features = 40, .hidden = 64, .layers = 2, .pooling = DA_POOL_MEAN,
+                  .outputs = 3, .window = 10, .hop = 1 },
+                { .n_features = 3, .hidden = 70, .layers = 1, .pooling = DA_POOL_LAST, .dense = 8,
+                  .activation = DA_ACT_TANH, .outputs = 2, .window = 4, .hop = 2 },
+        };
+        static const unsigned batches[] = { 1, 7, 33 };
+
+        for (size_t a = 0; a < ELEMENTSOF(archs); a++)
+                for (size_t k = 0; k < ELEMENTSOF(batches); k++) {
+                        const da_arch *ar = &archs[a];
+                        unsigned B = batches[k], F = ar->n_features, T = ar->window, O = ar->outputs;
+                        _cleanup_(da_model_freep) da_model *m = NULL;
+                        _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+                        da_batch *b = NULL;
+                        float *x = malloc(sizeof(float) * B * T * F), *out = malloc(sizeof(float) * B * O);
+                        float *tin = malloc(sizeof(float) * B * F), *tg = malloc(sizeof(float) * B * F);
+                        float o1[4], in1[64], g1[64];
+                        uint64_t s = 17 + a;
+
+                        ck_assert_int_eq(da_model_new_random(ar, 31 + a, &m), 0);
+                        ck_assert_int_eq(da_ctx_new(m, T, &ctx), 0);
+                        ck_assert_int_eq(da_batch_new(m, B, &b), 0);
+                        for (size_t i = 0; i < (size_t) B * T * F; i++)
+                                x[i] = 4 * da_uniform01(&s) - 2;
+                        ck_assert_int_eq(da_forward_traced_batch(b, x, B, out, tin, tg), 0);
+                        for (unsigned w = 0; w < B; w++) {
+                                ck_assert_int_eq(da_forward_traced(ctx, x + (size_t) w * T * F, T, o1, in1, g1), 0);
+                                for (unsigned o = 0; o < O; o++)
+                                        ck_assert_msg(fabsf(out[w * O + o] - o1[o]) <= 1e-5f * fmaxf(1, fabsf(o1[o])),
+                                                      "arch %zu B=%u window %u output %u: %g vs %g", a, B, w, o,
+                                                      out[w * O + o], o1[o]);
+                                for (unsigned f = 0; f < F; f++) {
+                                        ck_assert_float_eq(tin[w * F + f], in1[f]);
+                                        ck_assert_msg(fabsf(tg[w * F + f] - g1[f]) <= 1e-5f * fmaxf(1, g1[f]),
+                                                      "arch %zu B=%u window %u gate trace %u: %g vs %g", a, B, w, f,
+                                                      tg[w * F + f], g1[f]);
+                                }
+                        }
+                        ck_assert_int_eq(da_forward_traced_batch(b, x, B + 1, out, NULL, NULL), -EINVAL);
+                        da_batch_free(b);
+                        free(x);
+                        free(out);
+                        free(tin);
+                        free(tg);
+                }
+}
+END_TEST
+
+/* Windows sliding over one run of frames share their input projections;
+ * each must still equal the window computed alone. */
+START_TEST(test_frames_match_single) {
+        static const unsigned hops[] = { 1, 3 };
+
+        for (size_t k = 0; k < ELEMENTSOF(hops); k++) {
+                da_arch ar = {
+                        .n_features = 9, .hidden = 24, .layers = 2, .pooling = DA_POOL_MAX, .dense = 6,
+                        .activation = DA_ACT_RELU, .outputs = 1, .window = 8, .hop = hops[k], .batchnorm = true,
+                };
+                const unsigned F = 9, T = 8, N = 50;
+                _cleanup_(da_model_freep) da_model *m = NULL;
+                _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+                da_batch *b = NULL;
+                float x[50 * 9], out[64], tg[64 * 9], o1[1], g1[9];
+                unsigned n;
+                uint64_t s = 99;
+
+                ck_assert_int_eq(da_model_new_random(&ar, 5, &m), 0);
+                ck_assert_int_eq(da_ctx_new(m, T, &ctx), 0);
+                ck_assert_int_eq(da_batch_new(m, 64, &b), 0);
+                for (unsigned i = 0; i < N * F; i++)
+                        x[i] = 4 * da_uniform01(&s) - 2;
+                ck_assert_int_eq(da_forward_traced_frames(b, x, N, out, NULL, tg, &n), 0);
+                ck_assert_uint_eq(n, (N - T) / hops[k] + 1);
+                for (unsigned w = 0; w < n; w++) {
+                        ck_assert_int_eq(da_forward_traced(ctx, x + (size_t) w * hops[k] * F, T, o1, NULL, g1), 0);
+                        ck_assert_msg(fabsf(out[w] - o1[0]) <= 1e-5f * fmaxf(1, fabsf(o1[0])), "hop %u window %u", hops[k], w);
+                        for (unsigned f = 0; f < F; f++)
+                                ck_assert_msg(fabsf(tg[w * F + f] - g1[f]) <= 1e-5f * fmaxf(1, g1[f]),
+                                              "hop %u window %u feature %u: %g vs %g", hops[k], w, f, tg[w * F + f], g1[f]);
+                }
+                ck_assert_int_eq(da_forward_traced_frames(b, x, T - 1, out, NULL, tg, &n), -EINVAL);
+                da_batch_free(b);
+        }
+}
+END_TEST
+
 /* Only features 1 and 4 reach the cell (every other W_ih column is zero).
  * The gate trace must rank them first on any input; the input trace cannot
  * know, and here ranks the larger but ignored inputs first. */
@@ -147,8 +239,10 @@ START_TEST(test_planted_model) {
 END_TEST
 
 /* Traces of every window of a recording, through the stream as the daemon
- * and `rank` see them. */
-static size_t recording_traces(const da_model *m, const char *path, da_trace_location loc, float **ret) {
+ * sees them, or (batched) as `rank` computes them: windows from the stream,
+ * traces from da_forward_traced_batch, here in batches of 5. */
+static size_t recording_traces(const da_model *m, const char *path, da_trace_location loc, bool batched,
+                               float **ret) {
         _cleanup_(da_reader_freep) da_reader *rd = NULL;
         da_stream *st = NULL;
         da_error err = {};
@@ -160,21 +254,36 @@ static size_t recording_traces(const da_model *m, const char *path, da_trace_loc
 
         ck_assert_msg(da_reader_open(path, DA_REC_AUTO, &rd, &err) == 0, "%s: %s", path, err.message);
         ck_assert_msg(da_stream_new(m, loc, &st, &err) == 0, "%s", err.message);
+        da_stream_set_windows_only(st, batched);
         while ((r = da_reader_next(rd, &fr, &err)) > 0) {
                 da_window_result w;
+                float trace[64], out[4];
 
                 r = da_stream_push(st, &fr, &w);
                 ck_assert_int_ge(r, 0);
                 if (r == 0)
                         continue;
+                if (batched) {
+                        da_batch *b = NULL;
+
+                        /* one window at a time: a window's result does not
+                         * depend on the batch it runs in */
+                        ck_assert_ptr_null(w.trace);
+                        ck_assert_int_eq(da_batch_new(m, 5, &b), 0);
+                        ck_assert_int_eq(da_forward_traced_batch(b, w.window, 1, out,
+                                                                 loc == DA_TRACE_INPUT ? trace : NULL,
+                                                                 loc == DA_TRACE_GATE ? trace : NULL), 0);
+                        da_batch_free(b);
+                } else
+                        memcpy(trace, w.trace, F * sizeof(float));
                 if (n == cap) {
                         cap = cap ? 2 * cap : 1024;
                         a = realloc(a, cap * F * sizeof(float));
                         ck_assert_ptr_nonnull(a);
                 }
                 for (unsigned f = 0; f < F; f++) {
-                        ck_assert(isfinite(w.trace[f]) && w.trace[f] >= 0);
-                        a[n * F + f] = w.trace[f];
+                        ck_assert(isfinite(trace[f]) && trace[f] >= 0);
+                        a[n * F + f] = trace[f];
                 }
                 n++;
         }
@@ -199,7 +308,7 @@ START_TEST(test_robustvision_subjects) {
                 unsigned F = m->arch.n_features, order[64], seen[64] = {};
                 _cleanup_free_ float *a = NULL;
                 double scores[64];
-                size_t n = recording_traces(m, g.gl_pathv[i], DA_TRACE_GATE, &a);
+                size_t n = recording_traces(m, g.gl_pathv[i], DA_TRACE_GATE, false, &a);
 
                 ck_assert_msg(n > 0, "%s yields no window", g.gl_pathv[i]);
                 ck_assert_int_eq(da_aggregate(a, n, F, DA_AGG_INV, scores), 0);
@@ -229,7 +338,7 @@ static void check_cli(const da_model *m, const char *path, const char *loc, cons
         FILE *p;
         int status;
 
-        n = recording_traces(m, path, da_trace_location_from_string(loc), &a);
+        n = recording_traces(m, path, da_trace_location_from_string(loc), true, &a);
         ck_assert_int_eq(da_aggregate(a, n, F, da_aggregation_from_string(agg), scores), 0);
         ck_assert_int_eq(da_ranking(scores, F, order), 0);
 
@@ -321,6 +430,8 @@ int main(void) {
 
         tcase_set_timeout(tc, 600);
         tcase_add_test(tc, test_traces_match_definition);
+        tcase_add_test(tc, test_batch_matches_single);
+        tcase_add_test(tc, test_frames_match_single);
         tcase_add_test(tc, test_planted_model);
         tcase_add_test(tc, test_robustvision_subjects);
         tcase_add_test(tc, test_rank_cli);
