@@ -1,28 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The batch kernels' bodies, included once per instruction set by
  * batch-kernels.c with KTARGET (a target attribute, or nothing), KNAME (the
- * variant's name), KROWV (16-row vectors per register tile) and KNB (windows
- * per register tile). */
+ * variant's name), the native vectors vf (KW floats) and vd (KWD doubles,
+ * loaded from vfd floats), KROWV (row vectors per register tile) and KNB
+ * (windows per register tile). */
 
-/* One register tile: KROWV·16 rows of a panel (w, DA_PANEL floats per
+/* One register tile: KROWV·KW rows of a panel (w, DA_PANEL floats per
  * column) against nb windows over kn columns, added to Y. */
 static inline __attribute__((always_inline)) KTARGET void KNAME(gemm_tile)(const float *w, unsigned kn, const float *x,
                                                                           size_t xs, float *y, size_t ys,
                                                                           const unsigned nb) {
-        v16f acc[KROWV][KNB];
+        vf acc[KROWV][KNB];
 
 #pragma GCC unroll 8
         for (unsigned i = 0; i < nb; i++)
 #pragma GCC unroll 4
                 for (unsigned v = 0; v < KROWV; v++)
-                        acc[v][i] = *(const v16f *) (y + i * ys + v * DA_LANES);
+                        acc[v][i] = *(const vf *) (y + i * ys + v * KW);
 
         for (unsigned k = 0; k < kn; k++, w += DA_PANEL) {
-                v16f wv[KROWV];
+                vf wv[KROWV];
 
 #pragma GCC unroll 4
                 for (unsigned v = 0; v < KROWV; v++)
-                        wv[v] = ((const v16f *) w)[v];
+                        wv[v] = ((const vf *) w)[v];
 #pragma GCC unroll 8
                 for (unsigned i = 0; i < nb; i++) {
                         float s = x[i * xs + k];
@@ -37,7 +38,7 @@ static inline __attribute__((always_inline)) KTARGET void KNAME(gemm_tile)(const
         for (unsigned i = 0; i < nb; i++)
 #pragma GCC unroll 4
                 for (unsigned v = 0; v < KROWV; v++)
-                        *(v16f *) (y + i * ys + v * DA_LANES) = acc[v][i];
+                        *(vf *) (y + i * ys + v * KW) = acc[v][i];
 }
 
 static KTARGET void KNAME(gemm_panels_acc)(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y,
@@ -48,7 +49,7 @@ static KTARGET void KNAME(gemm_panels_acc)(const da_packed *W, const float *X, s
                 for (unsigned k0 = 0; k0 < cols; k0 += GEMM_KC) {
                         unsigned kn = MIN(GEMM_KC, cols - k0);
 
-                        for (unsigned sub = 0; sub < DA_PANEL; sub += KROWV * DA_LANES) {
+                        for (unsigned sub = 0; sub < DA_PANEL; sub += KROWV * KW) {
                                 const float *w = W->data + ((size_t) p * cols + k0) * DA_PANEL + sub;
                                 unsigned b = 0;
 
@@ -78,22 +79,22 @@ static KTARGET void KNAME(lstm_cell_forward_batch)(float *a, const float *c_prev
                 float *g = a + (size_t) b * 4 * Hp;
                 size_t o = (size_t) b * Hp;
 
-                for (unsigned j = 0; j < Hp; j += DA_LANES) {
-                        v16f *pi = (v16f *) (g + j), *pf = (v16f *) (g + Hp + j), *pg = (v16f *) (g + 2 * Hp + j),
-                             *po = (v16f *) (g + 3 * Hp + j);
-                        v16f i = VSIGMOID(*pi), f = VSIGMOID(*pf), cand = VTANH(*pg), out = VSIGMOID(*po);
-                        v16f cn = i * cand, t;
+                for (unsigned j = 0; j < Hp; j += KW) {
+                        vf *pi = (vf *) (g + j), *pf = (vf *) (g + Hp + j), *pg = (vf *) (g + 2 * Hp + j),
+                             *po = (vf *) (g + 3 * Hp + j);
+                        vf i = VSIGMOID(*pi), f = VSIGMOID(*pf), cand = VTANH(*pg), out = VSIGMOID(*po);
+                        vf cn = i * cand, t;
 
                         if (c_prev)
-                                cn += f * *(const v16f *) (c_prev + o + j);
+                                cn += f * *(const vf *) (c_prev + o + j);
                         t = VTANH(cn);
                         *pi = i;
                         *pf = f;
                         *pg = cand;
                         *po = out;
-                        *(v16f *) (c + o + j) = cn;
-                        *(v16f *) (tc + o + j) = t;
-                        *(v16f *) (h + o + j) = out * t;
+                        *(vf *) (c + o + j) = cn;
+                        *(vf *) (tc + o + j) = t;
+                        *(vf *) (h + o + j) = out * t;
                 }
         }
 }
@@ -106,18 +107,18 @@ static KTARGET void KNAME(lstm_cell_backward_batch)(const float *a, const float 
                 float *d = dp + (size_t) b * 4 * Hp;
                 size_t o = (size_t) b * Hp;
 
-                for (unsigned j = 0; j < Hp; j += DA_LANES) {
-                        v16f i = *(const v16f *) (g + j), f = *(const v16f *) (g + Hp + j),
-                             cand = *(const v16f *) (g + 2 * Hp + j), out = *(const v16f *) (g + 3 * Hp + j);
-                        v16f t = *(const v16f *) (tc + o + j), d_h = *(const v16f *) (dh + b * dhs + j);
-                        v16f d_c = *(v16f *) (dc + o + j) + d_h * out * (1.0f - t * t);
+                for (unsigned j = 0; j < Hp; j += KW) {
+                        vf i = *(const vf *) (g + j), f = *(const vf *) (g + Hp + j),
+                             cand = *(const vf *) (g + 2 * Hp + j), out = *(const vf *) (g + 3 * Hp + j);
+                        vf t = *(const vf *) (tc + o + j), d_h = *(const vf *) (dh + b * dhs + j);
+                        vf d_c = *(vf *) (dc + o + j) + d_h * out * (1.0f - t * t);
 
-                        *(v16f *) (d + j) = d_c * cand * i * (1.0f - i);
-                        *(v16f *) (d + Hp + j) = c_prev ? d_c * *(const v16f *) (c_prev + o + j) * f * (1.0f - f) :
-                                                          (v16f) {};
-                        *(v16f *) (d + 2 * Hp + j) = d_c * i * (1.0f - cand * cand);
-                        *(v16f *) (d + 3 * Hp + j) = d_h * t * out * (1.0f - out);
-                        *(v16f *) (dc + o + j) = d_c * f;
+                        *(vf *) (d + j) = d_c * cand * i * (1.0f - i);
+                        *(vf *) (d + Hp + j) = c_prev ? d_c * *(const vf *) (c_prev + o + j) * f * (1.0f - f) :
+                                                          (vf) {};
+                        *(vf *) (d + 2 * Hp + j) = d_c * i * (1.0f - cand * cand);
+                        *(vf *) (d + 3 * Hp + j) = d_h * t * out * (1.0f - out);
+                        *(vf *) (dc + o + j) = d_c * f;
                 }
         }
 }
@@ -125,24 +126,24 @@ static KTARGET void KNAME(lstm_cell_backward_batch)(const float *a, const float 
 static KTARGET void KNAME(affine_rows)(float *y, const float *u, const float *v, const float *alpha, unsigned n,
                                        unsigned B) {
         for (unsigned b = 0; b < B; b++) {
-                v16f *out = (v16f *) (y + (size_t) b * n);
+                vf *out = (vf *) (y + (size_t) b * n);
                 float al = alpha[b];
 
-                for (unsigned r = 0; r < n / DA_LANES; r++)
-                        out[r] = ((const v16f *) u)[r] + al * ((const v16f *) v)[r];
+                for (unsigned r = 0; r < n / KW; r++)
+                        out[r] = ((const vf *) u)[r] + al * ((const vf *) v)[r];
         }
 }
 
 static KTARGET void KNAME(weighted_rows_acc)(double *acc, const float *d, const double *w, unsigned n, unsigned B) {
-        for (unsigned r = 0; r < n; r += 8) {
-                v8d s = *(const v8d *) (acc + r);
+        for (unsigned r = 0; r < n; r += KWD) {
+                vd s = *(const vd *) (acc + r);
 
                 for (unsigned b = 0; b < B; b++) {
-                        v8f v;
+                        vfd v;
 
                         memcpy(&v, d + (size_t) b * n + r, sizeof(v));
-                        s += w[b] * __builtin_convertvector(v, v8d);
+                        s += w[b] * __builtin_convertvector(v, vd);
                 }
-                *(v8d *) (acc + r) = s;
+                *(vd *) (acc + r) = s;
         }
 }

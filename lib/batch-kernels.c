@@ -5,8 +5,6 @@
 #include "util.h"
 #include "vmath.h"
 
-typedef double v8d __attribute__((vector_size(64), aligned(64)));
-typedef float v8f __attribute__((vector_size(32)));
 
 /* Columns per pass over a panel: a 64-row block of 512 columns (128 KiB)
  * stays in L2 while every window group of the batch runs over it, so even
@@ -17,6 +15,12 @@ typedef float v8f __attribute__((vector_size(32)));
  * the tile; 4 weight loads and 6 broadcasts per 24 FMAs. */
 #define KTARGET __attribute__((target("avx512f")))
 #define KNAME(n) n##_avx512
+#define vf v16f
+#define vi v16i
+#define KW 16
+#define vd v8d
+#define vfd v8fu
+#define KWD 8
 #define KROWV 4
 #define KNB 6
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
@@ -26,11 +30,24 @@ typedef float v8f __attribute__((vector_size(32)));
 #undef KROWV
 #undef KNB
 #undef TILE_CASES
+#undef vf
+#undef vi
+#undef KW
+#undef vd
+#undef vfd
+#undef KWD
 
-/* AVX2 has 16 registers, a v16f is two: 2 × 16 rows × 3 windows. */
+/* AVX2 has 16 registers: 4 × 8 rows × 3 windows = 12 hold the tile, 4 the
+ * weights. */
 #define KTARGET __attribute__((target("avx2,fma")))
 #define KNAME(n) n##_avx2
-#define KROWV 2
+#define vf v8f
+#define vi v8i
+#define KW 8
+#define vd v4d
+#define vfd v4fu
+#define KWD 4
+#define KROWV 4
 #define KNB 3
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3)
 #include "batch-kernels-impl.h"
@@ -39,10 +56,22 @@ typedef float v8f __attribute__((vector_size(32)));
 #undef KROWV
 #undef KNB
 #undef TILE_CASES
+#undef vf
+#undef vi
+#undef KW
+#undef vd
+#undef vfd
+#undef KWD
 
 #define KTARGET
 #define KNAME(n) n##_baseline
-#define KROWV 1
+#define vf v4f
+#define vi v4i
+#define KW 4
+#define vd v2d
+#define vfd v2fu
+#define KWD 2
+#define KROWV 4
 #define KNB 3
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3)
 #include "batch-kernels-impl.h"
@@ -51,6 +80,12 @@ typedef float v8f __attribute__((vector_size(32)));
 #undef KROWV
 #undef KNB
 #undef TILE_CASES
+#undef vf
+#undef vi
+#undef KW
+#undef vd
+#undef vfd
+#undef KWD
 
 typedef struct kernel_set {
         __typeof__(gemm_panels_acc_baseline) *gemm;

@@ -2,50 +2,12 @@
 #include <math.h>
 
 #include "gemv.h"
+#include "vmath.h"
 #include "util.h"
-
-typedef float v16f __attribute__((vector_size(64), aligned(64)));
-typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
-typedef float v8f __attribute__((vector_size(32), aligned(32)));
-typedef int32_t v8i __attribute__((vector_size(32), aligned(32)));
-typedef float v4f __attribute__((vector_size(16), aligned(16)));
-typedef int32_t v4i __attribute__((vector_size(16), aligned(16)));
 
 /* Each kernel is compiled three times, for AVX-512, AVX2+FMA and the
  * baseline; the best one the CPU has is picked once (as GCC's
  * target_clones would, but portable to clang and sanitizer builds). */
-
-/* The vector helpers are macros rather than functions: 64-byte vectors
- * cannot cross a function boundary in the baseline clone without an ABI
- * change, and clang refuses that outright. */
-
-#define VSELECT(mask, a, b) ((vf) (((vi) (a) & (mask)) | ((vi) (b) & ~(mask))))
-
-/* exp(x) as Cephes' expf: x = n·ln2 + r, a degree-6 polynomial for e^r and
- * the exponent bits for 2^n; ≤ 2 ulp over the clamped range. */
-#define VEXP(x_)                                                                \
-        ({                                                                      \
-                const vf hi_ = (vf) {} + 88.3762626647949f;                     \
-                const vf lo_ = (vf) {} - 87.3365447504019f;                     \
-                vf x = (x_), t_, n_, r_, p_;                                    \
-                x = VSELECT(x > hi_, hi_, x);                                   \
-                x = VSELECT(x < lo_, lo_, x);                                   \
-                t_ = x * 1.44269504088896341f;                                  \
-                /* round to nearest by the 1.5·2^23 trick */                    \
-                n_ = (t_ + 12582912.0f) - 12582912.0f;                          \
-                r_ = x - n_ * 0.693359375f;                                     \
-                r_ = r_ - n_ * -2.12194440e-4f;                                 \
-                p_ = 1.9875691500E-4f * r_ + 1.3981999507E-3f;                  \
-                p_ = p_ * r_ + 8.3334519073E-3f;                                \
-                p_ = p_ * r_ + 4.1665795894E-2f;                                \
-                p_ = p_ * r_ + 1.6666665459E-1f;                                \
-                p_ = p_ * r_ + 5.0000001201E-1f;                                \
-                p_ = p_ * r_ * r_ + r_ + 1.0f;                                  \
-                p_ * (vf) ((__builtin_convertvector(n_, vi) + 127) << 23);      \
-        })
-
-#define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))
-#define VTANH(x) (2.0f / (1.0f + VEXP(-2.0f * (x))) - 1.0f)
 
 #define KTARGET __attribute__((target("avx512f")))
 #define KNAME(n) n##_avx512

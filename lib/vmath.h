@@ -1,25 +1,39 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* 16-lane float vectors and the vectorised exp, sigmoid and tanh the float
- * kernels share. Macros rather than functions: 64-byte vectors cannot cross
- * a function boundary in a baseline (non-AVX-512) build without an ABI
- * change, and clang refuses that outright. */
+/* The vector types of each instruction set's native width and the
+ * vectorised exp, sigmoid and tanh the float kernels share. A kernel file
+ * includes its body once per instruction set with vf/vi (and vd, vfd for
+ * doubles) defined as that set's native types: a wider type would be split
+ * by the compiler through memory and run many times slower. Macros rather
+ * than functions: wide vectors cannot cross a function boundary in a
+ * baseline build without an ABI change, and clang refuses that outright. */
 
 #include <stdint.h>
 
 typedef float v16f __attribute__((vector_size(64), aligned(64)));
 typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
+typedef float v8f __attribute__((vector_size(32), aligned(32)));
+typedef int32_t v8i __attribute__((vector_size(32), aligned(32)));
+typedef float v4f __attribute__((vector_size(16), aligned(16)));
+typedef int32_t v4i __attribute__((vector_size(16), aligned(16)));
+typedef double v8d __attribute__((vector_size(64), aligned(64)));
+typedef double v4d __attribute__((vector_size(32), aligned(32)));
+typedef double v2d __attribute__((vector_size(16), aligned(16)));
+/* float halves for converting to double, loaded with memcpy (unaligned) */
+typedef float v8fu __attribute__((vector_size(32)));
+typedef float v4fu __attribute__((vector_size(16)));
+typedef float v2fu __attribute__((vector_size(8)));
 
-#define VSELECT(mask, a, b) ((v16f) (((v16i) (a) & (mask)) | ((v16i) (b) & ~(mask))))
+#define VSELECT(mask, a, b) ((vf) (((vi) (a) & (mask)) | ((vi) (b) & ~(mask))))
 
 /* exp(x) as Cephes' expf: x = n·ln2 + r, a degree-6 polynomial for e^r and
  * the exponent bits for 2^n; ≤ 2 ulp over the clamped range. */
 #define VEXP(x_)                                                                \
         ({                                                                      \
-                const v16f hi_ = (v16f) {} + 88.3762626647949f;                 \
-                const v16f lo_ = (v16f) {} - 87.3365447504019f;                 \
-                v16f x = (x_), t_, n_, r_, p_;                                  \
+                const vf hi_ = (vf) {} + 88.3762626647949f;                     \
+                const vf lo_ = (vf) {} - 87.3365447504019f;                     \
+                vf x = (x_), t_, n_, r_, p_;                                    \
                 x = VSELECT(x > hi_, hi_, x);                                   \
                 x = VSELECT(x < lo_, lo_, x);                                   \
                 t_ = x * 1.44269504088896341f;                                  \
@@ -33,7 +47,7 @@ typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));
                 p_ = p_ * r_ + 1.6666665459E-1f;                                \
                 p_ = p_ * r_ + 5.0000001201E-1f;                                \
                 p_ = p_ * r_ * r_ + r_ + 1.0f;                                  \
-                p_ * (v16f) ((__builtin_convertvector(n_, v16i) + 127) << 23);  \
+                p_ * (vf) ((__builtin_convertvector(n_, vi) + 127) << 23);      \
         })
 
 #define VSIGMOID(x) (1.0f / (1.0f + VEXP(-(x))))

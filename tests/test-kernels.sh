@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# The PyTorch fixtures through each kernel variant this CPU can run, not
-# only the one the dispatcher would pick (DEEPACTIF_KERNELS forces it).
+# The forward pass, the batch kernels and the attribution methods through
+# each kernel variant this CPU can run, not only the one the dispatcher
+# would pick (DEEPACTIF_KERNELS forces it).
 set -euo pipefail
 : "${top_builddir:?run from make check}"
 for k in avx2 baseline; do
@@ -10,5 +11,7 @@ for k in avx2 baseline; do
                 continue
         fi
         echo "== DEEPACTIF_KERNELS=$k"
-        DEEPACTIF_KERNELS=$k "$top_builddir/tests/test-lstm-torch"
+        for t in test-lstm-torch test-batch-kernels test-attribution test-deepactif; do
+                DEEPACTIF_KERNELS=$k "$top_builddir/tests/$t"
+        done
 done
