@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deepactif.h"
+
 #define VARLINK "/run/deepactif.varlink"
 #define TIMEOUT_MS 15000
 #define RATE_HZ 100
@@ -194,6 +196,114 @@ static bool wait_device_gone(const char *source) {
                         return false;
                 sleep_ms(200);
         }
+}
+
+/* ---- the offline oracle ------------------------------------------------ */
+
+/* What the daemon should decode from sample k: both sources carry whole
+ * micrometres (HID logical units, evdev at 1000 units/mm). */
+static void expected_frame(unsigned k, da_frame *ret) {
+        Gaze g = trajectory(k);
+        const struct {
+                da_channel c;
+                double v;
+        } map[] = {
+                { DA_CH_GAZE_POINT_X, g.point[0] },     { DA_CH_GAZE_POINT_Y, g.point[1] },
+                { DA_CH_EYE_LEFT_ORIGIN_X, g.left[0] }, { DA_CH_EYE_LEFT_ORIGIN_Y, g.left[1] },
+                { DA_CH_EYE_LEFT_ORIGIN_Z, g.left[2] }, { DA_CH_EYE_RIGHT_ORIGIN_X, g.right[0] },
+                { DA_CH_EYE_RIGHT_ORIGIN_Y, g.right[1] }, { DA_CH_EYE_RIGHT_ORIGIN_Z, g.right[2] },
+        };
+
+        ret->time_us = 1000000 + (uint64_t) k * (1000000 / RATE_HZ);
+        for (unsigned c = 0; c < _DA_CH_MAX; c++)
+                ret->ch[c] = NAN;
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+                ret->ch[map[i].c] = (float) ((double) lround(map[i].v * 1e6) * 1e-6);
+}
+
+/* DeepACTIF-INV over the first n_windows windows of samples k0, k0 + 1, …,
+ * computed the way tests/test-daemon.c does, without the daemon's stream and
+ * rolling code: explicit T-frame windows at every hop, the model's gate
+ * traces, one aggregation. The daemon's rolling scope (600 windows) holds
+ * them all. */
+static void offline_scores(unsigned k0, size_t n_windows, double ret_scores[static N_FEATURES]) {
+        da_model *m = NULL;
+        da_featurizer *fz = NULL;
+        da_ctx *ctx = NULL;
+        da_error err = {};
+        const da_arch *a;
+        unsigned idx[N_FEATURES], T, hop;
+        float *rows, *traces, out[8];
+        size_t n, n_win = 0;
+
+        ck_assert_msg(da_model_load(model_path, &m, &err) == 0, "%s", err.message);
+        a = da_model_arch(m);
+        ck_assert_uint_eq(a->n_features, N_FEATURES);
+        T = a->window;
+        hop = a->hop;
+        n = (n_windows - 1) * hop + T;
+        for (unsigned f = 0; f < N_FEATURES; f++) {
+                int r = da_feature_from_name(da_model_feature(m, f));
+
+                ck_assert_int_ge(r, 0);
+                idx[f] = (unsigned) r;
+        }
+        ck_assert_int_eq(da_featurizer_new(idx, N_FEATURES, &fz), 0);
+        ck_assert_int_eq(da_ctx_new(m, T, &ctx), 0);
+        rows = calloc(n * N_FEATURES, sizeof(float));
+        traces = calloc(n_windows * N_FEATURES, sizeof(float));
+        ck_assert(rows && traces);
+        for (size_t i = 0; i < n; i++) {
+                float *row = rows + i * N_FEATURES;
+                da_frame f;
+
+                expected_frame(k0 + (unsigned) i, &f);
+                ck_assert_int_eq(da_featurizer_push(fz, &f, row), 0);
+                for (unsigned c = 0; c < N_FEATURES; c++)
+                        ck_assert(isfinite(row[c]));
+                da_scaler_apply(da_model_scaler_median(m), da_model_scaler_iqr(m), N_FEATURES, row);
+                if (i + 1 < T || (i + 1 - T) % hop != 0)
+                        continue;
+                ck_assert_int_eq(da_forward_traced(ctx, rows + (i + 1 - T) * N_FEATURES, T, out, NULL,
+                                                   traces + n_win * N_FEATURES), 0);
+                n_win++;
+        }
+        ck_assert_uint_eq(n_win, n_windows);
+        ck_assert_int_eq(da_aggregate(traces, n_win, N_FEATURES, DA_AGG_INV, ret_scores), 0);
+        free(rows);
+        free(traces);
+        da_featurizer_free(fz);
+        da_ctx_free(ctx);
+        da_model_free(m);
+}
+
+/* The device's newest snapshot, over the windows that the frames from
+ * sample k0 on made, equals the offline ranking of the same windows.
+ * Returns how many windows it covered. */
+static uint64_t check_against_offline(const char *device, unsigned k0) {
+        double want[N_FEATURES];
+        json_object *r = ctl("top", device), *scores;
+        uint64_t windows;
+
+        ck_assert(r);
+        windows = get_u64(r, "windows");
+        ck_assert_uint_gt(windows, 0);
+        offline_scores(k0, windows, want);
+        scores = json_object_object_get(r, "scores");
+        ck_assert_uint_eq(json_object_array_length(scores), N_FEATURES);
+        for (size_t i = 0; i < N_FEATURES; i++) {
+                json_object *e = json_object_array_get_idx(scores, i);
+                uint64_t f = get_u64(e, "index");
+                double got = json_object_get_double(json_object_object_get(e, "score"));
+
+                ck_assert_uint_lt(f, N_FEATURES);
+                /* Decoding may round a micrometre differently by one ulp. */
+                ck_assert_msg(fabs(got - want[f]) <= 1e-7 + 1e-5 * fabs(want[f]),
+                              "%s feature %" PRIu64 ": daemon %.9g, offline %.9g", device, f, got, want[f]);
+        }
+        printf("vm-test: %s matches the offline ranking over %" PRIu64 " windows\n", device, windows);
+        json_object_put(r);
+        return windows;
 }
 
 /* Waits until deepactifd lists a device of source: it has opened the node,
@@ -478,12 +588,14 @@ static void teardown(void) {
 
 START_TEST(test_uhid_gazehid) {
         const unsigned frames = 300;
+        unsigned k0;
         json_object *d;
         char name[256];
         uint64_t processed;
 
         uhid_fd = uhid_create(gazehid, gazehid_size, "deepactif-vm GazeHid");
         wait_listed("hidraw");
+        k0 = sample;
         stream_uhid(uhid_fd, frames);
         d = wait_device("hidraw", frames);
         ck_assert(d);
@@ -497,6 +609,11 @@ START_TEST(test_uhid_gazehid) {
         ck_assert_uint_eq(get_u64(d, "framesInvalid"), 0);
         json_object_put(d);
         check_ranking(name);
+        /* Snapshots follow sensor time: the first frame + 250 ms, then every
+         * 250 ms after the frame that took one. At 100 Hz that is after frames
+         * 25, 50, …, 275 (0-based), so the newest of 300 frames' snapshots
+         * covers 276 frames: 276 − 10 + 1 = 267 windows of T = 10, hop 1. */
+        ck_assert_uint_eq(check_against_offline(name, k0), 267);
 
         /* Unplugged mid-stream, then plugged in again: a new HID instance. */
         uhid_destroy(uhid_fd);
@@ -648,9 +765,11 @@ END_TEST
 START_TEST(test_uinput_evdev) {
         const unsigned frames = 300, flood = 3000;
         uint64_t processed, dropped;
+        unsigned k0;
         json_object *d;
         char name[256];
 
+        k0 = sample;
         stream_uinput(uinput_fd, frames, true);
         d = wait_device("evdev", frames);
         ck_assert_msg(d, "deepactifd did not pick up %s", event_node);
@@ -663,6 +782,9 @@ START_TEST(test_uinput_evdev) {
         check_evdev_counts(d, 0, 0, frames);
         json_object_put(d);
         check_ranking(name);
+        /* Kernel timestamps here, so the snapshot falls where it falls. */
+        if (dropped == 0)
+                check_against_offline(name, k0);
 
         /* Overrun evdev's client buffer while the daemon cannot read. */
         ck_assert_int_eq(kill(daemon_pid, SIGSTOP), 0);
