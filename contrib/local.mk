@@ -40,12 +40,6 @@ EXTRA_DIST += \
 	docs/results-robustvision-quick.json \
 	docs/results-robustvision-quick.svg
 
-# deepactifd's default Model= (CONFIG_DEFAULT_MODEL) is the shipped model.
-install-data-hook:
-	$(LN_S) -f models/foval-robustvision.safetensors $(DESTDIR)$(pkgdatadir)/default.safetensors
-uninstall-hook:
-	rm -f $(DESTDIR)$(pkgdatadir)/default.safetensors
-
 # Shell completion for deepactifctl, named as bash-completion and zsh look
 # them up; directories from configure.
 dist_bashcompletion_DATA = contrib/completion/deepactifctl
