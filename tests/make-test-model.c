@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "deepactif.h"
+#include "util.h"
 
 #define SEED 20240601u
 
@@ -41,8 +42,11 @@ int main(int argc, char *argv[]) {
                 return 2;
         }
         if (argc > 3 && argv[3][0]) {
-                char *list = strdup(argv[3]), *save = NULL;
+                _cleanup_free_ char *list = strdup(argv[3]);
+                char *save = NULL;
 
+                if (!list)
+                        return fail("feature list", -ENOMEM, NULL);
                 for (char *w = strtok_r(list, ",", &save); w && F < 256; w = strtok_r(NULL, ",", &save)) {
                         r = da_feature_from_name(w);
                         if (r < 0)
