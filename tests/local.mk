@@ -364,3 +364,7 @@ check-packages: dist
 	$(top_srcdir)/tests/test-packages.sh $(abs_top_builddir)/$(PACKAGE)-$(VERSION).tar.xz
 .PHONY: check-packages
 EXTRA_DIST += tests/test-packages.sh
+
+# The VM harness's scratch tree (kernel, initramfs) is built in the build tree.
+clean-local:
+	-rm -rf tests/vm-work
