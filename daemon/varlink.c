@@ -122,10 +122,10 @@ static int bad_message(const char **ret_reason, const char *reason) {
 }
 
 int varlink_message_parse(const char *data, size_t size, VarlinkMessage *ret, const char **ret_reason) {
-        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_(json_object_putp) json_object *o = NULL, *params = NULL;
         _cleanup_free_ char *method = NULL;
         json_tokener *tok;
-        json_object *v, *params = NULL;
+        json_object *v;
         bool more = false, oneway = false;
         size_t consumed;
 
@@ -176,14 +176,10 @@ int varlink_message_parse(const char *data, size_t size, VarlinkMessage *ret, co
                         return bad_message(ret_reason, "\"oneway\" is not a boolean");
                 oneway = json_object_get_boolean(v);
         }
-        if (json_object_object_get_ex(o, "upgrade", &v) && json_object_get_boolean(v)) {
-                json_object_put(params);
+        if (json_object_object_get_ex(o, "upgrade", &v) && json_object_get_boolean(v))
                 return bad_message(ret_reason, "\"upgrade\" is not supported");
-        }
-        if (more && oneway) {
-                json_object_put(params);
+        if (more && oneway)
                 return bad_message(ret_reason, "\"more\" and \"oneway\" exclude each other");
-        }
         if (!params) {
                 params = json_object_new_object();
                 if (!params)
@@ -192,7 +188,7 @@ int varlink_message_parse(const char *data, size_t size, VarlinkMessage *ret, co
 
         *ret = (VarlinkMessage) {
                 .method = TAKE_PTR(method),
-                .parameters = params,
+                .parameters = TAKE_PTR(params),
                 .more = more,
                 .oneway = oneway,
         };
