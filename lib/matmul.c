@@ -20,9 +20,12 @@ INLINE v8d load_d(const double *p) {
         return v;
 }
 
-INLINE void store_d(double *p, v8d v) {
-        memcpy(p, &v, sizeof(v));
-}
+/* A macro, as hsum(): no 64-byte vector crosses a call. */
+#define store_d(p, v)                                   \
+        do {                                            \
+                v8d v_ = (v);                           \
+                memcpy((p), &v_, sizeof(v_));           \
+        } while (0)
 
 INLINE v8d load_f(const float *p) {
         v8f v;
@@ -31,9 +34,9 @@ INLINE v8d load_f(const float *p) {
         return __builtin_convertvector(v, v8d);
 }
 
-INLINE double hsum(v8d v) {
-        return ((v[0] + v[4]) + (v[1] + v[5])) + ((v[2] + v[6]) + (v[3] + v[7]));
-}
+/* A macro: a 64-byte vector argument draws GCC's ABI note in the baseline
+ * build, and the sum order must stay exactly this. */
+#define hsum(v) ((((v)[0] + (v)[4]) + ((v)[1] + (v)[5])) + (((v)[2] + (v)[6]) + ((v)[3] + (v)[7])))
 
 /* Two weight rows against four vectors per pass: 8 accumulators, 6 loads
  * for 8 FMAs. */
