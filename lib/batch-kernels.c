@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "batch-kernels.h"
+#include "cpu.h"
 #include "util.h"
 #include "vmath.h"
 
@@ -97,35 +98,14 @@ typedef struct kernel_set {
 
 #define KERNEL_SET(v) { gemm_panels_acc_##v, lstm_cell_forward_batch_##v, lstm_cell_backward_batch_##v, \
                         affine_rows_##v, weighted_rows_acc_##v }
-static const kernel_set kernels_avx512 = KERNEL_SET(avx512);
-static const kernel_set kernels_avx2 = KERNEL_SET(avx2);
-static const kernel_set kernels_baseline = KERNEL_SET(baseline);
+static const kernel_set kernel_sets[_CPU_VARIANT_MAX] = {
+        [CPU_AVX512] = KERNEL_SET(avx512),
+        [CPU_AVX2] = KERNEL_SET(avx2),
+        [CPU_BASELINE] = KERNEL_SET(baseline),
+};
 
-/* Picked on first use rather than by an ifunc resolver, which would run
- * before sanitizer runtimes are up. Racing first callers store the same value. */
 static const kernel_set *kernels(void) {
-        static const kernel_set *cached;
-        const kernel_set *k = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
-        const char *force;
-
-        if (_likely_(k))
-                return k;
-        __builtin_cpu_init();
-        /* DEEPACTIF_KERNELS=avx2|baseline forces a narrower variant, as for
-         * the forward kernels in gemv.c. */
-        force = secure_getenv("DEEPACTIF_KERNELS");
-        if (force && streq(force, "baseline"))
-                k = &kernels_baseline;
-        else if (force && streq(force, "avx2") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-                k = &kernels_avx2;
-        else if (__builtin_cpu_supports("avx512f"))
-                k = &kernels_avx512;
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-                k = &kernels_avx2;
-        else
-                k = &kernels_baseline;
-        __atomic_store_n(&cached, k, __ATOMIC_RELEASE);
-        return k;
+        return &kernel_sets[cpu_kernel_variant()];
 }
 
 void gemm_panels_acc(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y, size_t ys) {

@@ -12,6 +12,8 @@ lib_libdeepactif_la_SOURCES = \
 	lib/channels.c \
 	lib/model.c \
 	lib/model-file.c \
+	lib/cpu.h \
+	lib/cpu.c \
 	lib/gemv.h \
 	lib/gemv-kernels.h \
 	lib/gemv.c \

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "cpu.h"
+#include "util.h"
+
+static cpu_variant detect(void) {
+        const char *force = secure_getenv("DEEPACTIF_KERNELS");
+        bool avx2;
+
+        __builtin_cpu_init();
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if (force && streq(force, "baseline"))
+                return CPU_BASELINE;
+        if (force && streq(force, "avx2") && avx2)
+                return CPU_AVX2;
+        if (__builtin_cpu_supports("avx512f"))
+                return CPU_AVX512;
+        return avx2 ? CPU_AVX2 : CPU_BASELINE;
+}
+
+cpu_variant cpu_kernel_variant(void) {
+        /* 0 means "not yet": racing first callers store the same value */
+        static int cached;
+        int v = __atomic_load_n(&cached, __ATOMIC_ACQUIRE);
+
+        if (_likely_(v))
+                return (cpu_variant) (v - 1);
+        v = (int) detect() + 1;
+        __atomic_store_n(&cached, v, __ATOMIC_RELEASE);
+        return (cpu_variant) (v - 1);
+}

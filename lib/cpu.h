@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Which instruction set the float kernels run in. Each kernel file compiles
+ * its bodies once per variant and indexes a table with this. */
+
+typedef enum cpu_variant {
+        CPU_BASELINE,
+        CPU_AVX2,
+        CPU_AVX512,
+        _CPU_VARIANT_MAX,
+} cpu_variant;
+
+/* The widest variant the CPU has, unless DEEPACTIF_KERNELS=avx2|baseline
+ * forces a narrower one (to test and compare them on one machine). Decided
+ * at first use rather than by an ifunc resolver, which would run before
+ * sanitizer runtimes are up. */
+cpu_variant cpu_kernel_variant(void);
