@@ -56,6 +56,8 @@ daemon_deepactifd_SOURCES = \
 	daemon/source-hidraw.c \
 	daemon/kernel-uevent.h \
 	daemon/kernel-uevent.c \
+	daemon/device-watch.h \
+	daemon/device-watch.c \
 	daemon/evdev-profile.h \
 	daemon/evdev-profile.c \
 	daemon/bus.h \

@@ -16,7 +16,7 @@
 #include <systemd/sd-device.h>
 
 #include "evdev-profile.h"
-#include "kernel-uevent.h"
+#include "device-watch.h"
 #include "log.h"
 #include "sources.h"
 
@@ -35,8 +35,7 @@ struct EvdevNode {
 
 struct EvdevMonitor {
         Manager *manager;
-        sd_device_monitor *udev;
-        KernelUevent *kernel;
+        DeviceWatch *watch;
         EvdevNode *nodes;
 };
 
@@ -182,7 +181,9 @@ static bool is_eyetracker(const Manager *m, sd_device *d, const char **ret_devno
                 streq(v, "1");
 }
 
-static void on_action(EvdevMonitor *e, sd_device *d, const char *devnode, sd_device_action_t action) {
+static void on_action(sd_device *d, const char *devnode, sd_device_action_t action, void *userdata) {
+        EvdevMonitor *e = userdata;
+
         if (action == SD_DEVICE_REMOVE) {
                 for (EvdevNode *n = e->nodes; n; n = n->next)
                         if (streq(n->devnode, devnode)) {
@@ -195,55 +196,17 @@ static void on_action(EvdevMonitor *e, sd_device *d, const char *devnode, sd_dev
                 (void) node_add(e, devnode);
 }
 
-static int on_uevent(sd_device_monitor *mon, sd_device *d, void *userdata) {
-        EvdevMonitor *e = userdata;
-        sd_device_action_t action;
-        const char *devnode;
-
-        if (!is_eyetracker(e->manager, d, &devnode) || sd_device_get_action(d, &action) < 0)
-                return 0;
-        on_action(e, d, devnode, action);
-        return 0;
-}
-
-static void on_kernel_uevent(sd_device_action_t action, const char *devnode, void *userdata) {
-        sd_device *d = NULL;
-
-        if (action == SD_DEVICE_ADD)
-                (void) sd_device_new_from_devname(&d, devnode);
-        on_action(userdata, d, devnode, action);
-        sd_device_unref(d);
-}
-
 EvdevMonitor *evdev_monitor_free(EvdevMonitor *e) {
         if (!e)
                 return NULL;
         while (e->nodes)
                 node_free(e->nodes);
-        sd_device_monitor_unref(e->udev);
-        kernel_uevent_free(e->kernel);
+        device_watch_free(e->watch);
         return mfree(e);
 }
 
-static int watch_udev(EvdevMonitor *e) {
-        int r;
-
-        r = sd_device_monitor_new(&e->udev);
-        if (r >= 0)
-                r = sd_device_monitor_filter_add_match_subsystem_devtype(e->udev, "input", NULL);
-        if (r >= 0)
-                r = sd_device_monitor_attach_event(e->udev, e->manager->event);
-        if (r >= 0)
-                r = sd_device_monitor_start(e->udev, on_uevent, e);
-        if (r < 0)
-                e->udev = sd_device_monitor_unref(e->udev);
-        return r;
-}
-
 int evdev_monitor_new(Manager *m, EvdevMonitor **ret) {
-        sd_device_enumerator *en = NULL;
         EvdevMonitor *e;
-        bool udev;
         int r;
 
         e = calloc(1, sizeof *e);
@@ -252,30 +215,11 @@ int evdev_monitor_new(Manager *m, EvdevMonitor **ret) {
         e->manager = m;
 
         /* Without udevd nothing is tagged: only Devices= paths are watched. */
-        udev = kernel_uevent_udev_running();
-        if (udev)
-                r = watch_udev(e);
-        else
-                r = kernel_uevent_new(m->event, "input", on_kernel_uevent, e, &e->kernel);
-        if (r < 0)
-                log_notice_errno(r, "Failed to monitor input devices, hotplug disabled: %m");
-
-        r = sd_device_enumerator_new(&en);
-        if (r >= 0)
-                r = sd_device_enumerator_add_match_subsystem(en, "input", true);
-        if (r >= 0 && !udev)
-                r = sd_device_enumerator_allow_uninitialized(en);
-        if (r >= 0)
-                for (sd_device *d = sd_device_enumerator_get_device_first(en); d;
-                     d = sd_device_enumerator_get_device_next(en)) {
-                        const char *devnode;
-
-                        if (is_eyetracker(m, d, &devnode))
-                                (void) node_add(e, devnode);
-                }
-        else
-                log_notice_errno(r, "Failed to enumerate input devices: %m");
-        sd_device_enumerator_unref(en);
+        r = device_watch_new(m->event, "input", on_action, e, &e->watch);
+        if (r < 0) {
+                evdev_monitor_free(e);
+                return r;
+        }
 
         /* Listed nodes udev does not know (no udev at all) are opened as is. */
         for (char **p = m->config.devices; p && *p; p++)

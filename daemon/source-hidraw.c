@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "hid-eyetracker.h"
-#include "kernel-uevent.h"
+#include "device-watch.h"
 #include "log.h"
 #include "sources.h"
 
@@ -36,8 +36,7 @@ struct HidrawNode {
 
 struct HidrawMonitor {
         Manager *manager;
-        sd_device_monitor *udev;
-        KernelUevent *kernel;
+        DeviceWatch *watch;
         HidrawNode *nodes;
 };
 
@@ -217,7 +216,8 @@ static bool wanted(const Manager *m, sd_device *d, const char **ret_devnode, con
         return true;
 }
 
-static void on_action(HidrawMonitor *h, sd_device *d, const char *devnode, sd_device_action_t action) {
+static void on_action(sd_device *d, const char *devnode, sd_device_action_t action, void *userdata) {
+        HidrawMonitor *h = userdata;
         const char *id;
 
         if (action == SD_DEVICE_REMOVE) {
@@ -232,55 +232,17 @@ static void on_action(HidrawMonitor *h, sd_device *d, const char *devnode, sd_de
                 (void) node_add(h, devnode, id);
 }
 
-static int on_uevent(sd_device_monitor *mon, sd_device *d, void *userdata) {
-        HidrawMonitor *h = userdata;
-        sd_device_action_t action;
-        const char *devnode, *id;
-
-        if (!wanted(h->manager, d, &devnode, &id) || sd_device_get_action(d, &action) < 0)
-                return 0;
-        on_action(h, d, devnode, action);
-        return 0;
-}
-
-static void on_kernel_uevent(sd_device_action_t action, const char *devnode, void *userdata) {
-        sd_device *d = NULL;
-
-        if (action == SD_DEVICE_ADD)
-                (void) sd_device_new_from_devname(&d, devnode);
-        on_action(userdata, d, devnode, action);
-        sd_device_unref(d);
-}
-
 HidrawMonitor *hidraw_monitor_free(HidrawMonitor *h) {
         if (!h)
                 return NULL;
         while (h->nodes)
                 node_free(h->nodes);
-        sd_device_monitor_unref(h->udev);
-        kernel_uevent_free(h->kernel);
+        device_watch_free(h->watch);
         return mfree(h);
 }
 
-static int watch_udev(HidrawMonitor *h) {
-        int r;
-
-        r = sd_device_monitor_new(&h->udev);
-        if (r >= 0)
-                r = sd_device_monitor_filter_add_match_subsystem_devtype(h->udev, "hidraw", NULL);
-        if (r >= 0)
-                r = sd_device_monitor_attach_event(h->udev, h->manager->event);
-        if (r >= 0)
-                r = sd_device_monitor_start(h->udev, on_uevent, h);
-        if (r < 0)
-                h->udev = sd_device_monitor_unref(h->udev);
-        return r;
-}
-
 int hidraw_monitor_new(Manager *m, HidrawMonitor **ret) {
-        sd_device_enumerator *en = NULL;
         HidrawMonitor *h;
-        bool udev;
         int r;
 
         h = calloc(1, sizeof *h);
@@ -288,31 +250,11 @@ int hidraw_monitor_new(Manager *m, HidrawMonitor **ret) {
                 return log_oom();
         h->manager = m;
 
-        udev = kernel_uevent_udev_running();
-        if (udev)
-                r = watch_udev(h);
-        else
-                r = kernel_uevent_new(m->event, "hidraw", on_kernel_uevent, h, &h->kernel);
-        if (r < 0)
-                log_notice_errno(r, "Failed to monitor hidraw devices, hotplug disabled: %m");
-
-        r = sd_device_enumerator_new(&en);
-        if (r >= 0)
-                r = sd_device_enumerator_add_match_subsystem(en, "hidraw", true);
-        /* Without udevd no device is ever marked initialized. */
-        if (r >= 0 && !udev)
-                r = sd_device_enumerator_allow_uninitialized(en);
-        if (r >= 0)
-                for (sd_device *d = sd_device_enumerator_get_device_first(en); d;
-                     d = sd_device_enumerator_get_device_next(en)) {
-                        const char *devnode, *id;
-
-                        if (wanted(m, d, &devnode, &id))
-                                (void) node_add(h, devnode, id);
-                }
-        else
-                log_notice_errno(r, "Failed to enumerate hidraw devices: %m");
-        sd_device_enumerator_unref(en);
+        r = device_watch_new(m->event, "hidraw", on_action, h, &h->watch);
+        if (r < 0) {
+                hidraw_monitor_free(h);
+                return r;
+        }
 
         for (char **p = m->config.devices; p && *p; p++)
                 if (has_prefix(*p, "/dev/hidraw") && access(*p, F_OK) >= 0)
