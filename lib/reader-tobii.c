@@ -204,7 +204,8 @@ static int parse_row(da_reader *r, tobii_state *s, da_frame *f, da_error *err) {
                 bool valid[3];
 
                 for (unsigned k = 0; k < 3; k++) {
-                        const char *v = valid_cols[k] >= 0 ? s->fields[s->col[valid_cols[k]]] : "1";
+                        /* a missing validity column counts as valid */
+                        const char *v = s->col[valid_cols[k]] >= 0 ? s->fields[s->col[valid_cols[k]]] : "1";
 
                         if (!streq(v, "0") && !streq(v, "1"))
                                 return da_error_set(err, -EINVAL, "%s:%lu: %s is '%s', expected 0 or 1",

@@ -368,3 +368,23 @@ EXTRA_DIST += tests/test-packages.sh
 # The VM harness's scratch tree (kernel, initramfs) is built in the build tree.
 clean-local:
 	-rm -rf tests/vm-work
+
+# The recording readers: every format, and the generic CSV through a column map.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-fuzz-reader
+TESTS += tests/test-fuzz-reader
+endif
+tests_test_fuzz_reader_SOURCES = tests/fuzz-reader.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_reader_CFLAGS = $(TEST_CFLAGS) -DFUZZ_NAME=\"fuzz-reader\"
+tests_test_fuzz_reader_LDADD = $(TEST_LDADD)
+
+FUZZERS += tests/fuzz-reader
+fuzz_reader_sources = tests/fuzz-reader.c lib/reader.c lib/reader-robustvision.c lib/reader-tobii.c \
+	lib/reader-eyelink.c lib/reader-csv.c lib/reader-parse.c lib/channels.c lib/util.c
+EXTRA_DIST += tests/fuzz-reader.c
+
+if HAVE_CLANG
+tests/fuzz-reader: $(fuzz_reader_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(ZLIB_CFLAGS) -o $@ $(fuzz_reader_sources:%=$(top_srcdir)/%) $(ZLIB_LIBS) -lm
+endif
