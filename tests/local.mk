@@ -388,3 +388,17 @@ tests/fuzz-reader: $(fuzz_reader_sources:%=$(top_srcdir)/%)
 	@$(MKDIR_P) tests
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(ZLIB_CFLAGS) -o $@ $(fuzz_reader_sources:%=$(top_srcdir)/%) $(ZLIB_LIBS) -lm
 endif
+
+# deepactifd.conf through config_load().
+if HAVE_CHECK
+check_PROGRAMS += tests/test-fuzz-config
+TESTS += tests/test-fuzz-config
+endif
+tests_test_fuzz_config_SOURCES = tests/fuzz-config.c tests/fuzz-main.c tests/test-util.h tests/test-util.c \
+	daemon/config.h daemon/config.c daemon/log.h daemon/log.c
+tests_test_fuzz_config_CFLAGS = $(TEST_CFLAGS) $(INIH_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-config\"
+tests_test_fuzz_config_LDADD = $(TEST_LDADD) $(INIH_LIBS)
+
+# Only its corpus replay: libFuzzer would need the whole library built with
+# clang, whose vector ABI rules refuse lib/matmul.c.
+EXTRA_DIST += tests/fuzz-config.c
