@@ -141,7 +141,7 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
                 x[i] = 2 * da_uniform01(&s) - 1;
 
         b = (lstm_bench) { .m = m, .ctx = ctx, .x = x, .out = out, .trace = trace, .phi = phi, .T = T };
-        cases[(*n)++] = (bench_case) { "lstm-step", H, F, 1, measure(run_step, &b) };
+        cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, measure(run_step, &b) };
         cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, measure(run_window, &b) };
         if (!attribute)
                 return 0;
