@@ -23,6 +23,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/head.h \
 	lib/head.c \
 	lib/matmul.h \
+	lib/matmul-kernels.h \
 	lib/matmul.c \
 	lib/vmath.h \
 	lib/batch-kernels.h \
