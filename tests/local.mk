@@ -399,6 +399,14 @@ tests_test_fuzz_config_SOURCES = tests/fuzz-config.c tests/fuzz-main.c tests/tes
 tests_test_fuzz_config_CFLAGS = $(TEST_CFLAGS) $(INIH_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-config\"
 tests_test_fuzz_config_LDADD = $(TEST_LDADD) $(INIH_LIBS)
 
-# Only its corpus replay: libFuzzer would need the whole library built with
-# clang, whose vector ABI rules refuse lib/matmul.c.
+FUZZERS += tests/fuzz-config
+fuzz_config_sources = tests/fuzz-config.c daemon/config.c daemon/log.c $(filter %.c,$(lib_libdeepactif_la_SOURCES))
 EXTRA_DIST += tests/fuzz-config.c
+
+if HAVE_CLANG
+tests/fuzz-config: $(fuzz_config_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS) -DSYSCONFDIR=\"$(sysconfdir)\" \
+		-DPKGDATADIR=\"$(pkgdatadir)\" -o $@ $(fuzz_config_sources:%=$(top_srcdir)/%) \
+		$(INIH_LIBS) $(JSONC_LIBS) $(ZLIB_LIBS) -lm -lpthread
+endif
