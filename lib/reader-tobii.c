@@ -268,18 +268,6 @@ static int parse_row(da_reader *r, tobii_state *s, da_frame *f, da_error *err) {
         return 0;
 }
 
-/* Reads on to the next non-empty line: 1 if there is one, 0 at the end. */
-static int next_nonempty_line(da_reader *r) {
-        for (;;) {
-                int k = reader_getline(r);
-
-                if (k <= 0)
-                        return k;
-                if (*strip_blanks(r->line) != '\0')
-                        return 1;
-        }
-}
-
 static int tobii_next(da_reader *r, da_frame *ret_frame, da_error *err) {
         tobii_state *s = r->state;
         da_error row_err = {};
@@ -292,7 +280,7 @@ static int tobii_next(da_reader *r, da_frame *ret_frame, da_error *err) {
                 return s->failed;
         }
 
-        k = next_nonempty_line(r);
+        k = reader_getline_nonempty(r);
         if (k < 0)
                 return reader_line_error(r, k, err);
         if (k == 0) {
@@ -304,7 +292,7 @@ static int tobii_next(da_reader *r, da_frame *ret_frame, da_error *err) {
         k = parse_row(r, s, &f, &row_err);
         if (k < 0) {
                 /* a bad row is forgiven only when nothing follows it */
-                int more = next_nonempty_line(r);
+                int more = reader_getline_nonempty(r);
 
                 if (more == 0 && s->n_frames > 0)
                         return 0;

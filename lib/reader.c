@@ -2,6 +2,7 @@
 #include <fcntl.h>
 
 #include "reader.h"
+#include "reader-parse.h"
 #include "util.h"
 
 /* A gaze sample line is a few hundred bytes; anything near this is not a
@@ -94,6 +95,17 @@ int reader_getline(da_reader *r) {
                 return k;
         r->line_no++;
         return 1;
+}
+
+int reader_getline_nonempty(da_reader *r) {
+        for (;;) {
+                int k = reader_getline(r);
+
+                if (k <= 0)
+                        return k;
+                if (*strip_blanks(r->line) != '\0')
+                        return 1;
+        }
 }
 
 static const char *strip_bom(const char *s) {

@@ -34,6 +34,8 @@ struct da_reader {
 /* Reads the next line into r->line without its line end ("\r\n", "\r\r\n" or
  * "\n"); 1 on a line, 0 at the end, negative errno on a read error. */
 int reader_getline(da_reader *r);
+/* The same, passing over blank lines. */
+int reader_getline_nonempty(da_reader *r);
 /* Turns reader_getline()'s error into one naming the file and line. */
 int reader_line_error(da_reader *r, int error, da_error *err);
 
