@@ -389,8 +389,13 @@ static void print_ranking(json_object *r) {
         char when[64];
 
         format_time(json_object_get_uint64(json_object_object_get(r, "time")), when, sizeof when);
-        printf(_("Device %s, %s (%s, %s) over %s windows, %s\n"), str(r, "device"), str(r, "method"),
-               str(r, "location"), str(r, "aggregation"), str(r, "windows"), when);
+        /* RankingChanged carries no window count; stored snapshots do */
+        if (json_object_object_get_ex(r, "windows", NULL))
+                printf(_("Device %s, %s (%s, %s) over %s windows, %s\n"), str(r, "device"), str(r, "method"),
+                       str(r, "location"), str(r, "aggregation"), str(r, "windows"), when);
+        else
+                printf(_("Device %s, %s (%s, %s), %s\n"), str(r, "device"), str(r, "method"),
+                       str(r, "location"), str(r, "aggregation"), when);
         for (size_t i = 0; i < n; i++) {
                 double v = json_object_get_double(json_object_object_get(json_object_array_get_idx(scores, i), "score"));
 
