@@ -78,15 +78,15 @@ TESTS += \
 	tests/test-reader-csv
 endif
 
-tests_test_reader_tobii_SOURCES = tests/test-reader-tobii.c
+tests_test_reader_tobii_SOURCES = tests/test-reader-tobii.c tests/test-util.h tests/test-util.c
 tests_test_reader_tobii_CFLAGS = $(TEST_CFLAGS)
 tests_test_reader_tobii_LDADD = $(TEST_LDADD)
 
-tests_test_reader_eyelink_SOURCES = tests/test-reader-eyelink.c
+tests_test_reader_eyelink_SOURCES = tests/test-reader-eyelink.c tests/test-util.h tests/test-util.c
 tests_test_reader_eyelink_CFLAGS = $(TEST_CFLAGS)
 tests_test_reader_eyelink_LDADD = $(TEST_LDADD)
 
-tests_test_reader_csv_SOURCES = tests/test-reader-csv.c
+tests_test_reader_csv_SOURCES = tests/test-reader-csv.c tests/test-util.h tests/test-util.c
 tests_test_reader_csv_CFLAGS = $(TEST_CFLAGS)
 tests_test_reader_csv_LDADD = $(TEST_LDADD)
 

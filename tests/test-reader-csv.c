@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "reader.h"
+#include "test-util.h"
 #include "util.h"
 
 #define TOBII_EXCERPT TEST_SRCDIR "/fixtures/real/tobii4c_emdat/4Ctest-excerpt.csv"
@@ -31,18 +32,6 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(da_column_map *, da_column_map_free);
 
 #define ck_assert_near(a, b, tol) ck_assert_msg(fabs((double) (a) - (double) (b)) <= (tol), \
                                                 "%s = %.9g, expected %.9g", #a, (double) (a), (double) (b))
-
-static char *write_temp(const char *text) {
-        char *path = strdup("/tmp/test-reader-csv.XXXXXX");
-        int fd;
-
-        ck_assert_ptr_nonnull(path);
-        fd = mkstemp(path);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-        close(fd);
-        return path;
-}
 
 static da_reader *open_with(const char *path, const char *spec) {
         _cleanup_(da_column_map_freep) da_column_map *m = NULL;
@@ -102,7 +91,7 @@ START_TEST(test_units_quotes_escapes) {
 
         /* comma-separated (the most frequent of tab/;/, in the header), quoted
          * header and values, a column name with ',' and ':' (escaped in the spec) */
-        path = write_temp("\xEF\xBB\xBF" "\"t, ms\",\"depth:cm\",yaw,\"px\",note\r\n"
+        path = test_write_temp("\xEF\xBB\xBF" "\"t, ms\",\"depth:cm\",yaw,\"px\",note\r\n"
                           "1000.5,\"250\",90,0.25,\"say \"\"hi\"\", ok\"\r\n"
                           "1001,,-45,,\r\n");
         r = open_with(path, "time=t\\, ms:ms, target.depth = depth\\:cm:cm ,head.rotation.y=yaw:deg,"
@@ -131,7 +120,7 @@ START_TEST(test_markers_and_truncation) {
 
         /* tab-separated; line 2 is a marker (no mapped values), line 4 has "nan"
          * (a frame of NaN, kept), the last line is cut short (dropped) */
-        path = write_temp("time\tmsg\tx\ty\n"
+        path = test_write_temp("time\tmsg\tx\ty\n"
                           "1.0\tstarted\n"
                           "1.5\tsample\t0.1\t0.2\n"
                           "2.0\tsample\tnan\tNaN\n"
@@ -145,7 +134,7 @@ START_TEST(test_markers_and_truncation) {
         path = mfree(path);
 
         /* the same cut row in the middle: an error naming line 3 */
-        path = write_temp("time\tmsg\tx\ty\n"
+        path = test_write_temp("time\tmsg\tx\ty\n"
                           "1.5\tsample\t0.1\t0.2\n"
                           "2.5\tsample\t0.3\n"
                           "3.0\tsample\t0.1\t0.2\n");
@@ -174,7 +163,7 @@ START_TEST(test_bad_rows) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(da_reader_freep) da_reader *r = NULL;
-                _cleanup_free_ char *path = write_temp(cases[i].text);
+                _cleanup_free_ char *path = test_write_temp(cases[i].text);
                 da_error err = {};
                 int k;
 
@@ -194,12 +183,12 @@ START_TEST(test_open_errors) {
         da_error err = {};
 
         ck_assert_int_eq(da_column_map_parse("time=t,gaze.point.x=x,target.depth=GT depth", &m, &err), 0);
-        path = write_temp("t;x;y\n1;2;3\n");
+        path = test_write_temp("t;x;y\n1;2;3\n");
         ck_assert_int_eq(da_reader_open_csv(path, m, &r, &err), -EINVAL);
         ck_assert_ptr_null(r);
         ck_assert_msg(strstr(err.message, "no column 'GT depth' (for 'target.depth')"), "%s", err.message);
 
-        empty = write_temp("");
+        empty = test_write_temp("");
         ck_assert_int_eq(da_reader_open_csv(empty, m, &r, &err), -ENODATA);
         ck_assert_int_eq(da_reader_open_csv("/nonexistent/x.csv", m, &r, &err), -ENOENT);
 

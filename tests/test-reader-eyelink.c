@@ -12,67 +12,21 @@
 #include <unistd.h>
 
 #include "reader.h"
+#include "test-util.h"
 #include "util.h"
 
 #define FIXTURES TEST_SRCDIR "/fixtures/real/"
 #define FULL_CILI TEST_SRCDIR "/../../shared/data/real/eyelink_cili/"
-
-typedef struct counts {
-        unsigned frames;
-        unsigned nan[_DA_CH_MAX];
-        uint64_t first_us, second_us, last_us;
-        bool increasing;
-        da_frame first;
-} counts;
-
-static int read_all(const char *path, counts *c, da_error *err) {
-        _cleanup_(da_reader_freep) da_reader *r = NULL;
-        da_frame f;
-        int k;
-
-        memset(c, 0, sizeof(*c));
-        c->increasing = true;
-        k = da_reader_open(path, DA_REC_AUTO, &r, err);
-        if (k < 0)
-                return k;
-        ck_assert_int_eq(da_reader_format(r), DA_REC_EYELINK);
-        while ((k = da_reader_next(r, &f, err)) > 0) {
-                if (c->frames == 0)
-                        c->first = f;
-                else if (f.time_us <= c->last_us)
-                        c->increasing = false;
-                if (c->frames == 1)
-                        c->second_us = f.time_us;
-                c->last_us = f.time_us;
-                for (unsigned i = 0; i < _DA_CH_MAX; i++)
-                        c->nan[i] += isnan(f.ch[i]);
-                c->frames++;
-        }
-        c->first_us = c->first.time_us;
-        return k;
-}
-
-static char *write_temp(const char *text) {
-        char *path = strdup("/tmp/test-reader-eyelink.XXXXXX");
-        int fd;
-
-        ck_assert_ptr_nonnull(path);
-        fd = mkstemp(path);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-        close(fd);
-        return path;
-}
 
 #define ck_assert_near(a, b, tol) ck_assert_msg(fabs((double) (a) - (double) (b)) <= (tol), \
                                                 "%s = %.9g, expected %.9g", #a, (double) (a), (double) (b))
 
 START_TEST(test_mono250) {
         da_error err = {};
-        counts c;
+        test_counts c;
 
         /* zcat mono250.asc.gz | grep -cP '^\d' → 914 (the data README agrees) */
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_cili/mono250.asc.gz", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_cili/mono250.asc.gz", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 914);
         ck_assert(c.increasing);
         /* first sample "5885949  510.1  383.0  1037.0  ...", GAZE_COORDS 0 0 1023 767:
@@ -93,10 +47,10 @@ END_TEST
 
 START_TEST(test_bino250) {
         da_error err = {};
-        counts c;
+        test_counts c;
 
         /* grep -cP '^\d' → 910; four START blocks, all "LEFT RIGHT" */
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_cili/bino250.asc.gz", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_cili/bino250.asc.gz", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 910);
         ck_assert(c.increasing);
         ck_assert_uint_eq(c.nan[DA_CH_EYE_LEFT_SCREEN_X], 0);
@@ -109,12 +63,12 @@ END_TEST
 
 START_TEST(test_missing_values) {
         da_error err = {};
-        counts c;
+        test_counts c;
 
         /* 215 samples; awk -F'\t' '$2 ~ /^ *\.$/' → 32 with the left x missing,
          * '$5 ~ /^ *\.$/' → 25 with the right; those and only those have pupil 0.0
          * (awk '$4+0==0' → 32, '$7+0==0' → 25) */
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_cili/binoRemote500-excerpt.asc.gz", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_cili/binoRemote500-excerpt.asc.gz", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 215);
         ck_assert(c.increasing);
         ck_assert_uint_eq(c.nan[DA_CH_EYE_LEFT_SCREEN_X], 32);
@@ -124,7 +78,7 @@ START_TEST(test_missing_values) {
         ck_assert_uint_eq(c.nan[DA_CH_PUPIL_RIGHT_DIAMETER], 25);
 
         /* pymovements binocular: 368 samples, 97 / 80 with '.' for the left / right x */
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_pymovements/eyelink_binocular_example.asc", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_pymovements/eyelink_binocular_example.asc", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 368);
         ck_assert(c.increasing);
         ck_assert_uint_eq(c.nan[DA_CH_EYE_LEFT_SCREEN_X], 97);
@@ -138,11 +92,11 @@ END_TEST
 
 START_TEST(test_2khz_times) {
         da_error err = {};
-        counts c;
+        test_counts c;
 
         /* edfapi 3.1 writes 2 kHz times in whole ms: 1718 samples, 859 repeat their
          * predecessor's time (awk '$1==p{d++} {p=$1}'); each repeat goes 500 µs later */
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_cili/mono2000-excerpt.asc.gz", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_cili/mono2000-excerpt.asc.gz", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 1718);
         ck_assert(c.increasing);
         ck_assert_uint_eq(c.first_us, UINT64_C(8258957000));
@@ -152,14 +106,14 @@ START_TEST(test_2khz_times) {
 
         /* edfapi 4.2 writes the half ms: "2154556.5", then "2154557.0"; SAMPLES
          * carries an INPUT field before the flags */
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_pymovements/eyelink_monocular_2khz_example.asc", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_pymovements/eyelink_monocular_2khz_example.asc", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 16);
         ck_assert_uint_eq(c.first_us, UINT64_C(2154556500));
         ck_assert_uint_eq(c.second_us, UINT64_C(2154557000));
         /* GAZE_COORDS 0 0 1279 1023: 138.1 / 1280 = 0.107891 */
         ck_assert_near(c.first.ch[DA_CH_EYE_LEFT_SCREEN_X], 0.107891, 1e-6);
 
-        ck_assert_int_eq(read_all(FIXTURES "eyelink_pymovements/eyelink_monocular_example.asc", &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FIXTURES "eyelink_pymovements/eyelink_monocular_example.asc", DA_REC_EYELINK, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 16);
         ck_assert_uint_eq(c.first_us, UINT64_C(2154556000));
 }
@@ -192,10 +146,10 @@ START_TEST(test_full_cili) {
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *path = NULL;
                 da_error err = {};
-                counts c;
+                test_counts c;
 
                 ck_assert_int_ge(asprintf(&path, FULL_CILI "%s.asc.gz", files[i].name), 0);
-                ck_assert_msg(read_all(path, &c, &err) == 0, "%s: %s", files[i].name, err.message);
+                ck_assert_msg(test_read_counts(path, DA_REC_EYELINK, &c, &err) == 0, "%s: %s", files[i].name, err.message);
                 ck_assert_msg(c.frames == files[i].samples, "%s: %u frames", files[i].name, c.frames);
                 ck_assert_msg(c.increasing, "%s: time not increasing", files[i].name);
                 ck_assert_uint_eq(c.nan[DA_CH_EYE_LEFT_SCREEN_X] < c.frames, files[i].left);
@@ -215,7 +169,7 @@ START_TEST(test_no_coords_raw_pixels) {
 
         /* no GAZE_COORDS/DISPLAY_COORDS: pixels pass through; events, MSG and
          * indented calibration lines are skipped */
-        path = write_temp(HEAD "MSG\t90 TRIALID 1\n\t  -77     7   -80     7\n" BLOCK
+        path = test_write_temp(HEAD "MSG\t90 TRIALID 1\n\t  -77     7   -80     7\n" BLOCK
                           "100\t  640.5\t  480.0\t  900.0\t...\n"
                           "SFIX L   101\n"
                           "101\t  641.0\t  481.0\t  0.0\t...\n"
@@ -256,7 +210,7 @@ START_TEST(test_bad_input) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(da_reader_freep) da_reader *r = NULL;
-                _cleanup_free_ char *path = write_temp(cases[i].text);
+                _cleanup_free_ char *path = test_write_temp(cases[i].text);
                 da_error err = {};
                 da_frame f;
                 int k;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "reader.h"
+#include "test-util.h"
 #include "util.h"
 
 #define EXCERPT TEST_SRCDIR "/fixtures/real/tobii4c_emdat/4Ctest-excerpt.csv"
@@ -39,57 +40,13 @@
         "(-216.38055419921875, 131.5557403564453, 39.83646774291992);3.37985229492;1;1;1;" \
         "(0.10997918248176575, 0.6441805958747864);(0.5335636734962463, 0.2119835466146469, 0.4846046268939972);" t
 
-typedef struct counts {
-        unsigned frames;
-        unsigned nan[_DA_CH_MAX];
-        uint64_t first_us, last_us;
-        bool increasing;
-} counts;
-
-/* Reads every frame; returns da_reader_next()'s final value. */
-static int read_all(const char *path, counts *c, da_error *err) {
-        _cleanup_(da_reader_freep) da_reader *r = NULL;
-        da_frame f;
-        int k;
-
-        memset(c, 0, sizeof(*c));
-        c->increasing = true;
-        k = da_reader_open(path, DA_REC_AUTO, &r, err);
-        if (k < 0)
-                return k;
-        ck_assert_int_eq(da_reader_format(r), DA_REC_TOBII);
-        while ((k = da_reader_next(r, &f, err)) > 0) {
-                if (c->frames == 0)
-                        c->first_us = f.time_us;
-                else if (f.time_us <= c->last_us)
-                        c->increasing = false;
-                c->last_us = f.time_us;
-                for (unsigned i = 0; i < _DA_CH_MAX; i++)
-                        c->nan[i] += isnan(f.ch[i]);
-                c->frames++;
-        }
-        return k;
-}
-
-static char *write_temp(const char *text) {
-        char *path = strdup("/tmp/test-reader-tobii.XXXXXX");
-        int fd;
-
-        ck_assert_ptr_nonnull(path);
-        fd = mkstemp(path);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-        close(fd);
-        return path;
-}
-
 START_TEST(test_excerpt_counts) {
         da_error err = {};
-        counts c;
+        test_counts c;
 
         /* 76 complete rows: awk -F';' 'NR>1 && NF==18' 4Ctest-excerpt.csv | wc -l;
          * the last line has 11 fields and no line end: dropped, no error */
-        ck_assert_int_eq(read_all(EXCERPT, &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(EXCERPT, DA_REC_TOBII, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 76);
         ck_assert(c.increasing);
         ck_assert_uint_eq(c.first_us, 491999899);
@@ -114,7 +71,7 @@ END_TEST
 
 START_TEST(test_full_file) {
         da_error err = {};
-        counts c;
+        test_counts c;
 
         if (access(FULL, R_OK) < 0) {
                 fprintf(stderr, "%s absent, full-file check skipped\n", FULL);
@@ -123,7 +80,7 @@ START_TEST(test_full_file) {
         /* 453 complete samples (the data README; awk NF==18 count), last
          * device_time_stamp 497018511 (awk 'NR==454{print $18}'), 38 with the
          * right pupil invalid, 5 with the left, 1 with both gaze points */
-        ck_assert_int_eq(read_all(FULL, &c, &err), 0);
+        ck_assert_int_eq(test_read_counts(FULL, DA_REC_TOBII, &c, &err), 0);
         ck_assert_uint_eq(c.frames, 453);
         ck_assert(c.increasing);
         ck_assert_uint_eq(c.first_us, 491999899);
@@ -183,7 +140,7 @@ START_TEST(test_truncated_last_line_only) {
         da_frame f;
 
         /* a complete row, then one cut inside a tuple, then trailing empty lines */
-        path = write_temp(HEADER "\r\r\n" ROW("100") "\r\r\n" "1;(0.13, 0.6);1;1.5e+15;(-17.8\r\r\n\r\r\n");
+        path = test_write_temp(HEADER "\r\r\n" ROW("100") "\r\r\n" "1;(0.13, 0.6);1;1.5e+15;(-17.8\r\r\n\r\r\n");
         ck_assert_int_eq(da_reader_open(path, DA_REC_AUTO, &r, &err), 0);
         ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
         ck_assert_uint_eq(f.time_us, 100);
@@ -200,7 +157,7 @@ START_TEST(test_truncated_middle_line) {
         da_frame f;
 
         /* the cut row is line 3 and a good row follows: an error naming line 3 */
-        path = write_temp(HEADER "\r\r\n" ROW("100") "\r\r\n" "1;(0.13, 0.6);1;1.5e+15;(-17.8\r\r\n" ROW("300") "\r\r\n");
+        path = test_write_temp(HEADER "\r\r\n" ROW("100") "\r\r\n" "1;(0.13, 0.6);1;1.5e+15;(-17.8\r\r\n" ROW("300") "\r\r\n");
         ck_assert_int_eq(da_reader_open(path, DA_REC_AUTO, &r, &err), 0);
         ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
         ck_assert_int_eq(da_reader_next(r, &f, &err), -EINVAL);
@@ -228,7 +185,7 @@ START_TEST(test_bad_rows) {
 
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_(da_reader_freep) da_reader *r = NULL;
-                _cleanup_free_ char *path = write_temp(cases[i].text);
+                _cleanup_free_ char *path = test_write_temp(cases[i].text);
                 da_error err = {};
                 da_frame f;
                 int k;
@@ -249,14 +206,14 @@ START_TEST(test_bad_header) {
         da_error err = {};
         da_frame f;
 
-        path = write_temp("left_gaze_point_on_display_area;right_pupil_diameter\n(0.1, 0.2);3.0\n");
+        path = test_write_temp("left_gaze_point_on_display_area;right_pupil_diameter\n(0.1, 0.2);3.0\n");
         ck_assert_int_eq(da_reader_open(path, DA_REC_TOBII, &r, &err), -EINVAL);
         ck_assert_ptr_nonnull(strstr(err.message, "device_time_stamp"));
         ck_assert_ptr_null(r);
         unlink(path);
 
         /* a header and nothing else is no recording */
-        header_only = write_temp(HEADER "\r\r\n");
+        header_only = test_write_temp(HEADER "\r\r\n");
         ck_assert_int_eq(da_reader_open(header_only, DA_REC_AUTO, &r, &err), 0);
         ck_assert_int_eq(da_reader_next(r, &f, &err), -ENODATA);
         unlink(header_only);

@@ -119,3 +119,42 @@ int test_run(Suite *s) {
         srunner_free(sr);
         return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+char *test_write_temp(const char *text) {
+        char *path = strdup("/tmp/deepactif-test.XXXXXX");
+        int fd;
+
+        ck_assert_ptr_nonnull(path);
+        fd = mkostemp(path, O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
+        close(fd);
+        return path;
+}
+
+int test_read_counts(const char *path, da_recording_format format, test_counts *c, da_error *err) {
+        _cleanup_(da_reader_freep) da_reader *r = NULL;
+        da_frame f;
+        int k;
+
+        memset(c, 0, sizeof(*c));
+        c->increasing = true;
+        k = da_reader_open(path, DA_REC_AUTO, &r, err);
+        if (k < 0)
+                return k;
+        ck_assert_int_eq(da_reader_format(r), format);
+        while ((k = da_reader_next(r, &f, err)) > 0) {
+                if (c->frames == 0) {
+                        c->first = f;
+                        c->first_us = f.time_us;
+                } else if (f.time_us <= c->last_us)
+                        c->increasing = false;
+                if (c->frames == 1)
+                        c->second_us = f.time_us;
+                c->last_us = f.time_us;
+                for (unsigned i = 0; i < _DA_CH_MAX; i++)
+                        c->nan[i] += isnan(f.ch[i]);
+                c->frames++;
+        }
+        return k;
+}
