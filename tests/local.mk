@@ -307,6 +307,15 @@ tests_test_deepactif_SOURCES = tests/test-deepactif.c tests/test-util.h tests/te
 tests_test_deepactif_CFLAGS = $(TEST_CFLAGS)
 tests_test_deepactif_LDADD = $(TEST_LDADD)
 
+# `deepactifctl bench`: the JSON the performance figures are read from.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-bench
+TESTS += tests/test-bench
+endif
+tests_test_bench_SOURCES = tests/test-bench.c tests/test-util.h tests/test-util.c
+tests_test_bench_CFLAGS = $(TEST_CFLAGS)
+tests_test_bench_LDADD = $(TEST_LDADD)
+
 # Units, hwdb, sysusers.d and tmpfiles.d through systemd's tools, with the
 # service's systemd-analyze security exposure; the udev probe on fake sysfs.
 TESTS += tests/test-units.sh

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* `deepactifctl bench`: the JSON array the performance goals are read from
+ * has every benchmark for every hidden size, each a finite positive time;
+ * the table and its summary lines come without --json. Timings themselves
+ * are not asserted (they are figures, not pass/fail). */
+
+#include <math.h>
+#include <sys/wait.h>
+
+#include "test-util.h"
+
+#define CTL TOP_BUILDDIR "/daemon/deepactifctl"
+
+static char *run(const char *args) {
+        _cleanup_free_ char *cmd = NULL;
+        char *out = malloc(1 << 16);
+        size_t n;
+        FILE *p;
+        int status;
+
+        ck_assert_ptr_nonnull(out);
+        ck_assert(asprintf(&cmd, "%s bench %s", CTL, args) > 0);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        n = fread(out, 1, (1 << 16) - 1, p);
+        out[n] = 0;
+        status = pclose(p);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "'%s' failed", cmd);
+        return out;
+}
+
+static const char *const every_size[] = { "lstm-step", "weights-read", "lstm-window" };
+static const char *const attributed[] = {
+        "deepactif-window", "lstm-recording", "deepactif-recording", "ig-50", "deeplift",
+};
+
+static unsigned count(json_object *a, const char *name, unsigned hidden) {
+        unsigned n = 0;
+
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *o = json_object_array_get_idx(a, i), *v;
+
+                ck_assert(json_object_object_get_ex(o, "name", &v));
+                if (!streq(json_object_get_string(v), name))
+                        continue;
+                ck_assert(json_object_object_get_ex(o, "hidden", &v));
+                if ((unsigned) json_object_get_int(v) == hidden)
+                        n++;
+        }
+        return n;
+}
+
+START_TEST(test_bench_json) {
+        _cleanup_free_ char *out = NULL;
+        json_object *a;
+
+        if (access(CTL, X_OK) < 0)
+                ck_abort_msg("%s is not built", CTL);
+        out = run("--json");
+        a = json_tokener_parse(out);
+        ck_assert_msg(a && json_object_is_type(a, json_type_array), "not a JSON array: %s", out);
+
+        for (size_t i = 0; i < json_object_array_length(a); i++) {
+                json_object *o = json_object_array_get_idx(a, i), *v;
+
+                ck_assert_int_eq(json_object_object_length(o), 5);
+                ck_assert(json_object_object_get_ex(o, "features", &v));
+                ck_assert_int_eq(json_object_get_int(v), 40);
+                ck_assert(json_object_object_get_ex(o, "window", &v));
+                ck_assert_int_eq(json_object_get_int(v), 10);
+                ck_assert(json_object_object_get_ex(o, "us", &v));
+                ck_assert(json_object_is_type(v, json_type_double));
+                ck_assert(isfinite(json_object_get_double(v)) && json_object_get_double(v) > 0);
+        }
+        for (unsigned h = 0; h < 3; h++) {
+                unsigned hidden = (unsigned[]) { 64, 128, 1435 }[h];
+
+                for (size_t i = 0; i < ELEMENTSOF(every_size); i++)
+                        ck_assert_msg(count(a, every_size[i], hidden) == 1, "%s H=%u", every_size[i], hidden);
+                for (size_t i = 0; i < ELEMENTSOF(attributed); i++)
+                        ck_assert_msg(count(a, attributed[i], hidden) == (hidden != 128), "%s H=%u", attributed[i],
+                                      hidden);
+        }
+        ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed));
+        json_object_put(a);
+}
+END_TEST
+
+START_TEST(test_bench_table) {
+        _cleanup_free_ char *out = NULL;
+
+        if (access(CTL, X_OK) < 0)
+                ck_abort_msg("%s is not built", CTL);
+        out = run("");
+        ck_assert_msg(strstr(out, "BENCHMARK") && strstr(out, "MEDIAN"), "%s", out);
+        ck_assert_msg(strstr(out, "H=128: a step multiplies 336 KiB of weights"), "%s", out);
+        ck_assert_msg(strstr(out, "H=64: DeepACTIF's trace adds"), "%s", out);
+        ck_assert_msg(strstr(out, "H=1435: DeepACTIF's trace adds"), "%s", out);
+}
+END_TEST
+
+int main(void) {
+        Suite *s = suite_create("bench");
+        TCase *tc = tcase_create("bench");
+
+        tcase_set_timeout(tc, 600);
+        tcase_add_test(tc, test_bench_json);
+        tcase_add_test(tc, test_bench_table);
+        suite_add_tcase(s, tc);
+        return test_run(s);
+}
