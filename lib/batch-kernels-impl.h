@@ -6,17 +6,18 @@
  * (windows per register tile). */
 
 /* One register tile: KROWV·KW rows of a panel (w, DA_PANEL floats per
- * column) against nb windows over kn columns, added to Y. */
+ * column) against nb windows over kn columns, added to Y0 (zeros when NULL)
+ * and stored to Y. */
 static inline __attribute__((always_inline)) KTARGET void KNAME(gemm_tile)(const float *w, unsigned kn, const float *x,
-                                                                          size_t xs, float *y, size_t ys,
-                                                                          const unsigned nb) {
+                                                                          size_t xs, const float *y0, size_t y0s,
+                                                                          float *y, size_t ys, const unsigned nb) {
         vf acc[KROWV][KNB];
 
 #pragma GCC unroll 8
         for (unsigned i = 0; i < nb; i++)
 #pragma GCC unroll 4
                 for (unsigned v = 0; v < KROWV; v++)
-                        acc[v][i] = *(const vf *) (y + i * ys + v * KW);
+                        acc[v][i] = y0 ? *(const vf *) (y0 + i * y0s + v * KW) : (vf) {};
 
         for (unsigned k = 0; k < kn; k++, w += DA_PANEL) {
                 vf wv[KROWV];
@@ -41,8 +42,8 @@ static inline __attribute__((always_inline)) KTARGET void KNAME(gemm_tile)(const
                         *(vf *) (y + i * ys + v * KW) = acc[v][i];
 }
 
-static KTARGET void KNAME(gemm_panels_acc)(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y,
-                                           size_t ys) {
+static KTARGET void KNAME(gemm_panels)(const da_packed *W, const float *X, size_t xs, unsigned B, const float *Y0,
+                                       size_t y0s, float *Y, size_t ys) {
         unsigned cols = W->cols, n = W->rows_padded / DA_PANEL, groups = (B + KNB - 1) / KNB;
 
         for (unsigned p = 0; p < n; p++)
@@ -58,11 +59,14 @@ static KTARGET void KNAME(gemm_panels_acc)(const da_packed *W, const float *X, s
                                         unsigned nb = (B - b) / (groups - g);
                                         const float *x = X + b * xs + k0;
                                         float *y = Y + b * ys + (size_t) p * DA_PANEL + sub;
+                                        /* column blocks after the first add to what the one before stored */
+                                        const float *y0 = k0 > 0 ? y : Y0 ? Y0 + b * y0s + (size_t) p * DA_PANEL + sub : NULL;
+                                        size_t y0s_ = k0 > 0 ? ys : y0s;
 
                                         switch (nb) {
 #define TILE_CASE(c)                                                            \
                                         case c:                                 \
-                                                KNAME(gemm_tile)(w, kn, x, xs, y, ys, c); \
+                                                KNAME(gemm_tile)(w, kn, x, xs, y0, y0s_, y, ys, c); \
                                                 break;
                                         TILE_CASES
 #undef TILE_CASE

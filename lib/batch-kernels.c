@@ -89,14 +89,14 @@
 #undef KWD
 
 typedef struct kernel_set {
-        __typeof__(gemm_panels_acc_baseline) *gemm;
+        __typeof__(gemm_panels_baseline) *gemm;
         __typeof__(lstm_cell_forward_batch_baseline) *forward;
         __typeof__(lstm_cell_backward_batch_baseline) *backward;
         __typeof__(affine_rows_baseline) *affine;
         __typeof__(weighted_rows_acc_baseline) *weighted;
 } kernel_set;
 
-#define KERNEL_SET(v) { gemm_panels_acc_##v, lstm_cell_forward_batch_##v, lstm_cell_backward_batch_##v, \
+#define KERNEL_SET(v) { gemm_panels_##v, lstm_cell_forward_batch_##v, lstm_cell_backward_batch_##v, \
                         affine_rows_##v, weighted_rows_acc_##v }
 static const kernel_set kernel_sets[_CPU_VARIANT_MAX] = {
         [CPU_AVX512] = KERNEL_SET(avx512),
@@ -109,7 +109,12 @@ static const kernel_set *kernels(void) {
 }
 
 void gemm_panels_acc(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y, size_t ys) {
-        kernels()->gemm(W, X, xs, B, Y, ys);
+        kernels()->gemm(W, X, xs, B, Y, ys, Y, ys);
+}
+
+void gemm_panels(const da_packed *W, const float *X, size_t xs, unsigned B, const float *Y0, size_t y0s, float *Y,
+                 size_t ys) {
+        kernels()->gemm(W, X, xs, B, Y0, y0s, Y, ys);
 }
 
 void lstm_cell_forward_batch(float *a, const float *c_prev, float *c, float *tc, float *h, unsigned Hp, unsigned B) {

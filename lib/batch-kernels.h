@@ -16,6 +16,12 @@
  * 64-byte aligned. */
 void gemm_panels_acc(const da_packed *W, const float *X, size_t xs, unsigned B, float *Y, size_t ys);
 
+/* Y[b] = Y0[b] + W · X[b], Y0's rows y0s floats apart (a multiple of 16,
+ * 64-byte aligned), or Y[b] = W · X[b] when Y0 is NULL: the sum without
+ * first copying Y0 to Y. Y0 may be Y. */
+void gemm_panels(const da_packed *W, const float *X, size_t xs, unsigned B, const float *Y0, size_t y0s, float *Y,
+                 size_t ys);
+
 /* The cell forward for B windows (rows 4Hp / Hp apart, 64-byte aligned):
  * the pre-activations in a (gate-major i, f, g, o) are replaced by the gate
  * activations; c, tanh(c) and h are written. c_prev is NULL at the first

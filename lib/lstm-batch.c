@@ -92,10 +92,10 @@ static void layer_batch(da_batch *b, unsigned l, const float *x, unsigned r, uns
                 for (unsigned i = 0; i < n_rows; i++)
                         memcpy(b->rows + (size_t) i * 4 * Hp, P->bias, 4 * Hp * sizeof(float));
                 gemm_panels_acc(&P->ih, x, F, n_rows, b->rows, 4 * Hp);
-                for (unsigned t = 0; t < T; t++)
-                        for (unsigned w = 0; w < B; w++)
-                                memcpy(b->proj + t * step + (size_t) w * 4 * Hp,
-                                       b->rows + ((size_t) w * r + t) * 4 * Hp, 4 * Hp * sizeof(float));
+                /* later steps start from the rows inside the recurrent product */
+                for (unsigned w = 0; w < B; w++)
+                        memcpy(b->proj + (size_t) w * 4 * Hp, b->rows + (size_t) w * r * 4 * Hp,
+                               4 * Hp * sizeof(float));
         } else
                 for (unsigned t = 0; t < T; t++) {
                         float *g = b->proj + t * step;
@@ -108,15 +108,17 @@ static void layer_batch(da_batch *b, unsigned l, const float *x, unsigned r, uns
         for (unsigned t = 0; t < T; t++) {
                 float *g = b->proj + t * step, *h = b->seq + (size_t) t * B * Hp;
 
-                if (t > 0)
+                if (t > 0 && l == 0)
+                        gemm_panels(&P->hh, b->seq + (size_t) (t - 1) * B * Hp, Hp, B,
+                                    b->rows + (size_t) t * 4 * Hp, (size_t) r * 4 * Hp, g, 4 * Hp);
+                else if (t > 0)
                         gemm_panels_acc(&P->hh, b->seq + (size_t) (t - 1) * B * Hp, Hp, B, g, 4 * Hp);
                 lstm_cell_forward_batch(g, t > 0 ? b->c[(t - 1) % 2] : NULL, b->c[t % 2], b->tc, h, Hp, B);
                 if (!trace_gate)
                         continue;
 
                 /* the input gate is the first Hp activations of each window's row */
-                memset(b->gate_sum, 0, (size_t) B * b->F_padded * sizeof(float));
-                gemm_panels_acc(&m->gate_abs, g, 4 * Hp, B, b->gate_sum, b->F_padded);
+                gemm_panels(&m->gate_abs, g, 4 * Hp, B, NULL, 0, b->gate_sum, b->F_padded);
                 for (unsigned w = 0; w < B; w++) {
                         const float *xt = x + ((size_t) w * r + t) * F, *gs = b->gate_sum + (size_t) w * b->F_padded;
                         float *tr = trace_gate + (size_t) w * F;
