@@ -19,8 +19,13 @@ packages=(
         libevemu-dev zlib1g-dev check
         clang dbus sqlite3 mandoc systemd qemu-system-x86 bash-completion
 )
-# Only for the package test (tests/test-packages.sh), which CI runs.
-[ "${CI:-}" = true ] && packages+=(debhelper lintian rpm fakeroot)
+# Only for tests CI runs: the package test (tests/test-packages.sh) and the
+# arm64 cross build (tests/test-cross-aarch64.sh), whose libraries come from
+# Debian's arm64 architecture, added to dpkg for it.
+if [ "${CI:-}" = true ]; then
+        packages+=(debhelper lintian rpm fakeroot gcc-aarch64-linux-gnu qemu-user
+                   libjson-c-dev:arm64 check:arm64 zlib1g-dev:arm64)
+fi
 
 install_packages() {
         local missing=()
@@ -30,6 +35,9 @@ install_packages() {
         [ ${#missing[@]} -eq 0 ] && return 0
         local sudo=
         [ "$(id -u)" -eq 0 ] || sudo=sudo
+        if [[ " ${missing[*]}" == *:arm64* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+                $sudo dpkg --add-architecture arm64
+        fi
         echo "Installing: ${missing[*]}"
         $sudo apt-get update -q
         DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -12,6 +12,7 @@
  * the 4Hp-column transposed weights are read from memory once per step. */
 #define GEMM_KC 512u
 
+#if CPU_X86
 /* AVX-512: 4 × 16 rows × 6 windows = 24 of the 32 vector registers hold
  * the tile; 4 weight loads and 6 broadcasts per 24 FMAs. */
 #define KTARGET __attribute__((target("avx512f")))
@@ -63,6 +64,7 @@
 #undef vd
 #undef vfd
 #undef KWD
+#endif
 
 #define KTARGET
 #define KNAME(n) n##_baseline
@@ -99,8 +101,10 @@ typedef struct kernel_set {
 #define KERNEL_SET(v) { gemm_panels_##v, lstm_cell_forward_batch_##v, lstm_cell_backward_batch_##v, \
                         affine_rows_##v, weighted_rows_acc_##v }
 static const kernel_set kernel_sets[_CPU_VARIANT_MAX] = {
+#if CPU_X86
         [CPU_AVX512] = KERNEL_SET(avx512),
         [CPU_AVX2] = KERNEL_SET(avx2),
+#endif
         [CPU_BASELINE] = KERNEL_SET(baseline),
 };
 

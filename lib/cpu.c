@@ -2,6 +2,7 @@
 #include "cpu.h"
 #include "util.h"
 
+#if CPU_X86
 static cpu_variant detect(void) {
         const char *force = secure_getenv("DEEPACTIF_KERNELS");
         bool avx2;
@@ -16,6 +17,11 @@ static cpu_variant detect(void) {
                 return CPU_AVX512;
         return avx2 ? CPU_AVX2 : CPU_BASELINE;
 }
+#else
+static cpu_variant detect(void) {
+        return CPU_BASELINE;
+}
+#endif
 
 cpu_variant cpu_kernel_variant(void) {
         /* 0 means "not yet": racing first callers store the same value */

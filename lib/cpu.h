@@ -4,6 +4,15 @@
 /* Which instruction set the float kernels run in. Each kernel file compiles
  * its bodies once per variant and indexes a table with this. */
 
+/* AVX-512 and AVX2 variants exist on x86 only; elsewhere every kernel runs
+ * its baseline body, in the generic vectors the compiler maps to the
+ * target's own SIMD. */
+#if defined(__x86_64__) || defined(__i386__)
+#  define CPU_X86 1
+#else
+#  define CPU_X86 0
+#endif
+
 typedef enum cpu_variant {
         CPU_BASELINE,
         CPU_AVX2,

@@ -9,6 +9,7 @@
 /* Each kernel is compiled three times, for AVX-512, AVX2+FMA and the
  * baseline; the best one the CPU has is picked once (as GCC's
  * target_clones would, but portable to clang and sanitizer builds). */
+#if CPU_X86
 
 #define KTARGET __attribute__((target("avx512f")))
 #define KNAME(n) n##_avx512
@@ -33,6 +34,7 @@
 #undef vf
 #undef vi
 #undef KW
+#endif
 
 #define KTARGET
 #define KNAME(n) n##_baseline
@@ -53,8 +55,10 @@ typedef struct kernel_set {
 
 #define KERNEL_SET(v) { gemv_panels_acc_##v, lstm_cell_##v }
 static const kernel_set kernel_sets[_CPU_VARIANT_MAX] = {
+#if CPU_X86
         [CPU_AVX512] = KERNEL_SET(avx512),
         [CPU_AVX2] = KERNEL_SET(avx2),
+#endif
         [CPU_BASELINE] = KERNEL_SET(baseline),
 };
 

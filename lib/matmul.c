@@ -15,6 +15,7 @@ typedef float v8fl __attribute__((vector_size(32)));
 typedef float v4fl __attribute__((vector_size(16)));
 typedef float v2fl __attribute__((vector_size(8)));
 
+#if CPU_X86
 #define KTARGET __attribute__((target("avx512f")))
 #define KNAME(n) n##_avx512
 #define vd v8d
@@ -42,6 +43,7 @@ typedef float v2fl __attribute__((vector_size(8)));
 #undef vfl
 #undef KWD
 #undef HSUM
+#endif
 
 #define KTARGET
 #define KNAME(n) n##_baseline
@@ -65,8 +67,10 @@ typedef struct kernel_set {
 
 #define KERNEL_SET(v) { matmul_wx_acc_##v, matmul_wtd_acc_##v, matmul_outer_acc_##v }
 static const kernel_set kernel_sets[_CPU_VARIANT_MAX] = {
+#if CPU_X86
         [CPU_AVX512] = KERNEL_SET(avx512),
         [CPU_AVX2] = KERNEL_SET(avx2),
+#endif
         [CPU_BASELINE] = KERNEL_SET(baseline),
 };
 

@@ -9,8 +9,12 @@
  * than functions: wide vectors cannot cross a function boundary in a
  * baseline build without an ABI change, and clang refuses that outright. */
 
-#include <immintrin.h>
 #include <stdint.h>
+
+#include "cpu.h"
+#if CPU_X86
+#  include <immintrin.h>
+#endif
 
 typedef float v16f __attribute__((vector_size(64), aligned(64)));
 typedef int32_t v16i __attribute__((vector_size(64), aligned(64)));

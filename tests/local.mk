@@ -347,6 +347,10 @@ check-vm: daemon/deepactifd daemon/deepactifctl tests/make-test-model tests/vm/v
 TESTS += tests/test-kernels.sh
 EXTRA_DIST += tests/test-kernels.sh
 
+# The library cross-compiled for arm64, its numerics tests run under qemu-user.
+TESTS += tests/test-cross-aarch64.sh
+EXTRA_DIST += tests/test-cross-aarch64.sh
+
 # The float batch kernels behind Integrated Gradients against double loops
 # and central differences.
 if HAVE_CHECK
