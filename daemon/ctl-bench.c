@@ -61,6 +61,13 @@ static double measure(bench_fn fn, void *userdata) {
 }
 
 #define BENCH_BATCH 64
+#define BENCH_FEATURES 40u
+#define BENCH_WINDOW 10u
+
+/* The weights one step multiplies: W_ih and W_hh of the four gates. */
+static size_t step_weights(unsigned H) {
+        return (size_t) 4 * H * (BENCH_FEATURES + H);
+}
 
 typedef struct lstm_bench {
         const da_model *m;
@@ -180,7 +187,7 @@ static const bench_case *find_case(const bench_case *cases, size_t n, const char
 /* The LSTM kernels for every hidden size; with attribute, one window's
  * DeepACTIF gate trace, IG-50 and DeepLIFT with default options too. */
 static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) {
-        const unsigned F = 40, T = 10;
+        const unsigned F = BENCH_FEATURES, T = BENCH_WINDOW;
         _cleanup_(da_model_freep) da_model *m = NULL;
         _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
         _cleanup_free_ float *x = NULL, *phi = NULL, *xs = NULL, *outs = NULL, *traces = NULL;
@@ -209,7 +216,7 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
 
         b = (lstm_bench) { .m = m, .ctx = ctx, .x = x, .out = out, .trace = trace, .phi = phi, .T = T };
         cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, measure(run_step, &b) };
-        cases[(*n)++] = (bench_case) { "weights-read", H, F, T, measure_read((size_t) 4 * H * (F + H)) };
+        cases[(*n)++] = (bench_case) { "weights-read", H, F, T, measure_read(step_weights(H)) };
         cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, measure(run_window, &b) };
         if (!attribute)
                 return 0;
@@ -314,7 +321,7 @@ int verb_bench(int argc, char **argv) {
                 if (st && rd && rd->us > 0)
                         printf(_("H=%u: a step multiplies %.0f KiB of weights; only reading them takes %.2f µs, "
                                  "the step %.2f µs (%.2f×)\n"),
-                               hidden[i], 16.0 * hidden[i] * (40 + hidden[i]) / 1024, rd->us, st->us, st->us / rd->us);
+                               hidden[i], step_weights(hidden[i]) * sizeof(float) / 1024.0, rd->us, st->us, st->us / rd->us);
                 if (!da || !db || !fw || !fb || !ig)
                         continue;
                 printf(_("H=%u: DeepACTIF's trace adds %s per window to the forward pass when ranking a recording, "

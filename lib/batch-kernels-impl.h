@@ -59,9 +59,14 @@ static KTARGET void KNAME(gemm_panels)(const da_packed *W, const float *X, size_
                                         unsigned nb = (B - b) / (groups - g);
                                         const float *x = X + b * xs + k0;
                                         float *y = Y + b * ys + (size_t) p * DA_PANEL + sub;
+                                        const float *y0 = Y0 ? Y0 + b * y0s + (size_t) p * DA_PANEL + sub : NULL;
+                                        size_t y0s_ = y0s;
+
                                         /* column blocks after the first add to what the one before stored */
-                                        const float *y0 = k0 > 0 ? y : Y0 ? Y0 + b * y0s + (size_t) p * DA_PANEL + sub : NULL;
-                                        size_t y0s_ = k0 > 0 ? ys : y0s;
+                                        if (k0 > 0) {
+                                                y0 = y;
+                                                y0s_ = ys;
+                                        }
 
                                         switch (nb) {
 #define TILE_CASE(c)                                                            \
