@@ -9,7 +9,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top/build}
 seconds=${2:-30}
-ctl=$build/daemon/deepactifctl
+ctl=$build/client/deepactifctl
 daemon=$build/daemon/deepactifd
 model=$top/contrib/models/foval-robustvision.safetensors
 sample=$top/contrib/data/sample.tsv.gz

@@ -7,7 +7,7 @@
 #
 #   contrib/make-results.sh [BUILDDIR] [quick|paper ...]
 #
-# BUILDDIR holds the built daemon/deepactifctl (default: the source tree).
+# BUILDDIR holds the built client/deepactifctl (default: the source tree).
 # Presets default to "quick"; "paper" is leave-one-subject-out over all 20
 # subjects and takes hours (see the document).
 set -eu
@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$top}
 [ $# -gt 0 ] && shift
 presets=${*:-quick}
-ctl="$build/daemon/deepactifctl"
+ctl="$build/client/deepactifctl"
 data="$top/contrib/data/robustvision"
 docs="$top/docs"
 out="$docs/results-robustvision.md"

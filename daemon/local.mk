@@ -1,20 +1,3 @@
-bin_PROGRAMS += daemon/deepactifctl
-
-daemon_deepactifctl_SOURCES = \
-	daemon/ctl.h \
-	daemon/ctl.c \
-	daemon/ctl-model.c \
-	daemon/ctl-bench.c \
-	daemon/ctl-rank.c \
-	daemon/ctl-attribute.c \
-	daemon/ctl-train.c \
-	daemon/ctl-evaluate.c \
-	daemon/ctl-daemon.c
-# TOP_SRCDIR: `score` falls back to contrib/models/ when the default model is
-# not installed yet, so it works from a build tree.
-daemon_deepactifctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
-daemon_deepactifctl_LDADD = lib/libdeepactif.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS) -lm
-
 # HID report descriptors, the eye-tracker report decoder and hid-recorder
 # files: no kernel needed, so the daemon, tests and fuzzers share them.
 noinst_LTLIBRARIES += daemon/libhid.la

@@ -339,7 +339,7 @@ tests_vm_vm_test_LDADD = $(TEST_LDADD)
 
 EXTRA_DIST += tests/vm/run-vm.sh tests/vm/vm-init.sh
 
-check-vm: daemon/deepactifd daemon/deepactifctl tests/make-test-model tests/vm/vm-test
+check-vm: daemon/deepactifd client/deepactifctl tests/make-test-model tests/vm/vm-test
 	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm/run-vm.sh
 .PHONY: check-vm
 

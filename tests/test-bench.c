@@ -9,7 +9,7 @@
 
 #include "test-util.h"
 
-#define CTL TOP_BUILDDIR "/daemon/deepactifctl"
+#define CTL TOP_BUILDDIR "/client/deepactifctl"
 
 static char *run(const char *args) {
         _cleanup_free_ char *cmd = NULL;

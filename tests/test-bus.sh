@@ -11,7 +11,7 @@ set -eu
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${top_builddir:-$(pwd)}
 daemon=$builddir/daemon/deepactifd
-ctl=$builddir/daemon/deepactifctl
+ctl=$builddir/client/deepactifctl
 send=$builddir/tests/varlink-send
 mkmodel=$builddir/tests/make-test-model
 rec=$srcdir/tests/fixtures/robustvision/P14-head.tsv

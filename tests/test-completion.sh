@@ -32,12 +32,12 @@ complete_line() {       # prints the candidates for the command line "$1"
         printf '%s\n' "${COMPREPLY[@]}"
 }
 
-verbs=$(grep -oE '\{ *"[a-z]+", *verb_' "$srcdir/daemon/ctl.c" | grep -oE '"[a-z]+"' | tr -d '"' | sort)
+verbs=$(grep -oE '\{ *"[a-z]+", *verb_' "$srcdir/client/ctl.c" | grep -oE '"[a-z]+"' | tr -d '"' | sort)
 offered=$(complete_line "deepactifctl " | sort)
-[ "$verbs" = "$offered" ] || bad "commands offered differ from daemon/ctl.c: $(diff <(echo "$verbs") <(echo "$offered") | grep '^[<>]' | tr '\n' ' ')"
+[ "$verbs" = "$offered" ] || bad "commands offered differ from client/ctl.c: $(diff <(echo "$verbs") <(echo "$offered") | grep '^[<>]' | tr '\n' ' ')"
 
 for verb in $verbs; do
-        help=$("$builddir/daemon/deepactifctl" "$verb" --help 2>&1)
+        help=$("$builddir/client/deepactifctl" "$verb" --help 2>&1)
         offered=$(complete_line "deepactifctl $verb -")
         for opt in $(grep -oE -- '(^|[^a-zA-Z0-9-])--[a-z][a-z0-9-]*' <<<"$help" | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u); do
                 grep -qx -- "$opt" <<<"$offered" || bad "'deepactifctl $verb $opt' is not completed"

@@ -12,7 +12,7 @@
 
 #define RV_DIR TEST_SRCDIR "/../contrib/data/robustvision"
 #define DEFAULT_MODEL TEST_SRCDIR "/../contrib/models/foval-robustvision.safetensors"
-#define CTL TOP_BUILDDIR "/daemon/deepactifctl"
+#define CTL TOP_BUILDDIR "/client/deepactifctl"
 
 static double sigmoid(double z) {
         return 1 / (1 + exp(-z));

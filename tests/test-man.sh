@@ -47,11 +47,11 @@ check() {       # PAGE WHAT HELP-TEXT
 }
 
 check "$srcdir/man/deepactifd.8" "deepactifd --help" "$("$builddir/daemon/deepactifd" --help)"
-ctl=$builddir/daemon/deepactifctl
+ctl=$builddir/client/deepactifctl
 check "$srcdir/man/deepactifctl.1" "deepactifctl --help" "$("$ctl" --help)"
 # Every command of the dispatch table, not only those the summary mentions.
-verbs=$(grep -oE '\{ *"[a-z]+", *verb_' "$srcdir/daemon/ctl.c" | grep -oE '"[a-z]+"' | tr -d '"')
-[ -n "$verbs" ] || bad "found no commands in daemon/ctl.c"
+verbs=$(grep -oE '\{ *"[a-z]+", *verb_' "$srcdir/client/ctl.c" | grep -oE '"[a-z]+"' | tr -d '"')
+[ -n "$verbs" ] || bad "found no commands in client/ctl.c"
 for verb in $verbs; do
         grep -qE "^\\.B $verb( |\$)" "$srcdir/man/deepactifctl.1" || bad "deepactifctl.1 has no entry for '$verb'"
         check "$srcdir/man/deepactifctl.1" "deepactifctl $verb --help" "$("$ctl" "$verb" --help 2>&1 || true)"

@@ -29,7 +29,7 @@ de() { env LC_ALL=C.UTF-8 LANGUAGE=de DEEPACTIF_LOCALEDIR="$tmp" "$@" 2>&1 || tr
 expect() {      # WHAT NEEDLE OUTPUT
         grep -qF -- "$2" <<<"$3" || { bad "$1 is not German (no '$2'):"; sed 's/^/    /' <<<"$3"; }
 }
-ctl=$builddir/daemon/deepactifctl
+ctl=$builddir/client/deepactifctl
 expect "deepactifctl --help" "Lokale Befehle:" "$(de "$ctl" --help)"
 expect "deepactifctl --help" "Aufruf: deepactifctl" "$(de "$ctl" --help)"
 expect "deepactifctl rank --help" "Bringt die Eingabemerkmale des Modells" "$(de "$ctl" rank --help)"

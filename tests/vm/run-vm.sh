@@ -91,7 +91,7 @@ binary() {      # the real ELF behind a libtool wrapper
         if [ -x "$d/.libs/$b" ]; then echo "$d/.libs/$b"; else echo "$1"; fi
 }
 
-for f in daemon/deepactifd daemon/deepactifctl tests/vm/vm-test tests/make-test-model; do
+for f in daemon/deepactifd client/deepactifctl tests/vm/vm-test tests/make-test-model; do
         [ -x "$top_builddir/$f" ] || { echo "FAIL: $top_builddir/$f is not built (make check builds it)" >&2; exit 1; }
 done
 
@@ -119,7 +119,7 @@ load_order() {
 for m in "${modules[@]}"; do load_order "$m"; done
 
 libpath=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-for f in daemon/deepactifd daemon/deepactifctl tests/vm/vm-test; do
+for f in daemon/deepactifd client/deepactifctl tests/vm/vm-test; do
         bin=$(binary "$top_builddir/$f")
         cp "$bin" "$stage/vm/$(basename "$f")"
         LD_LIBRARY_PATH=$libpath ldd "$bin" | awk '/=> \// { print $3 } /^\t\// { print $1 }' |
