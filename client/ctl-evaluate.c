@@ -23,6 +23,7 @@ typedef struct evaluate_args {
         const char *methods, *k, *folds;
         const char *json, *csv, *svg;
         const char *column_map;
+        da_recording_format format;
         unsigned subjects, hidden, epochs, window;
         bool seed_set;
         uint64_t seed;
@@ -338,6 +339,7 @@ static void evaluate_help(void) {
                  "  --seed N                 Seed of folds, training and the random control (default: 0)\n"
                  "  --window T               Frames per window (default: 10)\n"
                  "  --column-map SPEC        Read generic CSV/TSV recordings with this column map\n"
+                 "  --format FORMAT          auto, robustvision, tobii, eyelink, pupil (default: auto)\n"
                  "  --json FILE              Write the results as JSON\n"
                  "  --csv FILE               Write the results as CSV\n"
                  "  --svg FILE               Draw MAE against k per method as SVG\n"));
@@ -345,7 +347,8 @@ static void evaluate_help(void) {
 
 int verb_evaluate(int argc, char **argv) {
         enum { ARG_PRESET = 0x100, ARG_METHODS, ARG_K, ARG_FOLDS, ARG_JSON, ARG_CSV, ARG_SVG, ARG_SUBJECTS,
-               ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP };
+               ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP,
+               ARG_FORMAT };
         static const struct option options[] = {
                 { "data",     required_argument, NULL, 'd' },
                 { "preset",   required_argument, NULL, ARG_PRESET },
@@ -358,6 +361,7 @@ int verb_evaluate(int argc, char **argv) {
                 { "seed",     required_argument, NULL, ARG_SEED },
                 { "window",   required_argument, NULL, ARG_WINDOW },
                 { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
+                { "format",   required_argument, NULL, ARG_FORMAT },
                 { "json",     required_argument, NULL, ARG_JSON },
                 { "csv",      required_argument, NULL, ARG_CSV },
                 { "svg",      required_argument, NULL, ARG_SVG },
@@ -410,6 +414,10 @@ int verb_evaluate(int argc, char **argv) {
                 case ARG_COLUMN_MAP:
                         a.column_map = optarg;
                         break;
+                case ARG_FORMAT:
+                        if (ctl_parse_format(optarg, &a.format) < 0)
+                                return EXIT_FAILURE;
+                        break;
                 case ARG_SEED: {
                         char *end;
 
@@ -457,6 +465,8 @@ int verb_evaluate(int argc, char **argv) {
                 o.data.window = a.window;
         if (a.column_map)
                 o.data.column_map = a.column_map;
+        else
+                o.data.format = a.format;
         if (a.hidden > 0)
                 o.train.hidden = a.hidden;
         if (a.epochs > 0)

@@ -8,8 +8,10 @@
 
 #include "ctl.h"
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_column_map *, da_column_map_free);
+
 typedef struct rank_args {
-        const char *model, *input;
+        const char *model, *input, *column_map;
         da_recording_format format;
         da_method method;
         da_trace_location location;
@@ -142,7 +144,16 @@ static int collect(const da_model *m, const rank_args *a, matrix *mx) {
         uint64_t seen = 0;
         int r;
 
-        r = da_reader_open(a->input, a->format, &rd, &err);
+        if (a->column_map) {
+                _cleanup_(da_column_map_freep) da_column_map *map = NULL;
+
+                r = da_column_map_parse(a->column_map, &map, &err);
+                if (r < 0)
+                        return ctl_fail(_("Invalid column map '%s': %s"), a->column_map,
+                                        err.message[0] ? err.message : strerror(-r)), r;
+                r = da_reader_open_csv(a->input, map, &rd, &err);
+        } else
+                r = da_reader_open(a->input, a->format, &rd, &err);
         if (r < 0)
                 return ctl_fail(_("Failed to open recording '%s': %s"), a->input,
                                 err.message[0] ? err.message : strerror(-r)), r;
@@ -288,8 +299,10 @@ static void rank_help(void) {
                  "Rank the model's input features over the windows of a recording.\n"
                  "\n"
                  "  --model FILE             Model file (safetensors with deepactif metadata)\n"
-                 "  --input RECORDING        Robust Vision TSV, Tobii CSV or EyeLink ASC (.gz too)\n"
-                 "  --format FORMAT          auto, robustvision, tobii, eyelink (default: auto)\n"
+                 "  --input RECORDING        Robust Vision TSV, Tobii CSV, EyeLink ASC or Pupil Player\n"
+                 "                           gaze_positions.csv (.gz too)\n"
+                 "  --format FORMAT          auto, robustvision, tobii, eyelink, pupil (default: auto)\n"
+                 "  --column-map SPEC        Read a generic CSV/TSV recording with this column map\n"
                  "  --method METHOD          deepactif, ig, deeplift, gradshap, kernelshap, ablation,\n"
                  "                           neflag (default: deepactif)\n"
                  "  --location LOCATION      DeepACTIF trace: input or gate (default: gate)\n"
@@ -304,11 +317,12 @@ static void rank_help(void) {
 }
 
 int verb_rank(int argc, char **argv) {
-        enum { ARG_FORMAT = 0x100, ARG_LOCATION, ARG_AGG, ARG_STEPS, ARG_STRIDE, ARG_MAXW, ARG_SEED, ARG_FALLBACK };
+        enum { ARG_FORMAT = 0x100, ARG_COLUMN_MAP, ARG_LOCATION, ARG_AGG, ARG_STEPS, ARG_STRIDE, ARG_MAXW, ARG_SEED, ARG_FALLBACK };
         static const struct option options[] = {
                 { "model",       required_argument, NULL, 'm' },
                 { "input",       required_argument, NULL, 'i' },
                 { "format",      required_argument, NULL, ARG_FORMAT },
+                { "column-map",  required_argument, NULL, ARG_COLUMN_MAP },
                 { "method",      required_argument, NULL, 'M' },
                 { "location",    required_argument, NULL, ARG_LOCATION },
                 { "aggregation", required_argument, NULL, ARG_AGG },
@@ -339,9 +353,12 @@ int verb_rank(int argc, char **argv) {
                         a.input = optarg;
                         break;
                 case ARG_FORMAT:
-                        if ((v = da_recording_format_from_string(optarg)) < 0)
+                        if ((v = da_recording_format_from_string(optarg)) < 0 || v == DA_REC_CSV)
                                 return ctl_fail(_("Unknown recording format '%s'"), optarg);
                         a.format = v;
+                        break;
+                case ARG_COLUMN_MAP:
+                        a.column_map = optarg;
                         break;
                 case 'M':
                         if ((v = da_method_from_string(optarg)) < 0)

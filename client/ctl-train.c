@@ -108,13 +108,14 @@ static void train_help(void) {
                  "  --window T           Frames per window (10)\n"
                  "  --batch N            Windows per minibatch (64)\n"
                  "  --lr RATE            AdamW learning rate (0.001)\n"
-                 "  --column-map SPEC    Read generic CSV/TSV files with this column map\n"),
+                 "  --column-map SPEC    Read generic CSV/TSV files with this column map\n"
+                 "  --format FORMAT      auto, robustvision, tobii, eyelink, pupil (auto)\n"),
                program_invocation_short_name);
 }
 
 int verb_train(int argc, char **argv) {
         enum { ARG_DATA = 0x100, ARG_OUT, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
-               ARG_BATCH, ARG_LR, ARG_COLUMN_MAP };
+               ARG_BATCH, ARG_LR, ARG_COLUMN_MAP, ARG_FORMAT };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
                 { "data",       required_argument, NULL, ARG_DATA },
@@ -128,6 +129,7 @@ int verb_train(int argc, char **argv) {
                 { "batch",      required_argument, NULL, ARG_BATCH },
                 { "lr",         required_argument, NULL, ARG_LR },
                 { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
+                { "format",     required_argument, NULL, ARG_FORMAT },
                 {}
         };
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
@@ -200,6 +202,10 @@ int verb_train(int argc, char **argv) {
                         dopt.column_map = optarg;
                         dopt.format = DA_REC_CSV;
                         break;
+                case ARG_FORMAT:
+                        if (ctl_parse_format(optarg, &dopt.format) < 0)
+                                return EXIT_FAILURE;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -263,13 +269,14 @@ static void score_help(void) {
 }
 
 int verb_score(int argc, char **argv) {
-        enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP };
+        enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP, ARG_FORMAT };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
                 { "model",      required_argument, NULL, ARG_MODEL },
                 { "data",       required_argument, NULL, ARG_DATA },
                 { "json",       no_argument,       NULL, ARG_JSON },
                 { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
+                { "format",     required_argument, NULL, ARG_FORMAT },
                 {}
         };
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
@@ -305,6 +312,10 @@ int verb_score(int argc, char **argv) {
                 case ARG_COLUMN_MAP:
                         dopt.column_map = optarg;
                         dopt.format = DA_REC_CSV;
+                        break;
+                case ARG_FORMAT:
+                        if (ctl_parse_format(optarg, &dopt.format) < 0)
+                                return EXIT_FAILURE;
                         break;
                 default:
                         return EXIT_FAILURE;

@@ -17,6 +17,7 @@ static const struct {
         { "rank",     verb_rank },
         { "attribute", verb_attribute },
         { "features", verb_features },
+        { "channels", verb_channels },
         { "train",    verb_train },
         { "score",    verb_score },
         { "evaluate", verb_evaluate },
@@ -120,6 +121,17 @@ int ctl_read_window(const char *path, unsigned F, float **ret_x, unsigned *ret_T
         return 0;
 }
 
+int ctl_parse_format(const char *s, da_recording_format *ret) {
+        int v = da_recording_format_from_string(s);
+
+        if (v < 0 || v == DA_REC_CSV) {
+                ctl_fail(_("Unknown recording format '%s'; one of auto, robustvision, tobii, eyelink, pupil"), s);
+                return -EINVAL;
+        }
+        *ret = v;
+        return 0;
+}
+
 void ctl_print_json(json_object *o) {
         int flags = isatty(STDOUT_FILENO) ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
 
@@ -153,6 +165,7 @@ static void help(void) {
                  "       [--aggregation A] [--json]\n"
                  "                                 Rank the model's input features over a recording\n"
                  "  features [--json]              List the derived features models can use\n"
+                 "  channels [--json]              List the raw channels and their units\n"
                  "  attribute --model FILE --input WINDOW.csv --method M [--json]\n"
                  "                                 Attribute one window with any method\n"
                  "  train --data PATH... --out MODEL [--hidden H] [--epochs N]\n"

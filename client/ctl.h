@@ -19,6 +19,7 @@ int verb_bench(int argc, char **argv);
 int verb_rank(int argc, char **argv);
 int verb_attribute(int argc, char **argv);
 int verb_features(int argc, char **argv);
+int verb_channels(int argc, char **argv);
 int verb_train(int argc, char **argv);
 int verb_score(int argc, char **argv);
 int verb_evaluate(int argc, char **argv);
@@ -31,6 +32,9 @@ int ctl_fail(const char *fmt, ...) _printf_(1, 2);
 int ctl_load_model(const char *path, da_model **ret);
 /* Reads a window file: T rows of F comma-separated numbers, no header. */
 int ctl_read_window(const char *path, unsigned F, float **ret_x, unsigned *ret_T);
+/* A recording format name for --format (not "csv", which --column-map
+ * selects); prints the error itself. */
+int ctl_parse_format(const char *s, da_recording_format *ret);
 /* Prints a JSON value on stdout, pretty when stdout is a terminal. */
 void ctl_print_json(json_object *o);
 

@@ -8,6 +8,7 @@ client_deepactifctl_SOURCES = \
 	client/ctl-model.c \
 	client/ctl-bench.c \
 	client/ctl-rank.c \
+	client/ctl-channels.c \
 	client/ctl-attribute.c \
 	client/ctl-train.c \
 	client/ctl-evaluate.c \

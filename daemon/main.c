@@ -25,7 +25,7 @@ static void help(void) {
                "  -d --database=PATH     SQLite database, overrides Database=\n"
                "     --replay=FILE       Replay a recording instead of live devices, then exit\n"
                "     --format=FORMAT     Recording format: auto, robustvision, tobii, eyelink,\n"
-               "                         evemu (default: auto)\n"
+               "                         pupil, evemu (default: auto)\n"
                "     --speed=SPEED       realtime, max, or a factor such as 2.5 (default: realtime)\n"
                "     --loop              Start the recording over at its end instead of exiting\n"
                "     --user              Connect to the user's session bus, not the system bus\n"
@@ -122,7 +122,7 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                         r = da_recording_format_from_string(optarg);
                         if (r < 0 || r == DA_REC_CSV)
                                 return log_error_errno(EINVAL, _("Unknown recording format '%s'; "
-                                                       "use auto, robustvision, tobii, eyelink or evemu."), optarg);
+                                                       "use auto, robustvision, tobii, eyelink, pupil or evemu."), optarg);
                         o->replay_format = r;
                         break;
                 case ARG_SPEED:

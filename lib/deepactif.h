@@ -195,6 +195,7 @@ typedef enum da_recording_format {
         DA_REC_TOBII,           /* tobii_research GazeData CSV */
         DA_REC_EYELINK,         /* SR Research EyeLink .asc */
         DA_REC_CSV,             /* generic CSV/TSV with a column map */
+        DA_REC_PUPIL,           /* Pupil Player export, gaze_positions.csv */
         _DA_REC_MAX,
 } da_recording_format;
 
@@ -287,12 +288,15 @@ int da_rank_stability(const double *snapshots, size_t n, unsigned f, unsigned k,
 
 /* Maps the columns of any CSV/TSV recording to channels, so another data set
  * loads without code changes. The spec is a comma-separated list of
- * "key=column[:unit]": key is "time" (required) or a channel name; column is
- * the header name, blanks around it ignored; '\' escapes a ',', ':', '=' or
- * '\' in it. Units convert to the channel's SI unit: time s|ms|us (default
- * s), lengths m|cm|mm (default m), angles rad|deg (default rad);
- * dimensionless channels take no unit. Example:
- *   "time=System Timestamp:ms,gaze.point.x=World Gaze Point X,target.depth=GT_depth" */
+ * "key=column[:unit]": key is "time" or a channel name; column is the header
+ * name, blanks around it ignored; '\' escapes a ',', ':', '=' or '\' in it.
+ * Units convert to the channel's SI unit: time s|ms|us (default s), lengths
+ * m|cm|mm (default m), angles rad|deg (default rad); dimensionless channels
+ * take no unit. A recording without a time column takes "rate=HZ" instead of
+ * "time=…": the n-th frame (counting from 0) is stamped n/HZ seconds.
+ * Examples:
+ *   "time=System Timestamp:ms,gaze.point.x=World Gaze Point X,target.depth=GT_depth"
+ *   "rate=120,target.depth=Gt_Depth,eye.left.direction.x=World_Gaze_Direction_L_X" */
 typedef struct da_column_map da_column_map;
 
 int da_column_map_parse(const char *spec, da_column_map **ret, da_error *err);

@@ -54,6 +54,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/reader-tobii.c \
 	lib/reader-eyelink.c \
 	lib/reader-csv.c \
+	lib/reader-pupil.c \
 	lib/reader-parse.h \
 	lib/reader-parse.c \
 	lib/features.c \

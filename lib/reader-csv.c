@@ -11,7 +11,8 @@
  * line, unless it is the last non-empty line of the file, which a recorder
  * killed mid-write leaves like that and which is dropped. The same holds
  * for any other bad row: an unparsable number, a missing time, a time
- * earlier than the previous row's. Empty fields and "nan" give NaN. */
+ * earlier than the previous row's. Empty fields and "nan" give NaN. A map
+ * with "rate=HZ" instead of a time column stamps the n-th frame n/HZ s. */
 
 #include <fcntl.h>
 #include <math.h>
@@ -28,6 +29,7 @@ typedef struct column_entry {
 
 struct da_column_map {
         unsigned time_exp10;    /* time unit as 10^x µs */
+        double rate_hz;         /* instead of a time column, or 0 */
         unsigned n;             /* entries[0] is the time */
         column_entry entries[_DA_CH_MAX + 1];
 };
@@ -36,6 +38,7 @@ typedef struct csv_state {
         char sep;
         unsigned n_header;
         unsigned time_exp10;
+        double rate_hz;                 /* 0: the time is column [0] */
         unsigned n;                     /* mapped columns; [0] is the time */
         int channel[_DA_CH_MAX + 1];
         double scale[_DA_CH_MAX + 1];
@@ -112,9 +115,20 @@ static int parse_entry(da_column_map *m, const char *spec, size_t len, da_error 
         if (*column == '\0')
                 return da_error_set(err, -EINVAL, "column map entry '%s' names no column", key);
 
+        if (streq(key, "rate")) {
+                double hz;
+
+                if (m->entries[0].column || m->rate_hz > 0)
+                        return da_error_set(err, -EINVAL, "column map names 'time' or 'rate' twice");
+                if (unit || parse_double(column, &hz) < 0 || !(hz > 0 && hz <= 1e6))
+                        return da_error_set(err, -EINVAL, "'rate=%s' is not a sample rate in Hz (0 < HZ ≤ 1000000)",
+                                            column);
+                m->rate_hz = hz;
+                return 0;
+        }
         if (streq(key, "time")) {
-                if (m->entries[0].column)
-                        return da_error_set(err, -EINVAL, "column map names 'time' twice");
+                if (m->entries[0].column || m->rate_hz > 0)
+                        return da_error_set(err, -EINVAL, "column map names 'time' or 'rate' twice");
                 if (!unit || streq(unit, "s"))
                         m->time_exp10 = 6;
                 else if (streq(unit, "ms"))
@@ -190,8 +204,8 @@ int da_column_map_parse(const char *spec, da_column_map **ret, da_error *err) {
                 p = e + 1;
         }
 
-        if (!m->entries[0].column)
-                return da_error_set(err, -EINVAL, "column map has no 'time=COLUMN[:s|ms|us]' entry");
+        if (!m->entries[0].column && m->rate_hz <= 0)
+                return da_error_set(err, -EINVAL, "column map has neither 'time=COLUMN[:s|ms|us]' nor 'rate=HZ'");
         if (m->n < 2)
                 return da_error_set(err, -EINVAL, "column map maps no channel");
 
@@ -318,10 +332,13 @@ static int csv_state_new(da_reader *r, const da_column_map *m, da_error *err) {
         s->n_header = (unsigned) n;
 
         s->time_exp10 = m->time_exp10;
+        s->rate_hz = m->rate_hz;
         s->n = m->n;
         for (unsigned i = 0; i < m->n; i++) {
                 int found = -1;
 
+                if (i == 0 && s->rate_hz > 0)
+                        continue;
                 for (unsigned j = 0; j < s->n_header && found < 0; j++)
                         if (streq(names[j], m->entries[i].column))
                                 found = (int) j;
@@ -367,7 +384,9 @@ static int parse_row(da_reader *r, csv_state *s, da_frame *f, da_error *err) {
                 return da_error_set(err, -EINVAL, "%s:%lu: row is cut short: %u fields, the header has %u",
                                     r->path, r->line_no, n_fields, s->n_header);
 
-        if (s->index[0] >= n_fields || parse_time_us(s->fields[s->index[0]], s->time_exp10, &t) < 0)
+        if (s->rate_hz > 0)
+                t = (uint64_t) llround((double) s->n_frames * 1e6 / s->rate_hz);
+        else if (s->index[0] >= n_fields || parse_time_us(s->fields[s->index[0]], s->time_exp10, &t) < 0)
                 return da_error_set(err, -EINVAL, "%s:%lu: time '%s' is not a non-negative decimal",
                                     r->path, r->line_no, s->index[0] < n_fields ? s->fields[s->index[0]] : "");
         if (s->n_frames > 0 && t < s->last_time_us)

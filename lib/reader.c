@@ -15,6 +15,7 @@ static const reader_ops *const reader_table[] = {
         &reader_robustvision_ops,
         &reader_tobii_ops,
         &reader_eyelink_ops,
+        &reader_pupil_ops,
         &reader_csv_ops,
 };
 
@@ -24,6 +25,7 @@ static const char *const format_names[_DA_REC_MAX] = {
         [DA_REC_TOBII] = "tobii",
         [DA_REC_EYELINK] = "eyelink",
         [DA_REC_CSV] = "csv",
+        [DA_REC_PUPIL] = "pupil",
 };
 
 const char *da_recording_format_to_string(da_recording_format f) {

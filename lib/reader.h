@@ -43,3 +43,4 @@ extern const reader_ops reader_robustvision_ops;
 extern const reader_ops reader_tobii_ops;
 extern const reader_ops reader_eyelink_ops;
 extern const reader_ops reader_csv_ops;
+extern const reader_ops reader_pupil_ops;

@@ -392,7 +392,7 @@ tests_test_fuzz_reader_CFLAGS = $(TEST_CFLAGS) -DFUZZ_NAME=\"fuzz-reader\"
 tests_test_fuzz_reader_LDADD = $(TEST_LDADD)
 
 FUZZERS += tests/fuzz-reader
-fuzz_reader_sources = tests/fuzz-reader.c lib/reader.c lib/reader-robustvision.c lib/reader-tobii.c \
+fuzz_reader_sources = tests/fuzz-reader.c lib/reader.c lib/reader-robustvision.c lib/reader-tobii.c lib/reader-pupil.c \
 	lib/reader-eyelink.c lib/reader-csv.c lib/reader-parse.c lib/channels.c lib/util.c
 EXTRA_DIST += tests/fuzz-reader.c
 
@@ -422,4 +422,29 @@ tests/fuzz-config: $(fuzz_config_sources:%=$(top_srcdir)/%)
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(INIH_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS) -DSYSCONFDIR=\"$(sysconfdir)\" \
 		-DPKGDATADIR=\"$(pkgdatadir)\" -o $@ $(fuzz_config_sources:%=$(top_srcdir)/%) \
 		$(INIH_LIBS) $(JSONC_LIBS) $(ZLIB_LIBS) -lm -lpthread
+endif
+
+# Pupil Player exports (gaze_positions.csv): against the Robust Vision
+# reader on the same samples, and the reader's fuzz target and seeds.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-reader-pupil tests/test-fuzz-reader-pupil
+TESTS += tests/test-reader-pupil tests/test-fuzz-reader-pupil
+endif
+tests_test_reader_pupil_SOURCES = tests/test-reader-pupil.c tests/test-util.h tests/test-util.c
+tests_test_reader_pupil_CFLAGS = $(TEST_CFLAGS)
+tests_test_reader_pupil_LDADD = $(TEST_LDADD)
+
+tests_test_fuzz_reader_pupil_SOURCES = tests/fuzz-reader-pupil.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_reader_pupil_CFLAGS = $(TEST_CFLAGS) -DFUZZ_NAME=\"fuzz-reader-pupil\"
+tests_test_fuzz_reader_pupil_LDADD = $(TEST_LDADD)
+
+FUZZERS += tests/fuzz-reader-pupil
+fuzz_reader_pupil_sources = tests/fuzz-reader-pupil.c lib/reader.c lib/reader-robustvision.c lib/reader-tobii.c \
+	lib/reader-eyelink.c lib/reader-csv.c lib/reader-pupil.c lib/reader-parse.c lib/channels.c lib/util.c
+EXTRA_DIST += tests/fuzz-reader-pupil.c
+
+if HAVE_CLANG
+tests/fuzz-reader-pupil: $(fuzz_reader_pupil_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(ZLIB_CFLAGS) -o $@ $(fuzz_reader_pupil_sources:%=$(top_srcdir)/%) $(ZLIB_LIBS) -lm
 endif

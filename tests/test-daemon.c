@@ -346,6 +346,11 @@ START_TEST(test_replay_robustvision) {
 }
 END_TEST
 
+START_TEST(test_replay_pupil) {
+        replay_and_compare("fixtures/pupil/P14-head-gaze_positions.csv", "", DA_FEATURES_ROBUSTVISION, "2", 40);
+}
+END_TEST
+
 START_TEST(test_replay_tobii) {
         /* Tobii's CSV has per-eye origins and gaze directions: the binocular
          * features the Robust Vision set derives from them. */
@@ -694,6 +699,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_replay_tobii);
         tcase_add_test(tc, test_full_database);
         tcase_add_test(tc, test_replay_eyelink_unsupported);
+        tcase_add_test(tc, test_replay_pupil);
         tcase_add_test(tc, test_replay_evemu);
         tcase_add_test(tc, test_config_errors);
         suite_add_tcase(s, tc);

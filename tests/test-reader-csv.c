@@ -59,11 +59,17 @@ START_TEST(test_map_parse_errors) {
         static const struct {
                 const char *spec, *needle;
         } cases[] = {
-                { "gaze.point.x=X",                       "no 'time=" },
+                { "gaze.point.x=X",                       "neither 'time=" },
+                { "rate=0,gaze.point.x=X",                "'rate=0' is not a sample rate" },
+                { "rate=fast,gaze.point.x=X",             "'rate=fast' is not a sample rate" },
+                { "rate=-5,gaze.point.x=X",               "'rate=-5' is not a sample rate" },
+                { "rate=100:ms,gaze.point.x=X",           "is not a sample rate" },
+                { "time=t,rate=100,gaze.point.x=X",       "'time' or 'rate' twice" },
+                { "rate=100,rate=50,gaze.point.x=X",      "'time' or 'rate' twice" },
                 { "time=t",                               "maps no channel" },
                 { "time=t,gaze.point.q=X",                "unknown channel 'gaze.point.q'" },
                 { "time=t,gaze.point.x=X,gaze.point.x=Y", "channel 'gaze.point.x' twice" },
-                { "time=t,time=u,gaze.point.x=X",         "'time' twice" },
+                { "time=t,time=u,gaze.point.x=X",         "'time' or 'rate' twice" },
                 { "time=t:min,gaze.point.x=X",            "unit 'min' of 'time'" },
                 { "time=t,gaze.point.x=X:deg",            "unit 'deg' does not apply to channel 'gaze.point.x'" },
                 { "time=t,eye.left.screen.x=X:mm",        "unit 'mm' does not apply" },
@@ -261,6 +267,35 @@ START_TEST(test_robustvision_through_map) {
 }
 END_TEST
 
+/* A Tufts Gaze Depth style table: tab-separated, no time column; frames
+ * are stamped from the declared rate, marker rows do not count. */
+START_TEST(test_rate_instead_of_time) {
+        _cleanup_(da_reader_freep) da_reader *r = NULL;
+        _cleanup_free_ char *path = NULL;
+        da_error err = {};
+        da_frame f;
+
+        path = test_write_temp("Gt_Depth\tWorld_Gaze_Direction_L_X\tWorld_Gaze_Origin_L_X\n"
+                               "0.5\t0.1\t-31.5\n"
+                               "\t\t\n"
+                               "0.6\t0.2\t-31.0\n"
+                               "0.7\t0.3\t-30.5\n");
+        r = open_with(path, "rate=120,target.depth=Gt_Depth,eye.left.direction.x=World_Gaze_Direction_L_X,"
+                            "eye.left.origin.x=World_Gaze_Origin_L_X:mm");
+        ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
+        ck_assert_uint_eq(f.time_us, 0);
+        ck_assert_near(f.ch[DA_CH_TARGET_DEPTH], 0.5, 1e-7);
+        ck_assert_near(f.ch[DA_CH_EYE_LEFT_ORIGIN_X], -0.0315, 1e-7);
+        ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
+        ck_assert_uint_eq(f.time_us, 8333);                     /* 1/120 s, rounded */
+        ck_assert_near(f.ch[DA_CH_EYE_LEFT_DIRECTION_X], 0.2, 1e-7);
+        ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
+        ck_assert_uint_eq(f.time_us, 16667);
+        ck_assert_int_eq(da_reader_next(r, &f, &err), 0);
+        unlink(path);
+}
+END_TEST
+
 static Suite *csv_suite(void) {
         Suite *s = suite_create("reader-csv");
         TCase *tc = tcase_create("core");
@@ -272,6 +307,7 @@ static Suite *csv_suite(void) {
         tcase_add_test(tc, test_open_errors);
         tcase_add_test(tc, test_tobii_through_map);
         tcase_add_test(tc, test_robustvision_through_map);
+        tcase_add_test(tc, test_rate_instead_of_time);
         suite_add_tcase(s, tc);
         return s;
 }
