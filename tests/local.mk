@@ -448,3 +448,28 @@ tests/fuzz-reader-pupil: $(fuzz_reader_pupil_sources:%=$(top_srcdir)/%)
 	@$(MKDIR_P) tests
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) $(ZLIB_CFLAGS) -o $@ $(fuzz_reader_pupil_sources:%=$(top_srcdir)/%) $(ZLIB_LIBS) -lm
 endif
+
+# deepactif-bridge's Pupil gaze decoder: messages packed with msgpack-c, and
+# its fuzz target with seeds (tests/fuzz-corpus/fuzz-pupil-gaze).
+if HAVE_CHECK
+check_PROGRAMS += tests/test-pupil-gaze tests/test-fuzz-pupil-gaze
+TESTS += tests/test-pupil-gaze tests/test-fuzz-pupil-gaze
+endif
+tests_test_pupil_gaze_SOURCES = tests/test-pupil-gaze.c tests/test-util.h tests/test-util.c
+tests_test_pupil_gaze_CFLAGS = $(TEST_CFLAGS) $(MSGPACK_CFLAGS) -I$(top_srcdir)/bridge
+tests_test_pupil_gaze_LDADD = bridge/libpupil.la $(TEST_LDADD) $(MSGPACK_LIBS)
+
+tests_test_fuzz_pupil_gaze_SOURCES = tests/fuzz-pupil-gaze.c tests/fuzz-main.c tests/test-util.h tests/test-util.c
+tests_test_fuzz_pupil_gaze_CFLAGS = $(TEST_CFLAGS) -I$(top_srcdir)/bridge -DFUZZ_NAME=\"fuzz-pupil-gaze\"
+tests_test_fuzz_pupil_gaze_LDADD = bridge/libpupil.la $(TEST_LDADD) $(MSGPACK_LIBS)
+
+FUZZERS += tests/fuzz-pupil-gaze
+fuzz_pupil_gaze_sources = tests/fuzz-pupil-gaze.c bridge/pupil-gaze.c
+EXTRA_DIST += tests/fuzz-pupil-gaze.c
+
+if HAVE_CLANG
+tests/fuzz-pupil-gaze: $(fuzz_pupil_gaze_sources:%=$(top_srcdir)/%)
+	@$(MKDIR_P) tests
+	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) -I$(top_srcdir)/bridge $(MSGPACK_CFLAGS) -o $@ \
+		$(fuzz_pupil_gaze_sources:%=$(top_srcdir)/%) $(MSGPACK_LIBS) -lm
+endif
