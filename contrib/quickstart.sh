@@ -16,7 +16,7 @@ jobs=$(nproc)
 packages=(
         build-essential autoconf automake libtool autopoint gettext pkgconf
         libevdev-dev libsystemd-dev libsqlite3-dev libjson-c-dev libinih-dev
-        libevemu-dev zlib1g-dev check
+        libevemu-dev zlib1g-dev libzmq3-dev libmsgpack-dev check
         clang dbus sqlite3 mandoc systemd qemu-system-x86 bash-completion
 )
 # Only for the package test (tests/test-packages.sh), which CI runs.

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The manual pages: every page the design asks for exists and is installed,
 # mandoc -Tlint finds nothing at warning level or above, and every option
-# that deepactifd --help, deepactifctl --help and each deepactifctl command's
+# that deepactifd --help, deepactif-bridge --help, deepactifctl --help and each deepactifctl command's
 # --help print is documented on the program's page.
 set -euo pipefail
 
@@ -18,7 +18,7 @@ fi
 export LC_ALL=C
 unset LANGUAGE
 
-for page in deepactifd.8 deepactifctl.1 deepactifd.conf.5 deepactif-model.5 io.deepactif.Daemon1.5; do
+for page in deepactifd.8 deepactif-bridge.8 deepactifctl.1 deepactifd.conf.5 deepactif-model.5 io.deepactif.Daemon1.5; do
         [ -f "$srcdir/man/$page" ] || bad "man/$page is missing"
 done
 for page in "$srcdir"/man/*.[0-9]; do
@@ -47,6 +47,7 @@ check() {       # PAGE WHAT HELP-TEXT
 }
 
 check "$srcdir/man/deepactifd.8" "deepactifd --help" "$("$builddir/daemon/deepactifd" --help)"
+check "$srcdir/man/deepactif-bridge.8" "deepactif-bridge --help" "$("$builddir/bridge/deepactif-bridge" --help)"
 ctl=$builddir/client/deepactifctl
 check "$srcdir/man/deepactifctl.1" "deepactifctl --help" "$("$ctl" --help)"
 # Every command of the dispatch table, not only those the summary mentions.

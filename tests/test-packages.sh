@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The packages, end to end (minutes; 'make check-packages', and CI):
-#  1. dpkg-buildpackage -b builds deepactifd, libdeepactif0 and
+#  1. dpkg-buildpackage -b builds deepactifd, deepactif-bridge, libdeepactif0 and
 #     libdeepactif-dev from the release tarball; lintian reports no error;
 #  2. rpmbuild -tb builds the RPMs from the same tarball (--nodeps: Debian
 #     cannot satisfy RPM build dependencies);
@@ -31,7 +31,7 @@ if [ "$(id -u)" -ne 0 ]; then
         echo "SKIP: installing packages needs root"
         exit 77
 fi
-packages=(deepactifd libdeepactif0 libdeepactif-dev)
+packages=(deepactifd deepactif-bridge libdeepactif0 libdeepactif-dev)
 for p in "${packages[@]}"; do
         if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q installed; then
                 echo "FAIL: $p is already installed; this test installs and purges it (dpkg --purge $p)"
@@ -86,6 +86,8 @@ if ! dpkg -i "${debs[@]}" >"$tmp/install.log" 2>&1; then
 fi
 for p in "${packages[@]}"; do dpkg -L "$p"; done | sort -u >"$tmp/files"
 getent passwd deepactif >/dev/null || bad "no user deepactif after installing"
+getent group deepactif-uinput >/dev/null || bad "no group deepactif-uinput after installing deepactif-bridge"
+/usr/sbin/deepactif-bridge --help | grep -q -- --pupil || bad "the installed deepactif-bridge does not run"
 [ "$(stat -c %U /var/lib/deepactif 2>/dev/null)" = deepactif ] || bad "/var/lib/deepactif is not deepactif's"
 printf '#include <deepactif.h>\nint main(void) { da_model *m = NULL; da_model_free(m); return 0; }\n' >"$tmp/use.c"
 # shellcheck disable=SC2046

@@ -3,7 +3,8 @@
 # The system integration files, checked by systemd's own tools:
 #  - systemd-analyze verify is silent on deepactifd.service and .socket, with
 #    every Documentation= page found among the pages we ship;
-#  - systemd-analyze security rates the service's exposure at most 2.5;
+#  - systemd-analyze security rates the service's exposure at most 2.5, and
+#    deepactif-bridge@.service's (verified too) at most 2.0;
 #  - the hwdb compiles strictly and marks a Tobii HID modalias, not a mouse;
 #  - sysusers.d and tmpfiles.d create the user and directories in a temp root;
 #  - deepactif-hid-probe recognises a Eye and Head Trackers descriptor (the
@@ -13,6 +14,7 @@ set -euo pipefail
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${top_builddir:-$srcdir}
 max_exposure=2.5
+max_bridge_exposure=2.0
 
 for tool in systemd-analyze systemd-hwdb systemd-sysusers systemd-tmpfiles; do
         if ! command -v "$tool" >/dev/null; then
@@ -30,6 +32,8 @@ bad() { echo "FAIL: $*"; fail=1; }
 mkdir -p "$tmp/units"
 sed "s|@sbindir@|$builddir/daemon|g" "$srcdir/units/deepactifd.service.in" > "$tmp/units/deepactifd.service"
 cp "$srcdir/units/deepactifd.socket" "$tmp/units/"
+sed "s|@sbindir@|$builddir/bridge|g" "$srcdir/units/deepactif-bridge@.service.in" > "$tmp/units/deepactif-bridge@.service"
+bridge_unit=deepactif-bridge@127.0.0.1:50020.service
 
 # verify runs man(1) on every Documentation= page: offer only ours.
 man_check=--man=yes
@@ -45,7 +49,7 @@ else
 fi
 
 if ! out=$(cd "$tmp/units" && MANPATH="$tmp/man" systemd-analyze verify "$man_check" \
-                deepactifd.service deepactifd.socket 2>&1) || [ -n "$out" ]; then
+                deepactifd.service deepactifd.socket deepactif-bridge@.service 2>&1) || [ -n "$out" ]; then
         bad "systemd-analyze verify is not clean:"
         echo "$out"
 fi
@@ -61,6 +65,20 @@ else
                 bad "exposure $exposure is above $max_exposure"
 fi
 
+out=$(cd "$tmp/units" && systemd-analyze security --offline=true "$bridge_unit" 2>&1) || true
+exposure=$(sed -n "s/.*Overall exposure level for $bridge_unit: \([0-9.]*\).*/\1/p" <<<"$out")
+if [ -z "$exposure" ]; then
+        bad "systemd-analyze security printed no exposure level for $bridge_unit:"
+        echo "$out"
+else
+        echo "systemd-analyze security $bridge_unit: exposure $exposure (limit $max_bridge_exposure)"
+        awk -v e="$exposure" -v m="$max_bridge_exposure" 'BEGIN { exit !(e <= m) }' ||
+                bad "the bridge's exposure $exposure is above $max_bridge_exposure"
+fi
+grep -q '^IPAddressDeny=any' "$tmp/units/deepactif-bridge@.service" &&
+        grep -q '^IPAddressAllow=localhost' "$tmp/units/deepactif-bridge@.service" ||
+        bad "deepactif-bridge@.service is not limited to loopback"
+
 # hwdb: the modalias a HID device's hidraw and evdev nodes are looked up by.
 mkdir -p "$tmp/root/etc/udev/hwdb.d"
 cp "$srcdir/units/60-deepactif.hwdb" "$tmp/root/etc/udev/hwdb.d/"
@@ -71,8 +89,9 @@ systemd-hwdb --root="$tmp/root" update --strict || bad "60-deepactif.hwdb does n
         bad "hwdb marks a Logitech mouse"
 
 # sysusers.d, then tmpfiles.d resolving that user inside the same root.
-systemd-sysusers --root="$tmp/root" "$srcdir/units/sysusers.d/deepactif.conf" >/dev/null 2>&1 ||
-        bad "systemd-sysusers failed"
+systemd-sysusers --root="$tmp/root" "$srcdir/units/sysusers.d/deepactif.conf" \
+        "$srcdir/units/sysusers.d/deepactif-bridge.conf" >/dev/null 2>&1 || bad "systemd-sysusers failed"
+grep -q '^deepactif-uinput:' "$tmp/root/etc/group" || bad "sysusers.d creates no group deepactif-uinput"
 uid=$(awk -F: '$1 == "deepactif" { print $3 }' "$tmp/root/etc/passwd" 2>/dev/null)
 [ -n "$uid" ] || bad "sysusers.d creates no user deepactif"
 awk -F: '$1 == "input" { exit !($4 ~ /(^|,)deepactif(,|$)/) }' "$tmp/root/etc/group" ||

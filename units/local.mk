@@ -6,14 +6,14 @@ dist_polkitaction_DATA = units/io.deepactif.manage.policy
 
 # The service, its varlink socket, D-Bus activation, the system user, and
 # the udev rules that mark eye trackers and start the service.
-systemdsystemunit_DATA = units/deepactifd.service
+systemdsystemunit_DATA = units/deepactifd.service units/deepactif-bridge@.service
 dist_systemdsystemunit_DATA = units/deepactifd.socket
 dist_dbussystemservice_DATA = units/io.deepactif.Daemon1.service
 udevrulesdir = $(udevdir)/rules.d
-dist_udevrules_DATA = units/70-deepactif.rules
+dist_udevrules_DATA = units/70-deepactif.rules units/60-deepactif-bridge.rules
 udevhwdbdir = $(udevdir)/hwdb.d
 dist_udevhwdb_DATA = units/60-deepactif.hwdb
-dist_sysusers_DATA = units/sysusers.d/deepactif.conf
+dist_sysusers_DATA = units/sysusers.d/deepactif.conf units/sysusers.d/deepactif-bridge.conf
 dist_tmpfiles_DATA = units/tmpfiles.d/deepactif.conf
 
 # The udev helper that reads a HID report descriptor (70-deepactif.rules).
@@ -26,8 +26,11 @@ units_edit = $(SED) -e 's|@sbindir[@]|$(sbindir)|g'
 units/deepactifd.service: units/deepactifd.service.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) units && $(units_edit) $(srcdir)/units/deepactifd.service.in > $@.tmp && mv $@.tmp $@
 
-EXTRA_DIST += units/deepactifd.service.in
-CLEANFILES += units/deepactifd.service
+units/deepactif-bridge@.service: units/deepactif-bridge@.service.in Makefile
+	$(AM_V_GEN)$(MKDIR_P) units && $(units_edit) '$(srcdir)/units/deepactif-bridge@.service.in' > '$@.tmp' && mv '$@.tmp' '$@'
+
+EXTRA_DIST += units/deepactifd.service.in units/deepactif-bridge@.service.in
+CLEANFILES += units/deepactifd.service units/deepactif-bridge@.service
 
 # distcheck installs as a user under its own prefix.
 AM_DISTCHECK_CONFIGURE_FLAGS = \
