@@ -39,3 +39,9 @@ tests_pupil_standin_LDADD = lib/libdeepactif.la $(ZMQ_LIBS) $(MSGPACK_LIBS) -lm
 # source recording; malformed messages and Pupil Capture restarts.
 TESTS += tests/test-bridge-ranking.sh tests/test-bridge-network.sh
 EXTRA_DIST += tests/test-bridge-ranking.sh tests/test-bridge-network.sh
+
+# The bridge's latency, frame loss and memory figures (tests/bench-bridge.sh).
+bench-bridge: bridge/deepactif-bridge tests/pupil-standin
+	top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/bench-bridge.sh
+.PHONY: bench-bridge
+EXTRA_DIST += tests/bench-bridge.sh
