@@ -12,9 +12,10 @@
  *   gaze_normal1_{x,y,z}           → eye.left.direction.*
  *
  * Pupil's eye 0 is the right eye, eye 1 the left. A monocular gaze row
- * carries its one eye in the "0" columns; base_data ("<time>-<eye>" tokens)
- * says which eye that is, so a row made from eye 1 alone fills the left
- * eye's channels. Coordinates stay in Pupil's world-camera frame. Rows below
+ * from eye 1 has its values in the "1" columns in current Player versions
+ * and in the "0" columns in older ones; base_data ("<time>-<eye>" tokens)
+ * says which eye a row was made from, so such a row fills the left eye's
+ * channels either way. Coordinates stay in Pupil's world-camera frame. Rows below
  * PUPIL_MIN_CONFIDENCE (Pupil Player's own default threshold) keep their
  * time but have every channel missing. */
 
@@ -154,12 +155,25 @@ static void set3(pupil_state *s, da_frame *f, unsigned col, da_channel first, do
                 f->ch[first + i] = value(s, col + i, scale);
 }
 
+/* An older exporter's eye-1 row, its values in the "0" columns. */
+static void move_to_left(da_frame *f) {
+        for (unsigned i = 0; i < 3; i++) {
+                if (!isnan(f->ch[DA_CH_EYE_LEFT_ORIGIN_X + i]) || !isnan(f->ch[DA_CH_EYE_LEFT_DIRECTION_X + i]))
+                        return;
+        }
+        for (unsigned i = 0; i < 3; i++) {
+                f->ch[DA_CH_EYE_LEFT_ORIGIN_X + i] = f->ch[DA_CH_EYE_RIGHT_ORIGIN_X + i];
+                f->ch[DA_CH_EYE_LEFT_DIRECTION_X + i] = f->ch[DA_CH_EYE_RIGHT_DIRECTION_X + i];
+                f->ch[DA_CH_EYE_RIGHT_ORIGIN_X + i] = NAN;
+                f->ch[DA_CH_EYE_RIGHT_DIRECTION_X + i] = NAN;
+        }
+}
+
 static int pupil_next(da_reader *r, da_frame *ret_frame, da_error *err) {
         pupil_state *s = r->state;
 
         for (;;) {
                 double confidence;
-                bool left_only;
                 uint64_t t;
                 unsigned n;
                 da_frame f;
@@ -190,14 +204,13 @@ static int pupil_next(da_reader *r, da_frame *ret_frame, da_error *err) {
                         return 1;
                 }
 
-                left_only = s->col[COL_BASE_DATA] >= 0 && only_eye1(s->fields[s->col[COL_BASE_DATA]]);
                 set3(s, &f, COL_POINT, DA_CH_GAZE_POINT_X, 1e-3);
-                set3(s, &f, COL_CENTER0, left_only ? DA_CH_EYE_LEFT_ORIGIN_X : DA_CH_EYE_RIGHT_ORIGIN_X, 1e-3);
-                set3(s, &f, COL_NORMAL0, left_only ? DA_CH_EYE_LEFT_DIRECTION_X : DA_CH_EYE_RIGHT_DIRECTION_X, 1.0);
-                if (!left_only) {
-                        set3(s, &f, COL_CENTER1, DA_CH_EYE_LEFT_ORIGIN_X, 1e-3);
-                        set3(s, &f, COL_NORMAL1, DA_CH_EYE_LEFT_DIRECTION_X, 1.0);
-                }
+                set3(s, &f, COL_CENTER0, DA_CH_EYE_RIGHT_ORIGIN_X, 1e-3);
+                set3(s, &f, COL_NORMAL0, DA_CH_EYE_RIGHT_DIRECTION_X, 1.0);
+                set3(s, &f, COL_CENTER1, DA_CH_EYE_LEFT_ORIGIN_X, 1e-3);
+                set3(s, &f, COL_NORMAL1, DA_CH_EYE_LEFT_DIRECTION_X, 1.0);
+                if (s->col[COL_BASE_DATA] >= 0 && only_eye1(s->fields[s->col[COL_BASE_DATA]]))
+                        move_to_left(&f);
                 *ret_frame = f;
                 return 1;
         }

@@ -71,7 +71,8 @@ static da_reader *open_text(const char *text, char **ret_path) {
         return r;
 }
 
-/* Monocular rows carry their eye in the "0" columns; base_data names it. */
+/* Monocular rows: eye 1 in the "1" columns (current Player) or in the "0"
+ * columns (older Player), base_data naming the eye; eye 0 in the "0" columns. */
 START_TEST(test_monocular_and_confidence) {
         _cleanup_(da_reader_freep) da_reader *r = NULL;
         _cleanup_free_ char *path = NULL;
@@ -80,6 +81,7 @@ START_TEST(test_monocular_and_confidence) {
 
         r = open_text(HEADER
                       "10.0,0,0.9,,,10.0-1,1,2,3,-30,1,20,0.1,0.2,0.97,,,,,,\n"
+                      "10.002,0,0.9,,,10.002-1,1,2,3,,,,,,,-30,1,20,0.1,0.2,0.97\n"
                       "10.004,0,0.9,,,10.004-0,1,2,3,30,1,20,0.3,0.2,0.93,,,,,,\n"
                       "10.008,1,0.3,,,10.008-0 10.008-1,1,2,3,30,1,20,0.3,0.2,0.93,-30,1,20,0.1,0.2,0.97\n"
                       "10.006,1,nan,,,10.006-0 10.006-1,1,2,3,30,1,20,0.3,0.2,0.93,-30,1,20,0.1,0.2,0.97\n",
@@ -91,6 +93,12 @@ START_TEST(test_monocular_and_confidence) {
         ck_assert_float_eq_tol(f.ch[DA_CH_GAZE_POINT_Z], 0.003f, 1e-7f);
         ck_assert(isnan(f.ch[DA_CH_EYE_RIGHT_ORIGIN_X]));
         ck_assert(isnan(f.ch[DA_CH_EYE_RIGHT_DIRECTION_X]));
+
+        ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
+        ck_assert_uint_eq(f.time_us, 10002000);
+        ck_assert_float_eq_tol(f.ch[DA_CH_EYE_LEFT_ORIGIN_X], -0.030f, 1e-7f);
+        ck_assert_float_eq_tol(f.ch[DA_CH_EYE_LEFT_DIRECTION_Z], 0.97f, 1e-7f);
+        ck_assert(isnan(f.ch[DA_CH_EYE_RIGHT_ORIGIN_X]));
 
         ck_assert_int_eq(da_reader_next(r, &f, &err), 1);
         ck_assert_float_eq_tol(f.ch[DA_CH_EYE_RIGHT_ORIGIN_X], 0.030f, 1e-7f);
