@@ -337,9 +337,10 @@ tests_vm_vm_test_SOURCES = tests/vm/vm-test.c
 tests_vm_vm_test_CFLAGS = $(TEST_CFLAGS)
 tests_vm_vm_test_LDADD = $(TEST_LDADD)
 
-EXTRA_DIST += tests/vm/run-vm.sh tests/vm/vm-init.sh
+EXTRA_DIST += tests/vm/run-vm.sh tests/vm/vm-init.sh tests/vm/vm-bridge.sh
 
-check-vm: daemon/deepactifd client/deepactifctl tests/make-test-model tests/vm/vm-test
+check-vm: daemon/deepactifd client/deepactifctl tests/make-test-model tests/vm/vm-test bridge/deepactif-bridge \
+		tests/pupil-standin
 	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm/run-vm.sh
 .PHONY: check-vm
 

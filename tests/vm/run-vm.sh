@@ -3,21 +3,24 @@
 # Tests deepactifd against the kernel's own input stack: boots Debian's
 # generic amd64 kernel in QEMU with an initramfs holding busybox, the input
 # modules, the built daemon, client and tests/vm/vm-test, which drives a uhid
-# GazeHid tracker and a uinput evdev tracker (see vm-test.c).
+# GazeHid tracker and a uinput evdev tracker (see vm-test.c), then
+# deepactif-bridge's uinput device fed by the Pupil Capture stand-in
+# (tests/vm/vm-bridge.sh).
 #
 # The kernel and busybox-static .debs come from apt-get download and are
 # cached in $DEEPACTIF_VM_CACHE (default ~/.cache/deepactif-vm). Exit 77
 # (skip) without qemu-system-x86_64 or when the kernel cannot be fetched.
 #
 #   DEEPACTIF_VM_ACCEL=tcg|kvm   skip the KVM probe
-#   DEEPACTIF_VM_TIMEOUT=SECONDS the guest's time limit (default 110)
+#   DEEPACTIF_VM_TIMEOUT=SECONDS the guest's time limit (default 180: under TCG on a
+#                                busy machine the guest needs 50–150 s)
 set -euo pipefail
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$PWD}
 cache=${DEEPACTIF_VM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/nonexistent}/.cache}/deepactif-vm}
 work=$top_builddir/tests/vm-work
-timeout_s=${DEEPACTIF_VM_TIMEOUT:-110}
+timeout_s=${DEEPACTIF_VM_TIMEOUT:-180}
 modules=(evdev uinput hid uhid hid-generic)
 start=$(date +%s.%N)
 
@@ -91,7 +94,8 @@ binary() {      # the real ELF behind a libtool wrapper
         if [ -x "$d/.libs/$b" ]; then echo "$d/.libs/$b"; else echo "$1"; fi
 }
 
-for f in daemon/deepactifd client/deepactifctl tests/vm/vm-test tests/make-test-model; do
+for f in daemon/deepactifd client/deepactifctl tests/vm/vm-test tests/make-test-model bridge/deepactif-bridge \
+         tests/pupil-standin; do
         [ -x "$top_builddir/$f" ] || { echo "FAIL: $top_builddir/$f is not built (make check builds it)" >&2; exit 1; }
 done
 
@@ -100,7 +104,8 @@ stage=$work/root
 mkdir -p "$stage"/{bin,proc,sys,dev,run,tmp,vm/modules,lib64,lib/x86_64-linux-gnu}
 cp "$busybox" "$stage/bin/busybox"
 cp "$top_srcdir/tests/vm/vm-init.sh" "$stage/init"
-chmod 755 "$stage/init"
+cp "$top_srcdir/tests/vm/vm-bridge.sh" "$stage/vm-bridge.sh"
+chmod 755 "$stage/init" "$stage/vm-bridge.sh"
 
 # Modules with what they depend on (the package has no modules.dep), in order.
 declare -A loaded=()
@@ -119,7 +124,7 @@ load_order() {
 for m in "${modules[@]}"; do load_order "$m"; done
 
 libpath=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-for f in daemon/deepactifd client/deepactifctl tests/vm/vm-test; do
+for f in daemon/deepactifd client/deepactifctl tests/vm/vm-test bridge/deepactif-bridge tests/pupil-standin; do
         bin=$(binary "$top_builddir/$f")
         cp "$bin" "$stage/vm/$(basename "$f")"
         LD_LIBRARY_PATH=$libpath ldd "$bin" | awk '/=> \// { print $3 } /^\t\// { print $1 }' |
@@ -137,6 +142,7 @@ done
         World_Gaze_Origin_R_X,World_Gaze_Origin_R_Z,World_Gaze_Origin_L_X,World_Gaze_Origin_L_Z,Inter_Pupillary_Distance \
         >/dev/null
 cp "$top_srcdir/tests/fixtures/hid/msrenable_gazehid_eye_tracker.rdesc.bin" "$stage/vm/gazehid.rdesc.bin"
+cp "$top_srcdir/contrib/data/robustvision/P14.tsv.gz" "$stage/vm/P14.tsv.gz"
 
 (cd "$stage" && find . | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null) | gzip -1 > "$work/initrd.gz"
 
@@ -163,7 +169,7 @@ boot "$accel" "$timeout_s" "" "$work/serial.log"
 tr -d '\r' < "$work/serial.log" > "$work/serial.txt"
 
 if grep -q '^VM-RESULT: PASS' "$work/serial.txt"; then
-        grep -E '^(vm:|vm-test:|[0-9]+%: Checks)' "$work/serial.txt" || true
+        grep -E '^(vm:|vm-test:|vm-bridge:|[0-9]+%: Checks)' "$work/serial.txt" || true
         echo "PASS: kernel-level tests in $(elapsed) s wall time"
         exit 0
 fi

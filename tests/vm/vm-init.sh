@@ -32,6 +32,10 @@ echo "vm: Linux $(uname -r), userspace up $(cut -d' ' -f1 /proc/uptime) s after 
 VM_DIR=/tmp VM_DAEMON=/vm/deepactifd VM_CTL=/vm/deepactifctl VM_MODEL=/vm/model.safetensors \
         VM_GAZEHID=/vm/gazehid.rdesc.bin CK_VERBOSITY=verbose /vm/vm-test
 rc=$?
+if [ "$rc" -eq 0 ]; then
+        /vm-bridge.sh
+        rc=$?
+fi
 echo "vm: tests took until $(cut -d' ' -f1 /proc/uptime) s after boot"
 if [ "$rc" -eq 0 ]; then
         echo "VM-RESULT: PASS"
