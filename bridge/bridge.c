@@ -289,19 +289,21 @@ static uint64_t percentile(const Bridge *b, double q) {
         return LATENCY_BUCKETS;
 }
 
+/* On standard output, or standard error when the recording goes there. */
 static void print_stats(const Bridge *b) {
+        FILE *out = b->opt.evemu && streq(b->opt.evemu, "-") ? stderr : stdout;
         struct rusage ru = {};
         uint64_t bad = 0;
 
         for (unsigned p = 0; p < _PUPIL_PROBLEM_MAX; p++)
                 bad += b->malformed[p];
         (void) getrusage(RUSAGE_SELF, &ru);
-        printf("frames_written %" PRIu64 "\nlow_confidence %" PRIu64 "\nmalformed %" PRIu64 "\n"
+        fprintf(out, "frames_written %" PRIu64 "\nlow_confidence %" PRIu64 "\nmalformed %" PRIu64 "\n"
                "latency_us_p50 %" PRIu64 "\nlatency_us_p99 %" PRIu64 "\nlatency_us_max %" PRIu64 "\n"
                "max_rss_kib %ld\n",
                b->written, b->low_confidence, bad, percentile(b, 0.5), percentile(b, 0.99), percentile(b, 1.0),
                ru.ru_maxrss);
-        fflush(stdout);
+        fflush(out);
 }
 
 int main(int argc, char **argv) {

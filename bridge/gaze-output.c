@@ -138,7 +138,14 @@ int gaze_output_new_evemu(const char *path, GazeOutput **ret) {
         if (!o)
                 return -ENOMEM;
         setup_axes(o);
-        o->evemu = streq(path, "-") ? fdopen(dup(STDOUT_FILENO), "w") : fopen(path, "we");
+        if (streq(path, "-")) {
+                int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+
+                o->evemu = fd >= 0 ? fdopen(fd, "w") : NULL;
+                if (!o->evemu && fd >= 0)
+                        close(fd);
+        } else
+                o->evemu = fopen(path, "we");
         if (!o->evemu)
                 return -errno;
         r = write_description(o);
