@@ -12,19 +12,8 @@
 #include <systemd/sd-bus.h>
 
 #include "manager.h"
+#include "names.h"
 
-#define BUS_NAME "io.deepactif.Daemon1"
-#define BUS_MANAGER_PATH "/io/deepactif/Daemon1"
-#define BUS_DEVICE_PREFIX "/io/deepactif/Daemon1/device"
-#define BUS_MANAGER_INTERFACE "io.deepactif.Daemon1.Manager"
-#define BUS_DEVICE_INTERFACE "io.deepactif.Daemon1.Device"
-#define BUS_API_VERSION 1u
-
-#define BUS_ERROR_NO_SUCH_DEVICE "io.deepactif.Daemon1.NoSuchDevice"
-#define BUS_ERROR_NO_RANKING "io.deepactif.Daemon1.NoRanking"
-#define BUS_ERROR_FAILED "io.deepactif.Daemon1.Failed"
-
-#define POLKIT_ACTION_MANAGE "io.deepactif.manage"
 
 extern const sd_bus_vtable bus_manager_vtable[];
 extern const sd_bus_vtable bus_device_vtable[];

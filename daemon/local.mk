@@ -23,9 +23,6 @@ daemon_libstore_la_LIBADD = $(SQLITE_LIBS) $(JSONC_LIBS) -lm
 sbin_PROGRAMS += daemon/deepactifd
 daemon_deepactifd_SOURCES = \
 	daemon/main.c \
-	daemon/log.h \
-	daemon/log.c \
-	daemon/i18n.h \
 	daemon/config.h \
 	daemon/config.c \
 	daemon/manager.h \
@@ -52,7 +49,7 @@ daemon_deepactifd_SOURCES = \
 	daemon/varlink-manager.c
 daemon_deepactifd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBEVDEV_CFLAGS) $(EVEMU_CFLAGS) \
 	$(INIH_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS)
-daemon_deepactifd_LDADD = lib/libdeepactif.la daemon/libhid.la daemon/libstore.la daemon/libvarlink.la \
+daemon_deepactifd_LDADD = lib/libdeepactif.la common/libcommon.la daemon/libhid.la daemon/libstore.la daemon/libvarlink.la \
 	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) $(INIH_LIBS) $(SQLITE_LIBS) -lm
 
 # The varlink server; a library so its tests and fuzz target link it.

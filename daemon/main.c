@@ -208,7 +208,7 @@ static int setup_interfaces(Manager *m) {
 
                 if (!runtime)
                         return log_error_errno(ENXIO, _("XDG_RUNTIME_DIR is not set; pass --varlink=PATH or --no-varlink."));
-                if (asprintf(&user_path, "%s/deepactif/io.deepactif.Daemon", runtime) < 0)
+                if (asprintf(&user_path, "%s/" VARLINK_ADDRESS_USER, runtime) < 0)
                         return log_oom();
                 path = user_path;
         }
