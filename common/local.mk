@@ -7,4 +7,5 @@ common_libcommon_la_SOURCES = \
 	common/log.c \
 	common/names.h \
 	common/i18n.h \
-	common/json-util.h
+	common/json-util.h \
+	common/list.h

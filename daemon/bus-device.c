@@ -21,12 +21,8 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
         r = sd_bus_path_decode(path, BUS_DEVICE_PREFIX, &name);
         if (r <= 0)
                 return r;
-        for (Device *d = m->devices; d; d = d->next)
-                if (streq(d->name, name)) {
-                        *ret_found = d;
-                        return 1;
-                }
-        return 0;
+        *ret_found = manager_find_device(m, name);
+        return !!*ret_found;
 }
 
 static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
@@ -39,7 +35,7 @@ static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char 
         nodes = calloc(m->n_devices + 1, sizeof(char *));
         if (!nodes)
                 return -ENOMEM;
-        for (Device *d = m->devices; d && n < m->n_devices; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 r = bus_device_path(d, &nodes[n]);
                 if (r < 0) {
                         for (size_t i = 0; i < n; i++)

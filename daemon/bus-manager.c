@@ -10,24 +10,6 @@
 /* One reply is one D-Bus message: bound the snapshots GetHistory returns. */
 #define HISTORY_MAX 10000u
 
-const char *manager_state_to_string(const Manager *m) {
-        if (!m->ready)
-                return "starting";
-        if (m->store_failing)
-                return "degraded";
-        return "running";
-}
-
-void manager_flush_for_query(Manager *m) {
-        store_stats st;
-
-        if (!m->store)
-                return;
-        store_get_stats(m->store, &st);
-        if (st.queued > 0)
-                (void) manager_flush(m, false);
-}
-
 void bus_manager_send_state_changed(Manager *m) {
         const char *state = manager_state_to_string(m);
 
@@ -63,7 +45,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         r = sd_bus_message_open_container(reply, 'a', "(ssbo)");
         if (r < 0)
                 return r;
-        for (Device *d = m->devices; d; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 _cleanup_free_ char *path = NULL;
 
                 r = bus_device_path(d, &path);
@@ -97,22 +79,6 @@ static int append_record(sd_bus_message *reply, const store_record *rec) {
                         return r;
         }
         return sd_bus_message_close_container(reply);
-}
-
-static bool manager_knows_device(Manager *m, const char *name) {
-        store_device *devs = NULL;
-        size_t n = 0;
-        bool found = false;
-
-        for (Device *d = m->devices; d; d = d->next)
-                if (streq(d->name, name))
-                        return true;
-        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
-                return false;
-        for (size_t i = 0; i < n && !found; i++)
-                found = streq(devs[i].name, name);
-        store_device_array_free(devs, n);
-        return found;
 }
 
 static int query_failed(Manager *m, int r, const char *device, const da_error *err, sd_bus_error *error) {

@@ -14,7 +14,6 @@
 #include "manager.h"
 #include "names.h"
 
-
 extern const sd_bus_vtable bus_manager_vtable[];
 extern const sd_bus_vtable bus_device_vtable[];
 
@@ -22,15 +21,17 @@ extern const sd_bus_vtable bus_device_vtable[];
  * requests the name asynchronously, holding READY=1 until it is owned. */
 int manager_bus_connect(Manager *m);
 void manager_bus_disconnect(Manager *m);
-/* Signals only go out once the name is owned. */
-bool manager_bus_ready(const Manager *m);
 /* The XML of both interfaces, as sd-bus introspects the vtables. */
 int bus_introspect_xml(char **ret);
 
+/* Signals only go out once the name is owned. Inline, so that bus-manager.c
+ * and bus-device.c never call back into bus.c: the calls go one way,
+ * bus.c → bus-manager.c → bus-device.c, bus-polkit.c. */
+static inline bool manager_bus_ready(const Manager *m) {
+        return m->bus && m->bus_name_owned;
+}
+
 /* bus-manager.c */
-const char *manager_state_to_string(const Manager *m);
-/* Flushes what is queued so a query sees the newest snapshots. */
-void manager_flush_for_query(Manager *m);
 /* PropertiesChanged for State when it differs from what was last sent. */
 void bus_manager_send_state_changed(Manager *m);
 

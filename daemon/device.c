@@ -166,9 +166,8 @@ int device_new(Manager *m, const char *name, const char *source, uint64_t channe
         Device *d;
         int r;
 
-        for (Device *i = m->devices; i; i = i->next)
-                if (streq(i->name, name))
-                        return log_error_errno(EEXIST, "Device %s already exists.", name);
+        if (manager_find_device(m, name))
+                return log_error_errno(EEXIST, "Device %s already exists.", name);
 
         d = calloc(1, sizeof *d);
         if (!d)
@@ -182,8 +181,7 @@ int device_new(Manager *m, const char *name, const char *source, uint64_t channe
                 device_free(d);
                 return log_oom();
         }
-        d->next = m->devices;
-        m->devices = d;
+        LIST_PREPEND(devices, m->devices, d);
         m->n_devices++;
 
         r = device_bind(d);
@@ -201,12 +199,10 @@ Device *device_free(Device *d) {
         if (!d)
                 return NULL;
         m = d->manager;
-        for (Device **i = &m->devices; *i; i = &(*i)->next)
-                if (*i == d) {
-                        *i = d->next;
-                        m->n_devices--;
-                        break;
-                }
+        if (d->devices_prev || m->devices == d) {
+                LIST_REMOVE(devices, m->devices, d);
+                m->n_devices--;
+        }
         end_session(d);
         da_stream_free(d->stream);
         da_rolling_free(d->rolling);

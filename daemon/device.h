@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "list.h"
 #include "store.h"
 #include "util.h"
 
@@ -24,7 +25,7 @@ typedef struct Device Device;
 
 struct Device {
         Manager *manager;
-        Device *next;
+        LIST_FIELDS(Device, devices);
 
         char *name;             /* unique: "replay:P14.tsv", "hidraw:0003:045E:0001.0004", … */
         char *source;           /* "replay", "hidraw", "evdev", "evemu" */

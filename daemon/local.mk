@@ -29,9 +29,12 @@ daemon_deepactifd_SOURCES = \
 	daemon/manager.c \
 	daemon/device.h \
 	daemon/device.c \
-	daemon/sources.h \
+	daemon/source.h \
+	daemon/source.c \
 	daemon/source-replay.c \
 	daemon/source-evemu.c \
+	daemon/source-node.h \
+	daemon/source-node.c \
 	daemon/source-evdev.c \
 	daemon/source-hidraw.c \
 	daemon/kernel-uevent.h \

@@ -13,18 +13,9 @@
 
 #include "config.h"
 #include "device.h"
+#include "source.h"
 #include "store.h"
 #include "util.h"
-
-typedef struct Replay Replay;
-typedef struct EvdevMonitor EvdevMonitor;
-typedef struct HidrawMonitor HidrawMonitor;
-
-typedef enum ReplaySpeed {
-        REPLAY_SPEED_REALTIME,
-        REPLAY_SPEED_MAX,
-        REPLAY_SPEED_FACTOR,
-} ReplaySpeed;
 
 typedef struct ManagerOptions {
         const char *config_path;        /* NULL: CONFIG_DEFAULT_PATH */
@@ -61,12 +52,13 @@ struct Manager {
         bool store_failing;             /* the last flush failed: log only the change */
         uint64_t last_retention_us;
 
-        Device *devices;
+        LIST_HEAD(Device, devices);
         unsigned n_devices;
 
-        Replay *replay;
-        EvdevMonitor *evdev;
-        HidrawMonitor *hidraw;
+        /* The frame sources: a replay, or the live evdev and hidraw ones. */
+        SourceContext source_context;
+        Source *sources[2];
+        unsigned n_sources;
 
         sd_event_source *flush_timer;
         sd_event_source *sigterm, *sigint, *sighup;
@@ -107,7 +99,13 @@ void manager_ready_release(Manager *m);
 /* Sends STATUS= with the device and frame counts. */
 void manager_update_status(Manager *m);
 
-/* Called by a source when a device goes away. */
-void manager_remove_device(Manager *m, Device *d);
+/* "starting", "running" or "degraded", as D-Bus and varlink report it. */
+const char *manager_state_to_string(const Manager *m);
+/* Flushes what is queued so a query sees the newest snapshots. */
+void manager_flush_for_query(Manager *m);
+/* The live device of that name, or NULL. */
+Device *manager_find_device(Manager *m, const char *name);
+/* Live, or with snapshots in the store. */
+bool manager_knows_device(Manager *m, const char *name);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

@@ -5,7 +5,6 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "bus.h"
 #include "log.h"
 #include "varlink-manager.h"
 #include "varlink.h"
@@ -230,28 +229,8 @@ static int error_one(VarlinkCall *call, const char *error, const char *key, cons
         return varlink_error(call, error, p);
 }
 
-static Device *find_device(Manager *m, const char *name) {
-        for (Device *d = m->devices; d; d = d->next)
-                if (streq(d->name, name))
-                        return d;
-        return NULL;
-}
-
-static bool stored_device(Manager *m, const char *name) {
-        store_device *devs = NULL;
-        size_t n = 0;
-        bool found = false;
-
-        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
-                return false;
-        for (size_t i = 0; i < n && !found; i++)
-                found = streq(devs[i].name, name);
-        store_device_array_free(devs, n);
-        return found;
-}
-
 static int query_failed(VarlinkCall *call, Manager *m, int r, const char *device, const da_error *err) {
-        if (r == -ENOENT && device && !find_device(m, device) && !stored_device(m, device))
+        if (r == -ENOENT && device && !manager_knows_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
         if (r == -ENOENT)
                 return error_one(call, ERROR("NoRanking"), "device", device);
@@ -281,7 +260,7 @@ static int method_list_devices(VarlinkCall *call, json_object *params, void *use
 
         if (!a)
                 return -ENOMEM;
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 json_object_array_add(a, device_to_json(m, d));
         return reply_one(call, "devices", a);
 }
@@ -324,7 +303,7 @@ static int method_get_history(VarlinkCall *call, json_object *params, void *user
                 return 0;
         if (until != 0 && until < since)
                 return varlink_error_invalid_parameter(call, "until");
-        if (device && !find_device(m, device) && !stored_device(m, device))
+        if (device && !manager_knows_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
 
         manager_flush_for_query(m);
@@ -369,7 +348,7 @@ static int method_watch(VarlinkCall *call, json_object *params, void *userdata) 
                 return 0;
         if (!varlink_call_more(call))
                 return varlink_error_invalid_parameter(call, "more");
-        if (device && !find_device(m, device))
+        if (device && !manager_find_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
         return 0;       /* stays pending; manager_varlink_ranking_changed() streams */
 }
