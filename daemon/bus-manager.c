@@ -62,23 +62,14 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 }
 
 /* The fields of one snapshot: "ssssstua(sud)". */
-static int append_record(sd_bus_message *reply, const store_record *rec) {
+static int append_record(sd_bus_message *reply, const store_record *rec, size_t top_k) {
         int r;
 
         r = sd_bus_message_append(reply, "ssssstu", rec->device, rec->model, rec->method, rec->location ?: "",
                                   rec->aggregation, rec->time_us, rec->windows);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sud)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < rec->n_scores; i++) {
-                r = sd_bus_message_append(reply, "(sud)", rec->scores[i].name, rec->scores[i].rank,
-                                          rec->scores[i].score);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
+        return bus_append_scores(reply, rec, top_k);
 }
 
 static int query_failed(Manager *m, int r, const char *device, const da_error *err, sd_bus_error *error) {
@@ -95,7 +86,8 @@ static int query_failed(Manager *m, int r, const char *device, const da_error *e
 
 static int method_get_ranking(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(store_record_freep) store_record *rec = NULL;
+        _cleanup_(store_record_freep) store_record *stored = NULL;
+        const store_record *rec;
         Manager *m = userdata;
         const char *device, *method;
         da_error err = {};
@@ -106,19 +98,25 @@ static int method_get_ranking(sd_bus_message *message, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
 
-        manager_flush_for_query(m);
-        r = store_get_latest(m->store, &(store_query) {
-                        .device = device[0] ? device : NULL,
-                        .method = method[0] ? method : NULL,
-                        .top_k = top_k,
-                }, &rec, &err);
-        if (r < 0)
-                return query_failed(m, r, device[0] ? device : NULL, &err, error);
+        /* The newest snapshot of a live device is in memory; the store is
+         * asked only for devices gone. */
+        rec = manager_latest_snapshot(m, device[0] ? device : NULL, method[0] ? method : NULL);
+        if (!rec) {
+                manager_flush_for_query(m);
+                r = store_get_latest(m->store, &(store_query) {
+                                .device = device[0] ? device : NULL,
+                                .method = method[0] ? method : NULL,
+                                .top_k = top_k,
+                        }, &stored, &err);
+                if (r < 0)
+                        return query_failed(m, r, device[0] ? device : NULL, &err, error);
+                rec = stored;
+        }
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = append_record(reply, rec);
+        r = append_record(reply, rec, top_k);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -161,7 +159,7 @@ static int method_get_history(sd_bus_message *message, void *userdata, sd_bus_er
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 r = sd_bus_message_open_container(reply, 'r', "ssssstua(sud)");
                 if (r >= 0)
-                        r = append_record(reply, recs[i]);
+                        r = append_record(reply, recs[i], 0);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }

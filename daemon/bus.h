@@ -36,6 +36,8 @@ static inline bool manager_bus_ready(const Manager *m) {
 void bus_manager_send_state_changed(Manager *m);
 
 /* bus-device.c */
+/* A snapshot's ranking, best first, at most top_k (0: all): a(sud). */
+int bus_append_scores(sd_bus_message *m, const store_record *rec, size_t top_k);
 int bus_device_path(const Device *d, char **ret);
 int bus_device_register(Manager *m);
 /* RankingChanged and PropertiesChanged for a device's new snapshot. */

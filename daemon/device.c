@@ -99,22 +99,22 @@ static int bind_model(Device *d) {
         if (!same_features(model, d)) {
                 _cleanup_(da_rolling_freep) da_rolling *rolling = NULL;
                 double *scores;
-                unsigned *ranks;
+                unsigned *order;
 
                 r = da_rolling_new(F, m->config.rolling_windows, &rolling);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate the rolling attributor of %s: %m", d->name);
                 scores = calloc(F, sizeof(double));
-                ranks = calloc(F, sizeof(unsigned));
-                if (!scores || !ranks) {
+                order = calloc(F, sizeof(unsigned));
+                if (!scores || !order) {
                         free(scores);
-                        free(ranks);
+                        free(order);
                         return log_oom();
                 }
                 free(d->scores);
-                free(d->ranks);
+                free(d->order);
                 d->scores = scores;
-                d->ranks = ranks;
+                d->order = order;
                 da_rolling_free(d->rolling);
                 d->rolling = TAKE_PTR(rolling);
                 d->windows_at_snapshot = d->windows;
@@ -207,7 +207,8 @@ Device *device_free(Device *d) {
         da_stream_free(d->stream);
         da_rolling_free(d->rolling);
         free(d->scores);
-        free(d->ranks);
+        free(d->order);
+        store_record_free(d->snapshot);
         free(d->name);
         free(d->source);
         return mfree(d);
@@ -223,9 +224,58 @@ void device_reset_stream(Device *d) {
         d->next_snapshot_us = 0;
 }
 
+static int strdup_to(char **p, const char *s) {
+        return (*p = strdup(s)) ? 0 : -ENOMEM;
+}
+
+/* The rolling ranking now, in the one shape every consumer takes: by rank,
+ * each score with its feature's index and name. */
+static int build_snapshot(Device *d, uint64_t time_us, store_record **ret) {
+        Manager *m = d->manager;
+        _cleanup_(store_record_freep) store_record *rec = NULL;
+        unsigned F = da_rolling_n_features(d->rolling);
+        int r;
+
+        r = da_rolling_scores(d->rolling, m->config.aggregation, d->scores);
+        if (r >= 0)
+                r = da_ranking(d->scores, F, d->order);
+        if (r < 0)
+                return r;
+
+        rec = calloc(1, sizeof *rec);
+        if (!rec)
+                return -ENOMEM;
+        rec->scores = calloc(F, sizeof(store_score));
+        if (!rec->scores)
+                return -ENOMEM;
+        rec->n_scores = F;
+        for (unsigned rank = 0; rank < F; rank++) {
+                store_score *sc = &rec->scores[rank];
+
+                sc->feature = d->order[rank];
+                sc->rank = rank + 1;
+                sc->score = d->scores[sc->feature];
+                if (strdup_to(&sc->name, da_model_feature(m->model, sc->feature)) < 0)
+                        return -ENOMEM;
+        }
+        if (strdup_to(&rec->device, d->name) < 0 || strdup_to(&rec->source, d->source) < 0 ||
+            strdup_to(&rec->model, m->model_path) < 0 || strdup_to(&rec->model_identity, m->model_identity) < 0 ||
+            strdup_to(&rec->method, da_method_to_string(DA_METHOD_DEEPACTIF)) < 0 ||
+            strdup_to(&rec->location, da_trace_location_to_string(m->config.location)) < 0 ||
+            strdup_to(&rec->aggregation, da_aggregation_to_string(m->config.aggregation)) < 0)
+                return -ENOMEM;
+        rec->time_us = time_us;
+        rec->windows = (unsigned) da_rolling_count(d->rolling);
+        rec->frames_processed = d->frames_processed;
+        rec->frames_dropped = d->frames_dropped;
+        rec->last_prediction = d->last_prediction;
+        *ret = TAKE_PTR(rec);
+        return 0;
+}
+
 int device_snapshot(Device *d, bool force) {
         Manager *m = d->manager;
-        unsigned F;
+        store_record *rec = NULL;
         int r;
 
         if (!d->supported || !d->rolling || da_rolling_count(d->rolling) == 0)
@@ -233,26 +283,14 @@ int device_snapshot(Device *d, bool force) {
         if (d->windows == d->windows_at_snapshot && !(force && d->snapshots == 0))
                 return 0;
 
-        F = da_rolling_n_features(d->rolling);
-        r = da_rolling_scores(d->rolling, m->config.aggregation, d->scores);
-        if (r >= 0)
-                r = da_ranks(d->scores, F, d->ranks);
+        r = build_snapshot(d, now_realtime_us(), &rec);
         if (r < 0)
                 return log_error_errno(r, "Failed to rank the features of %s: %m", d->name);
+        store_record_free(d->snapshot);
+        d->snapshot = rec;
+        d->last_snapshot_us = rec->time_us;
 
-        r = store_append_snapshot(m->store, d->session, &(store_snapshot) {
-                        .time_us = d->last_snapshot_us = now_realtime_us(),
-                        .method = da_method_to_string(DA_METHOD_DEEPACTIF),
-                        .location = da_trace_location_to_string(m->config.location),
-                        .aggregation = da_aggregation_to_string(m->config.aggregation),
-                        .windows = (unsigned) da_rolling_count(d->rolling),
-                        .frames_processed = d->frames_processed,
-                        .frames_dropped = d->frames_dropped,
-                        .last_prediction = d->last_prediction,
-                        .n_scores = F,
-                        .scores = d->scores,
-                        .ranks = d->ranks,
-                });
+        r = store_append_record(m->store, d->session, rec);
         if (r < 0)
                 return log_error_errno(r, "Failed to queue a snapshot of %s: %m", d->name);
 

@@ -36,8 +36,11 @@ struct Device {
         da_stream *stream;
         da_rolling *rolling;
         store_session *session;
-        double *scores;         /* F each, the last snapshot */
-        unsigned *ranks;
+        double *scores;         /* F each: scratch for the next snapshot */
+        unsigned *order;
+        /* The newest snapshot, immutable once built: the store queues it,
+         * D-Bus and varlink send it as it is. NULL before the first. */
+        store_record *snapshot;
 
         uint64_t frames_processed;
         uint64_t frames_dropped;        /* lost before decoding: SYN_DROPPED, short reads, bad lines */
@@ -74,7 +77,8 @@ uint64_t device_frames_invalid(const Device *d);
 void device_reset_stream(Device *d);
 
 /* A snapshot now, if windows were evaluated since the last one (or force
- * and at least one window is in scope): 1 when one was queued, 0 when not. */
+ * and at least one window is in scope): builds d->snapshot, queues it to the
+ * store and announces it; 1 when one was taken, 0 when not. */
 int device_snapshot(Device *d, bool force);
 
 /* "gaze.point.x, eye.left.direction.z" for a channel bitmask. */

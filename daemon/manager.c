@@ -226,6 +226,20 @@ bool manager_knows_device(Manager *m, const char *name) {
         return found;
 }
 
+const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method) {
+        const store_record *best = NULL;
+
+        LIST_FOREACH(devices, d, m->devices) {
+                const store_record *s = d->snapshot;
+
+                if (!s || (device && !streq(d->name, device)) || (method && !streq(s->method, method)))
+                        continue;
+                if (!best || s->time_us > best->time_us)
+                        best = s;
+        }
+        return best;
+}
+
 static void apply_retention(Manager *m) {
         uint64_t now = now_realtime_us(), deleted = 0;
         da_error err = {};

@@ -107,5 +107,9 @@ void manager_flush_for_query(Manager *m);
 Device *manager_find_device(Manager *m, const char *name);
 /* Live, or with snapshots in the store. */
 bool manager_knows_device(Manager *m, const char *name);
+/* The newest snapshot of a live device (device NULL: of any) taken with
+ * method (NULL: any), from memory; NULL when there is none and the store
+ * must be asked. */
+const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

@@ -1081,6 +1081,41 @@ int store_apply_retention(store *s, uint64_t now_us, uint64_t max_age_usec, uint
 
 /* ---- queries ------------------------------------------------------------ */
 
+int store_append_record(store *s, store_session *session, const store_record *rec) {
+        _cleanup_free_ double *scores = NULL;
+        _cleanup_free_ unsigned *ranks = NULL;
+        size_t n;
+
+        if (!rec || rec->n_scores == 0 || rec->n_scores > UINT_MAX)
+                return -EINVAL;
+        n = rec->n_scores;
+        scores = calloc(n, sizeof(double));
+        ranks = calloc(n, sizeof(unsigned));
+        if (!scores || !ranks)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const store_score *sc = &rec->scores[i];
+
+                if (sc->feature >= n || ranks[sc->feature] != 0)
+                        return -EINVAL;
+                scores[sc->feature] = sc->score;
+                ranks[sc->feature] = sc->rank;
+        }
+        return store_append_snapshot(s, session, &(store_snapshot) {
+                        .time_us = rec->time_us,
+                        .method = rec->method,
+                        .location = rec->location,
+                        .aggregation = rec->aggregation,
+                        .windows = rec->windows,
+                        .frames_processed = rec->frames_processed,
+                        .frames_dropped = rec->frames_dropped,
+                        .last_prediction = rec->last_prediction,
+                        .n_scores = (unsigned) n,
+                        .scores = scores,
+                        .ranks = ranks,
+                });
+}
+
 store_record *store_record_free(store_record *r) {
         if (!r)
                 return NULL;
