@@ -53,7 +53,7 @@ static int property_get_model(sd_bus *bus, const char *path, const char *interfa
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
 
-        return sd_bus_message_append(reply, "s", d->supported ? d->manager->model_path : "");
+        return sd_bus_message_append(reply, "s", d->supported ? d->env->model_path : "");
 }
 
 static int property_get_missing(sd_bus *bus, const char *path, const char *interface, const char *property,

@@ -6,7 +6,6 @@
 
 #include "device.h"
 #include "log.h"
-#include "manager.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_rolling *, da_rolling_free);
@@ -37,7 +36,7 @@ static bool same_features(const da_model *m, const Device *d) {
         unsigned F = da_model_arch(m)->n_features;
 
         return d->rolling && da_rolling_n_features(d->rolling) == F &&
-                da_rolling_window(d->rolling) == d->manager->config.rolling_windows;
+                da_rolling_window(d->rolling) == d->env->config->rolling_windows;
 }
 
 /* The stream counts frames it could not window; keep its count across
@@ -63,12 +62,12 @@ uint64_t device_frames_invalid(const Device *d) {
 static void end_session(Device *d) {
         if (!d->session)
                 return;
-        store_session_end(d->manager->store, d->session, now_realtime_us());
+        store_session_end(d->env->store, d->session, now_realtime_us());
         d->session = NULL;
 }
 
 static int bind_model(Device *d) {
-        Manager *m = d->manager;
+        const DeviceEnv *m = d->env;
         const da_model *model = m->model;
         _cleanup_(da_stream_freep) da_stream *stream = NULL;
         unsigned F = da_model_arch(model)->n_features;
@@ -89,7 +88,7 @@ static int bind_model(Device *d) {
                 return 0;
         }
 
-        r = da_stream_new(model, m->config.location, &stream, &err);
+        r = da_stream_new(model, m->config->location, &stream, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to bind device %s to model '%s': %s",
                                        d->name, m->model_path, err.message[0] ? err.message : strerror(-r));
@@ -101,7 +100,7 @@ static int bind_model(Device *d) {
                 double *scores;
                 unsigned *order;
 
-                r = da_rolling_new(F, m->config.rolling_windows, &rolling);
+                r = da_rolling_new(F, m->config->rolling_windows, &rolling);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate the rolling attributor of %s: %m", d->name);
                 scores = calloc(F, sizeof(double));
@@ -162,17 +161,14 @@ int device_bind(Device *d) {
         return r;
 }
 
-int device_new(Manager *m, const char *name, const char *source, uint64_t channels, Device **ret) {
+int device_new(const DeviceEnv *env, const char *name, const char *source, uint64_t channels, Device **ret) {
         Device *d;
         int r;
-
-        if (manager_find_device(m, name))
-                return log_error_errno(EEXIST, "Device %s already exists.", name);
 
         d = calloc(1, sizeof *d);
         if (!d)
                 return log_oom();
-        d->manager = m;
+        d->env = env;
         d->channels = channels;
         d->last_prediction = NAN;
         d->name = strdup(name);
@@ -181,8 +177,6 @@ int device_new(Manager *m, const char *name, const char *source, uint64_t channe
                 device_free(d);
                 return log_oom();
         }
-        LIST_PREPEND(devices, m->devices, d);
-        m->n_devices++;
 
         r = device_bind(d);
         if (r < 0) {
@@ -194,15 +188,8 @@ int device_new(Manager *m, const char *name, const char *source, uint64_t channe
 }
 
 Device *device_free(Device *d) {
-        Manager *m;
-
         if (!d)
                 return NULL;
-        m = d->manager;
-        if (d->devices_prev || m->devices == d) {
-                LIST_REMOVE(devices, m->devices, d);
-                m->n_devices--;
-        }
         end_session(d);
         da_stream_free(d->stream);
         da_rolling_free(d->rolling);
@@ -231,12 +218,12 @@ static int strdup_to(char **p, const char *s) {
 /* The rolling ranking now, in the one shape every consumer takes: by rank,
  * each score with its feature's index and name. */
 static int build_snapshot(Device *d, uint64_t time_us, store_record **ret) {
-        Manager *m = d->manager;
+        const DeviceEnv *m = d->env;
         _cleanup_(store_record_freep) store_record *rec = NULL;
         unsigned F = da_rolling_n_features(d->rolling);
         int r;
 
-        r = da_rolling_scores(d->rolling, m->config.aggregation, d->scores);
+        r = da_rolling_scores(d->rolling, m->config->aggregation, d->scores);
         if (r >= 0)
                 r = da_ranking(d->scores, F, d->order);
         if (r < 0)
@@ -261,8 +248,8 @@ static int build_snapshot(Device *d, uint64_t time_us, store_record **ret) {
         if (strdup_to(&rec->device, d->name) < 0 || strdup_to(&rec->source, d->source) < 0 ||
             strdup_to(&rec->model, m->model_path) < 0 || strdup_to(&rec->model_identity, m->model_identity) < 0 ||
             strdup_to(&rec->method, da_method_to_string(DA_METHOD_DEEPACTIF)) < 0 ||
-            strdup_to(&rec->location, da_trace_location_to_string(m->config.location)) < 0 ||
-            strdup_to(&rec->aggregation, da_aggregation_to_string(m->config.aggregation)) < 0)
+            strdup_to(&rec->location, da_trace_location_to_string(m->config->location)) < 0 ||
+            strdup_to(&rec->aggregation, da_aggregation_to_string(m->config->aggregation)) < 0)
                 return -ENOMEM;
         rec->time_us = time_us;
         rec->windows = (unsigned) da_rolling_count(d->rolling);
@@ -274,7 +261,7 @@ static int build_snapshot(Device *d, uint64_t time_us, store_record **ret) {
 }
 
 int device_snapshot(Device *d, bool force) {
-        Manager *m = d->manager;
+        const DeviceEnv *m = d->env;
         store_record *rec = NULL;
         int r;
 
@@ -297,12 +284,12 @@ int device_snapshot(Device *d, bool force) {
         d->windows_at_snapshot = d->windows;
         d->snapshots++;
         if (m->ranking_changed)
-                m->ranking_changed(d, m->ranking_changed_userdata);
+                m->ranking_changed(d, m->userdata);
         return 1;
 }
 
 int device_push(Device *d, const da_frame *frame) {
-        uint64_t interval = d->manager->config.ranking_interval_usec;
+        uint64_t interval = d->env->config->ranking_interval_usec;
         da_window_result w;
         int r;
 

@@ -21,6 +21,19 @@ static uint64_t now_realtime_us(void) {
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
 
+static void on_device_ranking_changed(Device *d, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->ranking_changed)
+                m->ranking_changed(d, m->ranking_changed_userdata);
+}
+
+static void drop_device(Manager *m, Device *d) {
+        LIST_REMOVE(devices, m->devices, d);
+        m->n_devices--;
+        device_free(d);
+}
+
 static int free_and_strdup(char **p, const char *s) {
         char *c = strdup(s);
 
@@ -41,6 +54,11 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 return log_oom();
         m->options = *options;
         config_init(&m->config);
+        m->device_env = (DeviceEnv) {
+                .config = &m->config,
+                .ranking_changed = on_device_ranking_changed,
+                .userdata = m,
+        };
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -77,7 +95,7 @@ Manager *manager_free(Manager *m) {
                 m->sources[i - 1] = source_free(m->sources[i - 1]);
         m->n_sources = 0;
         while (m->devices)
-                device_free(m->devices);
+                drop_device(m, m->devices);
         sd_event_source_unref(m->flush_timer);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
@@ -122,6 +140,9 @@ static int load_model(Manager *m, const char *path, da_model **ret_old) {
         free(m->model_identity);
         m->model_identity = TAKE_PTR(identity);
         m->model_generation++;
+        m->device_env.model = m->model;
+        m->device_env.model_path = m->model_path;
+        m->device_env.model_identity = m->model_identity;
         log_info("Loaded model '%s': %u features, window %u, hop %u.", m->model_path,
                  da_model_arch(m->model)->n_features, da_model_arch(m->model)->window,
                  da_model_arch(m->model)->hop);
@@ -147,6 +168,7 @@ static int open_store(Manager *m, const char *path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open database '%s': %s", path,
                                        err.message[0] ? err.message : strerror(-r));
+        m->device_env.store = m->store;
         m->database_path = strdup(path);
         if (!m->database_path)
                 return log_oom();
@@ -334,12 +356,19 @@ static void on_replay_finished(void *userdata, int error) {
 
 static int on_device_added(void *userdata, const char *name, const char *kind, uint64_t channels, Device **ret) {
         Manager *m = userdata;
+        Device *d;
         int r;
 
-        r = device_new(m, name, kind, channels, ret);
-        if (r >= 0)
-                manager_update_status(m);
-        return r;
+        if (manager_find_device(m, name))
+                return log_error_errno(EEXIST, "Device %s already exists.", name);
+        r = device_new(&m->device_env, name, kind, channels, &d);
+        if (r < 0)
+                return r;
+        LIST_PREPEND(devices, m->devices, d);
+        m->n_devices++;
+        manager_update_status(m);
+        *ret = d;
+        return 0;
 }
 
 static void on_device_removed(void *userdata, Device *d) {
@@ -348,7 +377,7 @@ static void on_device_removed(void *userdata, Device *d) {
         log_info("Device %s removed.", d->name);
         if (d->session)
                 (void) device_snapshot(d, true);
-        device_free(d);
+        drop_device(m, d);
         manager_update_status(m);
 }
 

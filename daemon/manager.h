@@ -37,6 +37,8 @@ typedef struct ManagerOptions {
  * interfaces announce RankingChanged. */
 typedef void (*ranking_changed_cb)(Device *d, void *userdata);
 
+typedef struct Manager Manager;
+
 struct Manager {
         sd_event *event;
         ManagerOptions options;
@@ -52,6 +54,8 @@ struct Manager {
         bool store_failing;             /* the last flush failed: log only the change */
         uint64_t last_retention_us;
 
+        /* The devices and what they read from the manager (kept current). */
+        DeviceEnv device_env;
         LIST_HEAD(Device, devices);
         unsigned n_devices;
 
