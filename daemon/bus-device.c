@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One object per device, /io/deepactif/Daemon1/device/<escaped name>,
- * interface io.deepactif.Daemon1.Device. */
+/* The device objects; bus-device.h. */
 
 #include <errno.h>
 #include <math.h>
 
-#include "bus.h"
+#include "bus-device.h"
 #include "log.h"
 
 int bus_device_path(const Device *d, char **ret) {

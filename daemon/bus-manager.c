@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The manager object /io/deepactif/Daemon1, interface io.deepactif.Daemon1.Manager. */
+/* The manager object; bus-manager.h. */
 
 #include <errno.h>
 #include <math.h>
 
-#include "bus.h"
+#include "bus-device.h"
+#include "bus-manager.h"
+#include "bus-polkit.h"
 #include "log.h"
 
 /* One reply is one D-Bus message: bound the snapshots GetHistory returns. */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "bus-device.h"
+#include "bus-manager.h"
 #include "bus.h"
 #include "log.h"
 

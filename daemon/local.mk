@@ -44,6 +44,9 @@ daemon_deepactifd_SOURCES = \
 	daemon/evdev-profile.h \
 	daemon/evdev-profile.c \
 	daemon/bus.h \
+	daemon/bus-manager.h \
+	daemon/bus-device.h \
+	daemon/bus-polkit.h \
 	daemon/bus.c \
 	daemon/bus-manager.c \
 	daemon/bus-device.c \

@@ -7,6 +7,8 @@
 #include <locale.h>
 #include <math.h>
 
+#include "bus-device.h"
+#include "bus-manager.h"
 #include "bus.h"
 #include "i18n.h"
 #include "log.h"

@@ -116,4 +116,9 @@ bool manager_knows_device(Manager *m, const char *name);
  * must be asked. */
 const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method);
 
+/* D-Bus signals only go out once the name is owned. */
+static inline bool manager_bus_ready(const Manager *m) {
+        return m->bus && m->bus_name_owned;
+}
+
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

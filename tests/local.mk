@@ -321,6 +321,10 @@ tests_test_bench_LDADD = $(TEST_LDADD)
 TESTS += tests/test-units.sh
 EXTRA_DIST += tests/test-units.sh
 
+# No include cycles between files, nor between modules (a header and its source).
+TESTS += tests/test-include-cycles.sh
+EXTRA_DIST += tests/test-include-cycles.sh
+
 # libdeepactif's exported symbols: the public headers' functions, by name;
 # deepactifd uses the runtime API only.
 TESTS += tests/test-symbols.sh
