@@ -39,6 +39,19 @@
                         *_head_ = _item_;                               \
         } while (0)
 
+/* After where, or first when where is NULL (an append with a kept tail). */
+#define LIST_INSERT_AFTER(name, head, where, item)                      \
+        do {                                                            \
+                __typeof__(*(head)) **_head_ = &(head), *_where_ = (where), *_item_ = (item); \
+                if ((_item_->name##_next = _where_ ? _where_->name##_next : *_head_)) \
+                        _item_->name##_next->name##_prev = _item_;      \
+                _item_->name##_prev = _where_;                          \
+                if (_where_)                                            \
+                        _where_->name##_next = _item_;                  \
+                else                                                    \
+                        *_head_ = _item_;                               \
+        } while (0)
+
 #define LIST_REMOVE(name, head, item)                                   \
         do {                                                            \
                 __typeof__(*(head)) **_head_ = &(head), *_item_ = (item); \

@@ -225,6 +225,15 @@ tests_test_stats_SOURCES = tests/test-stats.c
 tests_test_stats_CFLAGS = $(TEST_CFLAGS)
 tests_test_stats_LDADD = $(TEST_LDADD)
 
+# common/list.h
+if HAVE_CHECK
+check_PROGRAMS += tests/test-list
+TESTS += tests/test-list
+endif
+tests_test_list_SOURCES = tests/test-list.c
+tests_test_list_CFLAGS = $(TEST_CFLAGS)
+tests_test_list_LDADD = $(TEST_LDADD)
+
 # The real deepactifd on real recordings and SQLite files; make-test-model
 # writes the random-weight models it runs (no trained default model yet).
 if HAVE_CHECK
