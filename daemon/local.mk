@@ -33,6 +33,7 @@ daemon_deepactifd_SOURCES = \
 	daemon/source.c \
 	daemon/source-replay.c \
 	daemon/source-evemu.c \
+	daemon/source-hid-recorder.c \
 	daemon/source-node.h \
 	daemon/source-node.c \
 	daemon/source-evdev.c \

@@ -467,12 +467,19 @@ static int start_sources(Manager *m) {
                 },
         };
         if (m->options.replay_path) {
-                if (m->options.replay_evemu)
-                        r = evemu_source_new(&m->source_context, m->options.replay_path, &replay,
-                                             &m->sources[m->n_sources]);
-                else
-                        r = replay_source_new(&m->source_context, m->options.replay_path, m->options.replay_format,
-                                              &replay, &m->sources[m->n_sources]);
+                const char *path = m->options.replay_path;
+                Source **s = &m->sources[m->n_sources];
+
+                switch (m->options.replay_kind) {
+                case REPLAY_EVEMU:
+                        r = evemu_source_new(&m->source_context, path, &replay, s);
+                        break;
+                case REPLAY_HID_RECORDER:
+                        r = hid_recorder_source_new(&m->source_context, path, &replay, s);
+                        break;
+                default:
+                        r = replay_source_new(&m->source_context, path, m->options.replay_format, &replay, s);
+                }
                 if (r < 0)
                         return r;
                 m->n_sources++;

@@ -23,7 +23,7 @@ typedef struct ManagerOptions {
         const char *database_path;      /* overrides Database= */
         const char *replay_path;
         da_recording_format replay_format;
-        bool replay_evemu;              /* --format evemu */
+        ReplayKind replay_kind;         /* --format evemu, hid-recorder, or any other */
         ReplaySpeed speed;
         double speed_factor;
         bool loop;

@@ -11,6 +11,7 @@
  *
  *   source-replay.c  a da_reader recording (Robust Vision, Tobii, EyeLink, CSV)
  *   source-evemu.c   an evemu recording through the evdev profile
+ *   source-hid-recorder.c  a hid-recorder file through the HID decoder
  *   source-evdev.c   /dev/input/event* eye trackers, with hotplug
  *   source-hidraw.c  /dev/hidraw* HID eye trackers, with hotplug
  */
@@ -64,6 +65,13 @@ typedef enum ReplaySpeed {
         REPLAY_SPEED_FACTOR,
 } ReplaySpeed;
 
+/* Which replay source reads the file (--format). */
+typedef enum ReplayKind {
+        REPLAY_READER,          /* a da_reader recording */
+        REPLAY_EVEMU,
+        REPLAY_HID_RECORDER,
+} ReplayKind;
+
 typedef struct ReplayOptions {
         ReplaySpeed speed;
         double speed_factor;
@@ -77,6 +85,7 @@ uint64_t replay_due_usec(const ReplayOptions *o, uint64_t start_mono_us, uint64_
 int replay_source_new(const SourceContext *ctx, const char *path, da_recording_format format,
                       const ReplayOptions *o, Source **ret);
 int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret);
+int hid_recorder_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret);
 /* Live sources: the nodes udev tags (Discover=yes) plus the config's
  * Devices= paths, at start and on hotplug. */
 int evdev_source_new(const SourceContext *ctx, Source **ret);
