@@ -1,8 +1,8 @@
 # deepactif-bridge: Pupil Capture's Network API (libzmq, msgpack-c) to an
 # evdev device through /dev/uinput (libevdev), or to an evemu recording. It
-# shares the evdev axis profile, the channel table and logging with the
-# daemon; compiling the channel table in rather than linking libdeepactif
-# keeps the resident set small.
+# shares the daemon's evdev axis profile and the channel table, compiled in
+# rather than linking libdeepactif to keep the resident set small, and
+# logging (common/).
 sbin_PROGRAMS += bridge/deepactif-bridge
 
 # The msgpack gaze decoder alone, for the bridge, its tests and fuzz target.
@@ -21,12 +21,10 @@ bridge_deepactif_bridge_SOURCES = \
 	bridge/gaze-output.c \
 	daemon/evdev-profile.h \
 	daemon/evdev-profile.c \
-	daemon/log.h \
-	daemon/log.c \
 	lib/channels.c
 bridge_deepactif_bridge_CFLAGS = $(AM_CFLAGS) -I$(top_srcdir)/daemon $(ZMQ_CFLAGS) $(LIBEVDEV_CFLAGS) \
 	$(EVEMU_CFLAGS) $(LIBSYSTEMD_CFLAGS)
-bridge_deepactif_bridge_LDADD = bridge/libpupil.la $(ZMQ_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) \
+bridge_deepactif_bridge_LDADD = bridge/libpupil.la common/libcommon.la $(ZMQ_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) \
 	$(LIBSYSTEMD_LIBS) -lm
 
 # The Pupil Capture stand-in the bridge's tests and benchmark talk to.

@@ -12,7 +12,7 @@ int verb_channels(int argc, char **argv) {
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        _cleanup_(json_object_putp_nullp) json_object *list = NULL;
+        _cleanup_(json_object_putp) json_object *list = NULL;
         bool json = false;
         int c;
 
