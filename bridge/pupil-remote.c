@@ -47,6 +47,7 @@ int pupil_remote_new(const char *address, const char *topic, PupilRemote **ret) 
         p = calloc(1, sizeof *p);
         if (!p)
                 return -ENOMEM;
+        zmq_msg_init(&p->payload);
         p->address = strdup(address);
         p->host = strndup(address, (size_t) (colon - address));
         p->topic = strdup(topic);
@@ -55,7 +56,6 @@ int pupil_remote_new(const char *address, const char *topic, PupilRemote **ret) 
                 pupil_remote_free(p);
                 return -ENOMEM;
         }
-        zmq_msg_init(&p->payload);
         *ret = p;
         return 0;
 }
