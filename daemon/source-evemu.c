@@ -7,7 +7,6 @@
  */
 
 #include <errno.h>
-#include <libgen.h>
 #include <evemu.h>
 
 #include "evdev-profile.h"
@@ -16,7 +15,6 @@
 
 typedef struct EvemuReplay {
         Replay replay;
-        char *path;
         FILE *file;
         long events_offset;             /* where the events start, for --loop */
         EvdevFramer framer;
@@ -30,7 +28,6 @@ static void evemu_replay_free(Source *base) {
         replay_done(&r->replay);
         if (r->file)
                 fclose(r->file);
-        free(r->path);
         free(r);
 }
 
@@ -60,7 +57,7 @@ static int evemu_replay_rewind(Replay *base) {
         EvemuReplay *r = (EvemuReplay *) base;
 
         if (fseek(r->file, r->events_offset, SEEK_SET) < 0)
-                return log_error_errno(errno, "Failed to rewind '%s': %m", r->path);
+                return log_error_errno(errno, "Failed to rewind '%s': %m", r->replay.path);
         r->framer = r->initial;
         return 0;
 }
@@ -74,7 +71,6 @@ static const ReplayOps evemu_replay_ops = {
 };
 
 int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret) {
-        _cleanup_free_ char *copy = NULL, *name = NULL;
         struct evemu_device *dev = NULL;
         EvemuReplay *r;
         int k;
@@ -82,14 +78,10 @@ int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOpt
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        replay_init(&r->replay, ctx, &evemu_replay_ops, o);
         evdev_framer_init(&r->framer);
-        r->path = strdup(path);
-        copy = strdup(path);
-        if (!r->path || !copy) {
-                k = log_oom();
+        k = replay_init(&r->replay, ctx, &evemu_replay_ops, o, path);
+        if (k < 0)
                 goto fail;
-        }
         r->file = fopen(path, "re");
         if (!r->file) {
                 k = log_error_errno(errno, "Failed to open evemu recording '%s': %m", path);
@@ -115,20 +107,7 @@ int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOpt
         r->initial = r->framer;
         r->events_offset = ftell(r->file);
 
-        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
-                k = log_oom();
-                goto fail;
-        }
-        k = ctx->sink.add(ctx->sink.userdata, name, "replay", r->framer.channels, &r->replay.device);
-        if (k < 0)
-                goto fail;
-        if (!r->replay.device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use evemu recording '%s'.",
-                                    path);
-                goto fail;
-        }
-
-        k = replay_start(&r->replay, path);
+        k = replay_start(&r->replay, r->framer.channels);
         if (k < 0)
                 goto fail;
         log_info("Replaying evemu recording '%s' (%s).", path, evemu_get_name(dev) ?: "unnamed");

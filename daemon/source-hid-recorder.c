@@ -10,7 +10,6 @@
  */
 
 #include <errno.h>
-#include <libgen.h>
 
 #include "hid-eyetracker.h"
 #include "hid-recording.h"
@@ -19,7 +18,6 @@
 
 typedef struct HidReplay {
         Replay replay;
-        char *path;
         HidRecording *recording;
         HidEyeTracker *tracker;
         HidRecordingEvent pending;
@@ -31,7 +29,6 @@ static void hid_replay_free(Source *base) {
         replay_done(&r->replay);
         hid_recording_free(r->recording);
         hid_eyetracker_free(r->tracker);
-        free(r->path);
         free(r);
 }
 
@@ -45,19 +42,19 @@ static int open_recording(HidReplay *r) {
         int k;
 
         r->recording = hid_recording_free(r->recording);
-        k = hid_recording_open(r->path, &r->recording, &err);
+        k = hid_recording_open(r->replay.path, &r->recording, &err);
         if (k < 0)
-                return log_error_errno(k, "Failed to open hid-recorder file '%s': %s", r->path,
+                return log_error_errno(k, "Failed to open hid-recorder file '%s': %s", r->replay.path,
                                        err.message[0] ? err.message : strerror(-k));
         if (r->tracker)
                 return 0;
         desc = hid_recording_descriptor(r->recording, &size);
         k = hid_descriptor_parse(desc, size, &d, &err);
         if (k < 0)
-                return log_error_errno(k, "Failed to parse the report descriptor of '%s': %s", r->path, err.message);
+                return log_error_errno(k, "Failed to parse the report descriptor of '%s': %s", r->replay.path, err.message);
         k = hid_eyetracker_new(d, &r->tracker, &err);
         if (k < 0)
-                return log_error_errno(k, "'%s' records no usable eye tracker: %s", r->path, err.message);
+                return log_error_errno(k, "'%s' records no usable eye tracker: %s", r->replay.path, err.message);
         return 0;
 }
 
@@ -68,7 +65,7 @@ static int hid_replay_read(Replay *base, uint64_t *ret_time_us) {
 
         k = hid_recording_next(r->recording, &r->pending, &err);
         if (k < 0)
-                return log_error_errno(k, "Failed to read '%s': %s", r->path, err.message);
+                return log_error_errno(k, "Failed to read '%s': %s", r->replay.path, err.message);
         *ret_time_us = r->pending.time_us;
         return k;
 }
@@ -103,41 +100,19 @@ static const ReplayOps hid_replay_ops = {
 };
 
 int hid_recorder_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret) {
-        _cleanup_free_ char *copy = NULL, *name = NULL;
-        uint64_t channels = 0;
         HidReplay *r;
         int k;
 
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        replay_init(&r->replay, ctx, &hid_replay_ops, o);
-        r->path = strdup(path);
-        copy = strdup(path);
-        if (!r->path || !copy) {
-                k = log_oom();
+        k = replay_init(&r->replay, ctx, &hid_replay_ops, o, path);
+        if (k < 0)
                 goto fail;
-        }
         k = open_recording(r);
         if (k < 0)
                 goto fail;
-        for (unsigned c = 0; c < _DA_CH_MAX; c++)
-                if (hid_eyetracker_has_channel(r->tracker, c))
-                        channels |= UINT64_C(1) << c;
-
-        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
-                k = log_oom();
-                goto fail;
-        }
-        k = ctx->sink.add(ctx->sink.userdata, name, "replay", channels, &r->replay.device);
-        if (k < 0)
-                goto fail;
-        if (!r->replay.device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use hid-recorder file '%s'.",
-                                    path);
-                goto fail;
-        }
-        k = replay_start(&r->replay, path);
+        k = replay_start(&r->replay, hid_eyetracker_channels(r->tracker));
         if (k < 0)
                 goto fail;
         log_info("Replaying hid-recorder file '%s' (%s).", path, hid_recording_name(r->recording) ?: "unnamed");

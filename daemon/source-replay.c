@@ -6,7 +6,6 @@
  */
 
 #include <errno.h>
-#include <libgen.h>
 #include <math.h>
 
 #include "log.h"
@@ -20,7 +19,6 @@
 
 typedef struct ReaderReplay {
         Replay replay;
-        char *path;
         da_recording_format format;
         da_reader *reader;
 
@@ -36,8 +34,6 @@ static void reader_replay_free(Source *base) {
         replay_done(&r->replay);
         da_reader_free(r->reader);
         free(r->probe);
-        free(r->path);
-        /* The device belongs to the owner's list and goes with it. */
         free(r);
 }
 
@@ -46,9 +42,9 @@ static int open_reader(ReaderReplay *r) {
         int k;
 
         r->reader = da_reader_free(r->reader);
-        k = da_reader_open(r->path, r->format, &r->reader, &err);
+        k = da_reader_open(r->replay.path, r->format, &r->reader, &err);
         if (k < 0)
-                return log_error_errno(k, "Failed to open recording '%s': %s", r->path,
+                return log_error_errno(k, "Failed to open recording '%s': %s", r->replay.path,
                                        err.message[0] ? err.message : strerror(-k));
         return 0;
 }
@@ -66,7 +62,7 @@ static int next_frame(ReaderReplay *r, da_frame *ret) {
         if (k < 0) {
                 if (r->replay.device)
                         device_count_dropped(r->replay.device, 1);
-                return log_error_errno(k, "Failed to read recording '%s': %s", r->path,
+                return log_error_errno(k, "Failed to read recording '%s': %s", r->replay.path,
                                        err.message[0] ? err.message : strerror(-k));
         }
         return k;
@@ -111,7 +107,7 @@ static int reader_replay_rewind(Replay *base) {
         for (size_t i = 0; i < r->n_probe; i++) {
                 k = next_frame(r, &skip);
                 if (k <= 0)
-                        return k < 0 ? k : log_error_errno(EIO, "Recording '%s' shrank.", r->path);
+                        return k < 0 ? k : log_error_errno(EIO, "Recording '%s' shrank.", r->replay.path);
         }
         r->i_probe = 0;
         return 0;
@@ -142,21 +138,16 @@ static const ReplayOps reader_replay_ops = {
 int replay_source_new(const SourceContext *ctx, const char *path, da_recording_format format,
                       const ReplayOptions *o, Source **ret) {
         ReaderReplay *r;
-        _cleanup_free_ char *copy = NULL, *name = NULL;
         uint64_t channels = 0;
         int k;
 
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        replay_init(&r->replay, ctx, &reader_replay_ops, o);
-        r->format = format;
-        r->path = strdup(path);
-        copy = strdup(path);
-        if (!r->path || !copy) {
-                k = log_oom();
+        k = replay_init(&r->replay, ctx, &reader_replay_ops, o, path);
+        if (k < 0)
                 goto fail;
-        }
+        r->format = format;
         k = open_reader(r);
         if (k < 0)
                 goto fail;
@@ -169,19 +160,7 @@ int replay_source_new(const SourceContext *ctx, const char *path, da_recording_f
         }
         r->i_probe = 0;
 
-        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
-                k = log_oom();
-                goto fail;
-        }
-        k = ctx->sink.add(ctx->sink.userdata, name, "replay", channels, &r->replay.device);
-        if (k < 0)
-                goto fail;
-        if (!r->replay.device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use recording '%s'.", path);
-                goto fail;
-        }
-
-        k = replay_start(&r->replay, path);
+        k = replay_start(&r->replay, channels);
         if (k < 0)
                 goto fail;
         log_info("Replaying '%s' (%s) at %s speed.", path, da_recording_format_to_string(da_reader_format(r->reader)),

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 #include <errno.h>
+#include <libgen.h>
 
 #include "log.h"
 #include "source.h"
@@ -18,15 +19,19 @@ uint64_t replay_due_usec(const ReplayOptions *o, uint64_t start_mono_us, uint64_
         return start_mono_us + (uint64_t) ((double) dt / factor);
 }
 
-void replay_init(Replay *r, const SourceContext *ctx, const ReplayOps *ops, const ReplayOptions *o) {
+int replay_init(Replay *r, const SourceContext *ctx, const ReplayOps *ops, const ReplayOptions *o, const char *path) {
         r->base.vtable = &ops->vtable;
         r->base.context = ctx;
         r->ops = ops;
         r->options = *o;
+        r->path = strdup(path);
+        return r->path ? 0 : log_oom();
 }
 
 void replay_done(Replay *r) {
         r->timer = sd_event_source_disable_unref(r->timer);
+        r->path = mfree(r->path);
+        /* The device belongs to the owner's list and goes with it. */
 }
 
 /* The recording ended or failed: start over, or tell the owner. */
@@ -89,9 +94,20 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
                                                             r->pending_us));
 }
 
-int replay_start(Replay *r, const char *path) {
-        sd_event *e = r->base.context->event;
+int replay_start(Replay *r, uint64_t channels) {
+        const SourceContext *ctx = r->base.context;
+        sd_event *e = ctx->event;
+        _cleanup_free_ char *copy = NULL, *name = NULL;
         int k;
+
+        copy = strdup(r->path);
+        if (!copy || asprintf(&name, "replay:%s", basename(copy)) < 0)
+                return log_oom();
+        k = ctx->sink.add(ctx->sink.userdata, name, "replay", channels, &r->device);
+        if (k < 0)
+                return k;
+        if (!r->device->supported)
+                return log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use recording '%s'.", r->path);
 
         if (r->options.speed == REPLAY_SPEED_MAX)
                 k = sd_event_add_defer(e, &r->timer, on_batch, r);
@@ -100,6 +116,6 @@ int replay_start(Replay *r, const char *path) {
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->timer, SD_EVENT_ON);
         if (k < 0)
-                return log_error_errno(k, "Failed to schedule the replay of '%s': %m", path);
+                return log_error_errno(k, "Failed to schedule the replay of '%s': %m", r->path);
         return 0;
 }

@@ -105,15 +105,17 @@ struct Replay {
         Source base;
         const ReplayOps *ops;
         ReplayOptions options;
+        char *path;
         Device *device;
         sd_event_source *timer;
         bool has_pending, started;
         uint64_t start_mono_us, first_us, pending_us;
 };
 
-void replay_init(Replay *r, const SourceContext *ctx, const ReplayOps *ops, const ReplayOptions *o);
-/* Schedules the replay of r->device; logs on failure. */
-int replay_start(Replay *r, const char *path);
+int replay_init(Replay *r, const SourceContext *ctx, const ReplayOps *ops, const ReplayOptions *o, const char *path);
+/* Announces the device "replay:<file name>" with the recording's channels
+ * and schedules the replay; fails (logged) when the model cannot use them. */
+int replay_start(Replay *r, uint64_t channels);
 void replay_done(Replay *r);
 
 int replay_source_new(const SourceContext *ctx, const char *path, da_recording_format format,
