@@ -393,7 +393,7 @@ EXTRA_DIST += tests/test-completion.sh
 check-packages: dist
 	$(top_srcdir)/tests/test-packages.sh $(abs_top_builddir)/$(PACKAGE)-$(VERSION).tar.xz
 .PHONY: check-packages
-EXTRA_DIST += tests/test-packages.sh
+EXTRA_DIST += tests/test-packages.sh tests/build-debs.sh
 
 # The VM harnesses' scratch trees (kernel, initramfs; the system test's
 # share) are built in the build tree; the system test's image cache stays
@@ -402,7 +402,7 @@ clean-local:
 	-rm -rf tests/vm-work tests/vm-system-work
 
 distclean-local:
-	-rm -rf tests/vm-system-cache
+	-rm -rf tests/vm-system-cache tests/debs-cache
 
 # The recording readers: every format, and the generic CSV through a column map.
 if HAVE_CHECK

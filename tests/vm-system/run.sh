@@ -59,31 +59,14 @@ t=$(now)
 if [ -n "${DEEPACTIF_DEBS:-}" ]; then
         debdir=$DEEPACTIF_DEBS
 else
-        # From the release tarball, as tests/test-packages.sh builds them.
+        # From the release tarball, as tests/test-packages.sh builds them
+        # (and shared with it): rebuilt when the sources change.
         make -C "$top_builddir" -s dist >"$work/dist.log" 2>&1 || { cat "$work/dist.log"; echo "FAIL: make dist"; exit 1; }
         tarball=$top_builddir/deepactif-$(sed -n 's/^VERSION = //p' "$top_builddir/Makefile").tar.xz
-        # Cached by the tarball's contents (not its time stamps): a rerun
-        # without a change to the sources installs the same .debs.
-        debdir=$cache/debs-$(tar -xJOf "$tarball" | sha256sum | cut -c1-16)
-        if ! ls "$debdir"/deepactifd_*.deb >/dev/null 2>&1; then
-                rm -rf "$cache"/debs-* "$work/src"
-                mkdir -p "$work/src"
-                tar -xJf "$tarball" -C "$work/src"
-                src=$(echo "$work"/src/deepactif-*)
-                cp -r "$src/contrib/debian" "$src/debian"
-                if ! (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) \
-                        >"$work/deb.log" 2>&1; then
-                        tail -n 40 "$work/deb.log"
-                        echo "FAIL: dpkg-buildpackage"
-                        exit 1
-                fi
-                mkdir -p "$debdir"
-                cp "$work"/src/deepactifd_*.deb "$work"/src/libdeepactif0_*.deb "$debdir/"
-        fi
+        debdir=$("$top_srcdir/tests/build-debs.sh" "$tarball" "$top_builddir/tests/debs-cache") || exit 1
 fi
 # What the guest installs: the daemon and the library, not -dev or -dbgsym.
 cp "$debdir"/deepactifd_*.deb "$debdir"/libdeepactif0_*.deb "$share/debs/"
-rm -rf "$work/src"
 debs_s=$(since "$t")
 ls "$share/debs"
 
@@ -119,18 +102,22 @@ t=$(now)
 # snapshot=on: the guest's writes (both boots) go to a temporary overlay,
 # the cached image stays as built. Without -no-reboot: the test reboots
 # once after installing.
-timeout "$timeout_s" nice -n 10 qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
+# The CPU time QEMU took, apart from the wall time, which a loaded machine
+# stretches.
+TIMEFORMAT='%U %S'
+{ time timeout "$timeout_s" nice -n 10 qemu-system-x86_64 -accel "$accel" -m 1024 -smp 2 \
         -nodefaults -nographic -serial stdio \
         -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
         -append "root=/dev/vda rw console=ttyS0 quiet loglevel=4 systemd.show_status=false fsck.mode=skip panic=-1 modprobe.blacklist=floppy" \
         -drive "file=$image/rootfs.img,format=raw,if=virtio,snapshot=on" \
         -device virtio-rng-pci \
         -virtfs "local,path=$share,mount_tag=vmtest,security_model=none,id=vmtest" \
-        </dev/null >"$work/serial.log" 2>&1 || true
+        </dev/null >"$work/serial.log" 2>&1 || true; } 2>"$work/qemu-cpu"
 vm_s=$(since "$t")
+vm_cpu=$(awk '{ printf "%.0f", $1 + $2 }' "$work/qemu-cpu")
 tr -d '\r' <"$work/serial.log" >"$work/serial.txt"
 
-times="image ${image_s} s, .debs ${debs_s} s, guest ${vm_s} s"
+times="image ${image_s} s, .debs ${debs_s} s, guest ${vm_s} s using ${vm_cpu} s of CPU"
 if [ "$(cat "$share/results/result" 2>/dev/null)" = PASS ]; then
         grep '^vmsys:' "$share/results/log"
         echo "PASS: the installed packages under systemd in $(since "$start") s wall time ($times)"
