@@ -18,9 +18,12 @@ packages=(
         libevdev-dev libsystemd-dev libsqlite3-dev libjson-c-dev libinih-dev
         libevemu-dev zlib1g-dev libzmq3-dev libmsgpack-dev check
         clang dbus sqlite3 mandoc systemd qemu-system-x86 bash-completion
+        # The system test in a Debian guest (tests/vm-system/run.sh): the
+        # image, and the .debs it installs.
+        mmdebstrap e2fsprogs debhelper fakeroot
 )
 # Only for the package test (tests/test-packages.sh), which CI runs.
-[ "${CI:-}" = true ] && packages+=(debhelper lintian rpm fakeroot)
+[ "${CI:-}" = true ] && packages+=(lintian rpm)
 # Only for the arm64 cross test (tests/test-cross-aarch64.sh), which CI runs:
 # its libraries come from Debian's arm64 architecture, added to dpkg for it.
 cross_packages=(gcc-aarch64-linux-gnu qemu-user libjson-c-dev:arm64 check:arm64 zlib1g-dev:arm64)

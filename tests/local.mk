@@ -351,7 +351,7 @@ check_PROGRAMS += tests/vm/vm-test
 TESTS += tests/vm/run-vm.sh
 endif
 
-tests_vm_vm_test_SOURCES = tests/vm/vm-test.c
+tests_vm_vm_test_SOURCES = tests/vm/vm-test.c tests/vm/gazehid.c tests/vm/gazehid.h
 tests_vm_vm_test_CFLAGS = $(TEST_CFLAGS)
 tests_vm_vm_test_LDADD = $(TEST_LDADD)
 
@@ -361,6 +361,23 @@ check-vm: daemon/deepactifd client/deepactifctl tests/make-test-model tests/vm/v
 		tests/pupil-standin
 	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm/run-vm.sh
 .PHONY: check-vm
+
+# The installed .debs under systemd as PID 1: a Debian 12 guest built by
+# mmdebstrap, cached in tests/vm-system-cache (tests/vm-system/run.sh).
+# 'make check-vm-system' runs it alone; make check skips it (77) without
+# its tools.
+check_PROGRAMS += tests/vm/gazehid-uhid
+TESTS += tests/vm-system/run.sh
+tests_vm_gazehid_uhid_SOURCES = tests/vm/gazehid-uhid.c tests/vm/gazehid.c tests/vm/gazehid.h
+tests_vm_gazehid_uhid_LDADD = -lm
+
+EXTRA_DIST += tests/vm-system/run.sh tests/vm-system/build-image.sh tests/vm-system/guest-test.sh \
+	tests/vm-system/packages tests/vm-system/vmtest-boot tests/vm-system/vmtest.service \
+	tests/vm-system/initramfs-hook
+
+check-vm-system: tests/make-test-model tests/vm/gazehid-uhid
+	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm-system/run.sh
+.PHONY: check-vm-system
 
 # The forward pass against PyTorch through every kernel variant.
 TESTS += tests/test-kernels.sh
@@ -395,11 +412,16 @@ EXTRA_DIST += tests/test-completion.sh
 check-packages: dist
 	$(top_srcdir)/tests/test-packages.sh $(abs_top_builddir)/$(PACKAGE)-$(VERSION).tar.xz
 .PHONY: check-packages
-EXTRA_DIST += tests/test-packages.sh
+EXTRA_DIST += tests/test-packages.sh tests/build-debs.sh
 
-# The VM harness's scratch tree (kernel, initramfs) is built in the build tree.
+# The VM harnesses' scratch trees (kernel, initramfs; the system test's
+# share) are built in the build tree; the system test's image cache stays
+# until distclean.
 clean-local:
-	-rm -rf tests/vm-work
+	-rm -rf tests/vm-work tests/vm-system-work
+
+distclean-local:
+	-rm -rf tests/vm-system-cache tests/debs-cache
 
 # The recording readers: every format, and the generic CSV through a column map.
 if HAVE_CHECK

@@ -49,14 +49,10 @@ cleanup() {
 trap cleanup EXIT
 
 step "Debian packages"
-tar -xJf "$tarball" -C "$tmp"
-src=$(echo "$tmp"/deepactif-*)
-cp -r "$src/contrib/debian" "$src/debian"
-if ! (cd "$src" && DEB_BUILD_OPTIONS="nocheck parallel=$(nproc)" dpkg-buildpackage -us -uc -b) >"$tmp/deb.log" 2>&1; then
-        tail -40 "$tmp/deb.log"
-        echo "FAIL: dpkg-buildpackage"
-        exit 1
-fi
+# Built once per source contents, shared with the system test
+# (tests/vm-system/run.sh) through the cache in the build tree.
+debdir=$("$(dirname "$0")/build-debs.sh" "$tarball" "$(dirname "$tarball")/tests/debs-cache") || exit 1
+cp "$debdir"/*.deb "$debdir"/*.changes "$debdir"/*.buildinfo "$tmp/"
 ls "$tmp"/*.deb
 lintian "$tmp"/*.changes >"$tmp/lintian.log" 2>&1 || true
 grep -v 'running with root privileges' "$tmp/lintian.log" || true

@@ -18,7 +18,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <linux/uhid.h>
 #include <linux/uinput.h>
 #include <math.h>
 #include <poll.h>
@@ -35,15 +34,12 @@
 #include <unistd.h>
 
 #include "deepactif.h"
+#include "gazehid.h"
 
 #define VARLINK "/run/deepactif.varlink"
 #define TIMEOUT_MS 15000
-#define RATE_HZ 100
+#define RATE_HZ GAZEHID_RATE_HZ
 #define N_FEATURES 5
-
-/* Tracking Data: ID, 8 timestamp bytes, 8 × s32 µm, 6 reserved s32. */
-#define GAZEHID_REPORT_ID 0x10
-#define GAZEHID_REPORT_SIZE 65
 
 static const char *dir, *daemon_path, *ctl_path, *model_path, *gazehid_path;
 static pid_t daemon_pid = -1;
@@ -69,24 +65,6 @@ static void sleep_ms(unsigned ms) {
 
 static bool daemon_alive(void) {
         return daemon_pid > 0 && waitpid(daemon_pid, NULL, WNOHANG) == 0;
-}
-
-/* ---- the synthetic eye: a smooth trajectory, in metres ------------------ */
-
-typedef struct Gaze {
-        double point[2], left[3], right[3];
-} Gaze;
-
-static Gaze trajectory(unsigned k) {
-        double t = (double) k / RATE_HZ, w = 2 * M_PI;
-
-        return (Gaze) {
-                .point = { 0.20 * sin(w * 0.5 * t), 0.10 * cos(w * 0.4 * t) },
-                .left = { -0.032 + 0.006 * sin(w * 0.3 * t), 0.015 + 0.002 * sin(w * 0.7 * t),
-                          0.60 + 0.05 * sin(w * 0.2 * t) },
-                .right = { 0.031 + 0.004 * cos(w * 0.35 * t), 0.014 + 0.002 * cos(w * 0.6 * t),
-                           0.60 + 0.03 * cos(w * 0.25 * t) },
-        };
 }
 
 /* ---- deepactifctl ------------------------------------------------------- */
@@ -203,7 +181,7 @@ static bool wait_device_gone(const char *source) {
 /* What the daemon should decode from sample k: both sources carry whole
  * micrometres (HID logical units, evdev at 1000 units/mm). */
 static void expected_frame(unsigned k, da_frame *ret) {
-        Gaze g = trajectory(k);
+        Gaze g = gaze_trajectory(k);
         const struct {
                 da_channel c;
                 double v;
@@ -356,81 +334,20 @@ static void check_ranking(const char *device) {
 
 /* ---- uhid --------------------------------------------------------------- */
 
-static int uhid_create(const uint8_t *desc, size_t n, const char *name) {
-        struct uhid_event ev = { .type = UHID_CREATE2 };
-        int fd;
+/* The device, or the test fails. */
+static int plug(const uint8_t *desc, size_t n, const char *name) {
+        int fd = uhid_create(desc, n, name);
 
-        fd = open("/dev/uhid", O_RDWR | O_CLOEXEC | O_NONBLOCK);
-        ck_assert_msg(fd >= 0, "open /dev/uhid: %m");
-        snprintf((char *) ev.u.create2.name, sizeof ev.u.create2.name, "%s", name);
-        ck_assert_uint_le(n, sizeof ev.u.create2.rd_data);
-        memcpy(ev.u.create2.rd_data, desc, n);
-        ev.u.create2.rd_size = (uint16_t) n;
-        ev.u.create2.bus = BUS_USB;
-        ev.u.create2.vendor = 0x045e;
-        ev.u.create2.product = 0x0dea;
-        ck_assert_int_eq(write(fd, &ev, sizeof ev), sizeof ev);
+        ck_assert_msg(fd >= 0, "uhid device '%s': %s", name, strerror(-fd));
         return fd;
 }
 
-/* Answers the kernel's requests so no reader of feature reports waits for
- * its timeout; this tracker has none to give. */
-static void uhid_service(int fd) {
-        struct uhid_event ev;
-
-        while (read(fd, &ev, sizeof ev) > 0) {
-                struct uhid_event reply = {};
-
-                if (ev.type == UHID_GET_REPORT) {
-                        reply.type = UHID_GET_REPORT_REPLY;
-                        reply.u.get_report_reply.id = ev.u.get_report.id;
-                        reply.u.get_report_reply.err = EIO;
-                } else if (ev.type == UHID_SET_REPORT) {
-                        reply.type = UHID_SET_REPORT_REPLY;
-                        reply.u.set_report_reply.id = ev.u.set_report.id;
-                } else
-                        continue;
-                (void) write(fd, &reply, sizeof reply);
-        }
+static void unplug(int fd) {
+        ck_assert_int_eq(uhid_destroy(fd), 0);
 }
 
-static void uhid_destroy(int fd) {
-        struct uhid_event ev = { .type = UHID_DESTROY };
-
-        ck_assert_int_eq(write(fd, &ev, sizeof ev), sizeof ev);
-        close(fd);
-}
-
-static void uhid_send(int fd, const uint8_t *report, size_t n) {
-        struct uhid_event ev = { .type = UHID_INPUT2 };
-
-        memcpy(ev.u.input2.data, report, n);
-        ev.u.input2.size = (uint16_t) n;
-        ck_assert_int_eq(write(fd, &ev, sizeof ev), sizeof ev);
-}
-
-static void put_le(uint8_t *p, uint64_t v, unsigned bytes) {
-        for (unsigned i = 0; i < bytes; i++)
-                p[i] = (uint8_t) (v >> (8 * i));
-}
-
-static void put_um(uint8_t *p, double metres) {
-        put_le(p, (uint32_t) (int32_t) lround(metres * 1e6), 4);
-}
-
-/* Report 0x10 by GazeHid's layout (../shared/data/real/README.md). */
-static void gazehid_report(unsigned k, uint8_t report[static GAZEHID_REPORT_SIZE]) {
-        Gaze g = trajectory(k);
-
-        memset(report, 0, GAZEHID_REPORT_SIZE);
-        report[0] = GAZEHID_REPORT_ID;
-        put_le(report + 1, 1000000 + (uint64_t) k * (1000000 / RATE_HZ), 8);
-        put_um(report + 9, g.point[0]);
-        put_um(report + 13, g.point[1]);
-        for (unsigned i = 0; i < 3; i++) {
-                put_um(report + 17 + 4 * i, g.left[i]);
-                put_um(report + 29 + 4 * i, g.right[i]);
-        }
+static void send_report(int fd, const uint8_t *report, size_t n) {
+        ck_assert_int_eq(uhid_send(fd, report, n), 0);
 }
 
 static void stream_uhid(int fd, unsigned frames) {
@@ -438,7 +355,7 @@ static void stream_uhid(int fd, unsigned frames) {
 
         for (unsigned i = 0; i < frames; i++) {
                 gazehid_report(sample++, report);
-                uhid_send(fd, report, sizeof report);
+                send_report(fd, report, sizeof report);
                 uhid_service(fd);
                 sleep_ms(1000 / RATE_HZ);
         }
@@ -497,7 +414,7 @@ static void emit(int fd, unsigned type, unsigned code, int value) {
 }
 
 static void uinput_frame(int fd, unsigned k) {
-        Gaze g = trajectory(k);
+        Gaze g = gaze_trajectory(k);
         double v[] = { g.point[0], g.point[1], g.left[0], g.left[1], g.left[2], g.right[0], g.right[1], g.right[2] };
 
         for (size_t i = 0; i < sizeof uinput_axes / sizeof uinput_axes[0]; i++)
@@ -573,7 +490,7 @@ static void teardown(void) {
         int status;
 
         if (uhid_fd >= 0)
-                uhid_destroy(uhid_fd);
+                unplug(uhid_fd);
         if (uinput_fd >= 0)
                 close(uinput_fd);
         if (daemon_pid <= 0)
@@ -593,7 +510,7 @@ START_TEST(test_uhid_gazehid) {
         char name[256];
         uint64_t processed;
 
-        uhid_fd = uhid_create(gazehid, gazehid_size, "deepactif-vm GazeHid");
+        uhid_fd = plug(gazehid, gazehid_size, "deepactif-vm GazeHid");
         wait_listed("hidraw");
         k0 = sample;
         stream_uhid(uhid_fd, frames);
@@ -616,12 +533,12 @@ START_TEST(test_uhid_gazehid) {
         ck_assert_uint_eq(check_against_offline(name, k0), 267);
 
         /* Unplugged mid-stream, then plugged in again: a new HID instance. */
-        uhid_destroy(uhid_fd);
+        unplug(uhid_fd);
         uhid_fd = -1;
         ck_assert_msg(wait_device_gone("hidraw"), "%s still listed after UHID_DESTROY", name);
         printf("vm-test: %s removed\n", name);
 
-        uhid_fd = uhid_create(gazehid, gazehid_size, "deepactif-vm GazeHid");
+        uhid_fd = plug(gazehid, gazehid_size, "deepactif-vm GazeHid");
         wait_listed("hidraw");
         stream_uhid(uhid_fd, frames);
         d = wait_device("hidraw", frames);
@@ -654,7 +571,7 @@ START_TEST(test_uhid_short_reports) {
          * dropped. */
         for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
                 gazehid_report(sample++, report);
-                uhid_send(uhid_fd, report, lengths[i]);
+                send_report(uhid_fd, report, lengths[i]);
         }
         stream_uhid(uhid_fd, 50);
         d = wait_device("hidraw", processed + 50);
@@ -734,7 +651,7 @@ START_TEST(test_uhid_malformed) {
                 char needle[160];
                 const char *node;
 
-                fds[i] = uhid_create(cases[i].desc, cases[i].size, "deepactif-vm malformed");
+                fds[i] = plug(cases[i].desc, cases[i].size, "deepactif-vm malformed");
                 while (!(node = newest_hidraw()) || strcmp(node, seen) == 0) {
                         ck_assert_msg(now_ms() < end, "no hidraw node for malformed descriptor %zu", i);
                         sleep_ms(50);
@@ -751,10 +668,10 @@ START_TEST(test_uhid_malformed) {
                 printf("vm-test: malformed descriptor %zu on %s rejected\n", i, node);
         }
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-                uhid_destroy(fds[i]);
+                unplug(fds[i]);
 
         /* Truncated GazeHid, collections left open: the kernel refuses it. */
-        uhid_destroy(uhid_create(gazehid, 100, "deepactif-vm truncated"));
+        unplug(plug(gazehid, 100, "deepactif-vm truncated"));
         sleep_ms(500);
         ck_assert(daemon_alive());
         /* Still serving, and the good tracker still listed. */
