@@ -559,6 +559,30 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
 int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
              double *ret_mae, size_t *ret_windows, da_error *err);
 
+/* ---- reference ranking ------------------------------------------------- */
+
+/* The ranking of a model's inputs on its training windows, which the model
+ * file carries (written by deepactifctl train): DeepACTIF traces at
+ * `location`, aggregated with `aggregation` over `windows` windows. Ranks
+ * follow the scores as da_ranks() orders them. */
+typedef struct da_reference_ranking {
+        da_trace_location location;
+        da_aggregation aggregation;
+        uint64_t windows;
+        const double *scores;   /* F finite scores */
+} da_reference_ranking;
+
+/* -ENODATA when the model carries none (files written before it existed). */
+int da_model_reference_ranking(const da_model *m, da_reference_ranking *ret);
+/* Copies the scores; NULL removes it. -EINVAL for a non-finite score. */
+int da_model_set_reference_ranking(da_model *m, const da_reference_ranking *ref);
+/* DeepACTIF scores over every window of the given subjects (all when
+ * subjects is NULL), exactly as the model sees them: its inputs picked from
+ * the data set by name, scaled with its scaler. */
+int da_dataset_rank(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
+                    da_trace_location location, da_aggregation aggregation, double *ret_scores,
+                    size_t *ret_windows, da_error *err);
+
 /* ---- evaluation (DESIGN §4.5) --------------------------------------------- */
 
 /* Mean and sample standard deviation (n − 1; NaN when n = 1) of n finite values. */
