@@ -48,6 +48,9 @@ lib_libdeepactif_la_SOURCES = \
 	lib/aggregate.c \
 	lib/rolling.c \
 	lib/ranking.c \
+	lib/event.c \
+	lib/shift.c \
+	lib/health.c \
 	lib/reader.h \
 	lib/reader.c \
 	lib/reader-robustvision.c \

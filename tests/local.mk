@@ -54,6 +54,16 @@ tests_test_ranking_SOURCES = tests/test-ranking.c
 tests_test_ranking_CFLAGS = $(TEST_CFLAGS)
 tests_test_ranking_LDADD = $(TEST_LDADD)
 
+# Ranking-shift and input-health events on real recordings with injected faults.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-events
+TESTS += tests/test-events
+endif
+
+tests_test_events_SOURCES = tests/test-events.c tests/test-util.h tests/test-util.c
+tests_test_events_CFLAGS = $(TEST_CFLAGS)
+tests_test_events_LDADD = $(TEST_LDADD)
+
 # The SQLite store, on real files in a temporary directory.
 if HAVE_CHECK
 check_PROGRAMS += tests/test-store
