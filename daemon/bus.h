@@ -50,6 +50,8 @@ int bus_device_path(const Device *d, char **ret);
 int bus_device_register(Manager *m);
 /* RankingChanged and PropertiesChanged for a device's new snapshot. */
 void bus_device_send_ranking_changed(Manager *m, Device *d);
+/* The Event signal, and PropertiesChanged for OpenEvents. */
+void bus_device_send_event(Manager *m, Device *d, const DeviceEvent *e);
 
 /* bus-polkit.c: root, or the caller holds polkit action. Answers the
  * method call itself, now or when polkit replies: on success by calling

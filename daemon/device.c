@@ -83,6 +83,7 @@ static int bind_model(Device *d) {
 
                 end_session(d);
                 retire_stream(d);
+                device_events_done(&d->events);
                 d->supported = false;
                 log_warning("Device %s is unsupported by model '%s': missing channels %s.",
                             d->name, m->model_path, s ?: "(out of memory)");
@@ -145,7 +146,7 @@ static int bind_model(Device *d) {
         d->supported = true;
         d->next_snapshot_us = 0;
         log_info("Device %s (%s) bound to model '%s' (%u features).", d->name, d->source, m->model_path, F);
-        return 0;
+        return device_events_bind(d);
 }
 
 int device_bind(Device *d) {
@@ -208,6 +209,7 @@ Device *device_free(Device *d) {
                         break;
                 }
         end_session(d);
+        device_events_done(&d->events);
         da_stream_free(d->stream);
         da_rolling_free(d->rolling);
         free(d->scores);
@@ -224,6 +226,7 @@ void device_count_dropped(Device *d, uint64_t n) {
 void device_reset_stream(Device *d) {
         if (d->stream)
                 da_stream_reset(d->stream);
+        device_events_reset(d);
         d->next_snapshot_us = 0;
 }
 
@@ -264,6 +267,7 @@ int device_snapshot(Device *d, bool force) {
         d->snapshots++;
         if (m->ranking_changed)
                 m->ranking_changed(d, m->ranking_changed_userdata);
+        device_events_snapshot(d, d->last_frame_us);
         return 1;
 }
 
@@ -281,6 +285,7 @@ int device_push(Device *d, const da_frame *frame) {
                 d->frames_invalid++;
                 return 0;
         }
+        device_events_frame(d, frame);
         if (r > 0) {
                 d->windows++;
                 d->last_prediction = w.output[0];

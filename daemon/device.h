@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "device-events.h"
 #include "store.h"
 #include "util.h"
 
@@ -37,6 +38,7 @@ struct Device {
         store_session *session;
         double *scores;         /* F each, the last snapshot */
         unsigned *ranks;
+        DeviceEvents events;
 
         uint64_t frames_processed;
         uint64_t frames_dropped;        /* lost before decoding: SYN_DROPPED, short reads, bad lines */

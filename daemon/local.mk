@@ -32,6 +32,10 @@ daemon_deepactifd_SOURCES = \
 	daemon/manager.c \
 	daemon/device.h \
 	daemon/device.c \
+	daemon/device-events.h \
+	daemon/device-events.c \
+	daemon/event-journal.h \
+	daemon/event-journal.c \
 	daemon/sources.h \
 	daemon/source-replay.c \
 	daemon/source-evemu.c \
