@@ -306,6 +306,10 @@ check_PROGRAMS += tests/varlink-send
 tests_varlink_send_SOURCES = tests/varlink-send.c
 TESTS += tests/test-bus.sh
 EXTRA_DIST += tests/test-bus.sh
+# Events end to end: a recording with a fault, the Event signal, the store
+# across a restart, deepactifctl events.
+TESTS += tests/test-events-daemon.sh
+EXTRA_DIST += tests/test-events-daemon.sh
 
 # DeepACTIF end to end: traces against their definition, a planted model,
 # the bundled Robust Vision subjects through the library and `rank`.
