@@ -4,10 +4,9 @@
 #include <math.h>
 #include <time.h>
 
+#include "channel-mask.h"
 #include "device-events.h"
-#include "device.h"
 #include "log.h"
-#include "manager.h"
 
 static uint64_t now_realtime_us(void) {
         struct timespec ts;
@@ -48,22 +47,20 @@ static void open_clear(DeviceEvents *e) {
         e->n_open = 0;
 }
 
-char *const *device_events_open(const Device *d) {
+char *const *device_events_open(const DeviceEvents *e) {
         static char *const none[] = { NULL };
 
-        return d->events.open ?: none;
+        return e->open ?: none;
 }
 
 /* Tracks what is open, then hands the event to the manager's sinks. */
-static void raise_event(Device *d, const DeviceEvent *ev, const char *opens, const char *closes) {
-        Manager *m = d->manager;
-
-        if ((opens && open_add(&d->events, opens) < 0))
+static void raise_event(DeviceEvents *e, const DeviceEvent *ev, const char *opens, const char *closes) {
+        if (opens && open_add(e, opens) < 0)
                 log_oom();
         if (closes)
-                open_remove(&d->events, closes);
-        if (m->event_raised)
-                m->event_raised(d, ev, m->event_raised_userdata);
+                open_remove(e, closes);
+        if (e->raised)
+                e->raised(ev, e->userdata);
 }
 
 /* ---- input health ------------------------------------------------------- */
@@ -95,8 +92,8 @@ static const char *eye_of(uint64_t channels) {
 }
 
 static void on_health(const da_health_event *he, void *userdata) {
-        Device *d = userdata;
-        const da_model *model = d->manager->model;
+        DeviceEvents *e = userdata;
+        const da_model *model = e->model;
         _cleanup_free_ char *detail = NULL, *key = NULL, *channels = NULL;
         const char *what, *eye = eye_of(he->channels);
         char where[64] = "";
@@ -140,10 +137,10 @@ static void on_health(const da_health_event *he, void *userdata) {
         if (r < 0 || asprintf(&key, "%s %s", da_event_kind_to_string(he->cause), what) < 0)
                 return (void) log_oom();
 
-        raise_event(d, &(DeviceEvent) {
+        raise_event(e, &(DeviceEvent) {
                         .time_us = now_realtime_us(),
                         .stream_time_us = he->time_us,
-                        .device = d->name,
+                        .device = e->device,
                         .kind = he->kind,
                         .channel = what,
                         .detail = detail,
@@ -151,16 +148,16 @@ static void on_health(const da_health_event *he, void *userdata) {
                 he->kind == DA_EVENT_CHANNEL_RECOVERED ? key : NULL);
 }
 
-void device_events_frame(Device *d, const da_frame *frame) {
-        if (d->events.health)
-                da_health_push(d->events.health, frame, da_stream_features(d->stream), on_health, d);
+void device_events_frame(DeviceEvents *e, const da_frame *frame, const float *features) {
+        if (e->health)
+                da_health_push(e->health, frame, features, on_health, e);
 }
 
 /* ---- ranking shift ------------------------------------------------------ */
 
-void device_events_snapshot(Device *d, uint64_t stream_time_us) {
-        const da_model *model = d->manager->model;
-        const Config *c = &d->manager->config;
+void device_events_snapshot(DeviceEvents *ev, uint64_t stream_time_us, const double *scores) {
+        const da_model *model = ev->model;
+        const Config *c = ev->config;
         _cleanup_free_ char *detail = NULL;
         char *features[DA_SHIFT_MOVED_MAX + 1] = {};
         char moved[DA_SHIFT_MOVED_MAX][160] = {};
@@ -168,14 +165,14 @@ void device_events_snapshot(Device *d, uint64_t stream_time_us) {
         bool own = false, had;
         int r;
 
-        if (!d->events.shift)
+        if (!ev->shift)
                 return;
-        had = da_shift_has_reference(d->events.shift, NULL);
-        r = da_shift_push(d->events.shift, stream_time_us, d->scores, &e);
+        had = da_shift_has_reference(ev->shift, NULL);
+        r = da_shift_push(ev->shift, stream_time_us, scores, &e);
         if (r < 0)
-                return (void) log_debug_errno(r, "Failed to compare the ranking of %s with its reference: %m", d->name);
-        if (!had && da_shift_has_reference(d->events.shift, &own) && own)
-                log_info("Device %s: its own ranking after the warm-up is the reference from now on.", d->name);
+                return (void) log_debug_errno(r, "Failed to compare the ranking of %s with its reference: %m", ev->device);
+        if (!had && da_shift_has_reference(ev->shift, &own) && own)
+                log_info("Device %s: its own ranking after the warm-up is the reference from now on.", ev->device);
         if (r == 0)
                 return;
 
@@ -184,7 +181,7 @@ void device_events_snapshot(Device *d, uint64_t stream_time_us) {
                 snprintf(moved[i], sizeof(moved[i]), "%s%s %u→%u", i ? ", " : "", features[i], e.from_rank[i],
                          e.to_rank[i]);
         }
-        da_shift_has_reference(d->events.shift, &own);
+        da_shift_has_reference(ev->shift, &own);
         if (e.kind == DA_EVENT_RANKING_SHIFT)
                 r = asprintf(&detail, "The ranking left the reference (%s): Kendall τ-b %.2f, top-%u overlap %.2f; "
                              "moved most: %s%s%s.", own ? "the device's own after warm-up" : "the model's training ranking",
@@ -195,10 +192,10 @@ void device_events_snapshot(Device *d, uint64_t stream_time_us) {
         if (r < 0)
                 return (void) log_oom();
 
-        raise_event(d, &(DeviceEvent) {
+        raise_event(ev, &(DeviceEvent) {
                         .time_us = now_realtime_us(),
                         .stream_time_us = stream_time_us,
-                        .device = d->name,
+                        .device = ev->device,
                         .kind = e.kind,
                         .features = features,
                         .detail = detail,
@@ -214,43 +211,50 @@ void device_events_done(DeviceEvents *e) {
         open_clear(e);
 }
 
-void device_events_reset(Device *d) {
-        if (d->events.shift)
-                da_shift_reset(d->events.shift);
-        if (d->events.health)
-                da_health_reset(d->events.health);
+void device_events_reset(DeviceEvents *e) {
+        if (e->shift)
+                da_shift_reset(e->shift);
+        if (e->health)
+                da_health_reset(e->health);
 }
 
-int device_events_bind(Device *d) {
-        Manager *m = d->manager;
-        const Config *c = &m->config;
-        unsigned F = da_model_arch(m->model)->n_features;
+int device_events_bind(DeviceEvents *e, const char *device, const da_model *model, const char *model_path,
+                       const Config *c, device_event_cb raised, void *userdata) {
+        unsigned F = da_model_arch(model)->n_features;
         da_reference_ranking ref;
         int r;
 
-        device_events_done(&d->events);
-        if (!c->events || !d->supported)
+        device_events_done(e);
+        *e = (DeviceEvents) {
+                .device = device,
+                .model = model,
+                .model_path = model_path,
+                .config = c,
+                .raised = raised,
+                .userdata = userdata,
+        };
+        if (!c->events)
                 return 0;
 
-        r = da_shift_new(F, &c->shift, &d->events.shift);
+        r = da_shift_new(F, &c->shift, &e->shift);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the ranking-shift detector of %s: %m", d->name);
-        r = da_health_new(m->model, &c->health, &d->events.health);
+                return log_error_errno(r, "Failed to set up the ranking-shift detector of %s: %m", device);
+        r = da_health_new(model, &c->health, &e->health);
         if (r < 0)
-                return log_error_errno(r, "Failed to set up the input-health detector of %s: %m", d->name);
+                return log_error_errno(r, "Failed to set up the input-health detector of %s: %m", device);
 
-        if (da_model_reference_ranking(m->model, &ref) < 0)
+        if (da_model_reference_ranking(model, &ref) < 0)
                 log_info("Model '%s' carries no reference ranking: device %s compares against its own "
-                         "after the warm-up.", m->model_path, d->name);
+                         "after the warm-up.", model_path, device);
         else if (ref.location != c->location || ref.aggregation != c->aggregation)
                 log_notice("The reference ranking of model '%s' is %s/%s, the daemon ranks %s/%s: device %s "
-                           "compares against its own after the warm-up.", m->model_path,
+                           "compares against its own after the warm-up.", model_path,
                            da_trace_location_to_string(ref.location), da_aggregation_to_string(ref.aggregation),
-                           da_trace_location_to_string(c->location), da_aggregation_to_string(c->aggregation), d->name);
+                           da_trace_location_to_string(c->location), da_aggregation_to_string(c->aggregation), device);
         else {
-                r = da_shift_set_reference(d->events.shift, ref.scores);
+                r = da_shift_set_reference(e->shift, ref.scores);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to set the reference ranking of %s: %m", d->name);
+                        return log_error_errno(r, "Failed to set the reference ranking of %s: %m", device);
         }
         return 0;
 }

@@ -10,42 +10,21 @@
  * `deepactifctl devices` and `status`.
  */
 
-#include <stdbool.h>
-#include <stdint.h>
+#include "event.h"
 
-#include "util.h"
-
-typedef struct Device Device;
-
-typedef struct DeviceEvent {
-        uint64_t time_us;               /* CLOCK_REALTIME when raised */
-        uint64_t stream_time_us;        /* the device's stream time then */
-        const char *device;
-        da_event_kind kind;
-        const char *channel;            /* channel or model input; NULL for ranking events */
-        char **features;                /* NULL-terminated; NULL for channel events */
-        const char *detail;             /* one sentence */
-} DeviceEvent;
-
-typedef struct DeviceEvents {
-        da_shift *shift;
-        da_health *health;
-        char **open;                    /* "kind channel" or "ranking-shift", NULL-terminated */
-        size_t n_open;
-        bool reference_own;             /* told once that the device's own ranking is the reference */
-} DeviceEvents;
-
-/* (Re)creates the detectors for the device's model and configuration; the
+/* (Re)creates the detectors for a device's model and configuration; the
  * model's reference ranking is used when its trace and aggregation are the
- * daemon's, else the device's own after the warm-up. */
-int device_events_bind(Device *d);
+ * daemon's, else the device's own after the warm-up. The strings, model and
+ * configuration must outlive the binding; raised gets every event. */
+int device_events_bind(DeviceEvents *e, const char *device, const da_model *model, const char *model_path,
+                       const Config *config, device_event_cb raised, void *userdata);
 void device_events_done(DeviceEvents *e);
-/* After da_stream_push(): the frame and the model inputs it gave. */
-void device_events_frame(Device *d, const da_frame *frame);
-/* After a snapshot: its scores (d->scores) at stream time. */
-void device_events_snapshot(Device *d, uint64_t stream_time_us);
+/* After da_stream_push(): the frame and the model's unscaled inputs for it. */
+void device_events_frame(DeviceEvents *e, const da_frame *frame, const float *features);
+/* After a snapshot: its scores (F, the model's input order) at stream time. */
+void device_events_snapshot(DeviceEvents *e, uint64_t stream_time_us, const double *scores);
 /* A device restarting its stream (a replay looping). */
-void device_events_reset(Device *d);
+void device_events_reset(DeviceEvents *e);
 
 /* "channel-frozen eye.left.direction.x", …: the conditions open now. */
-char *const *device_events_open(const Device *d);
+char *const *device_events_open(const DeviceEvents *e);

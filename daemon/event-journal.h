@@ -5,7 +5,7 @@
  * (units/deepactif.catalog, installed to /usr/lib/systemd/catalog/) explains
  * each under journalctl -x. */
 
-#include "device-events.h"
+#include "event.h"
 
 /* The MESSAGE_ID of a kind, 32 hex digits. */
 const char *event_message_id(da_event_kind kind);
