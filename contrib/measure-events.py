@@ -6,10 +6,11 @@ recordings with injected faults.
 For every recording (by default the shipped Robust Vision subjects), writes
 one copy per fault kind with the fault injected from a known stream time on,
 replays each through the real daemon at --speed=max, reads the events it
-stored (its database's events table, as deepactifctl events shows it), and prints per fault kind the detection
-rate and the median and worst time to detect (stream time from the fault's
-start to the first event of the device), and the false events per hour on
-the unmodified recordings.
+stored (its database's events table, as deepactifctl events shows it), and
+prints per fault kind the detection rate, the median and worst time to
+detect (stream time from the fault's start to the first event of the
+device), how many of the faults raised a ranking-shift event, and the false
+events per hour on the unmodified recordings.
 
 Faults (all from ONSET of the recording's duration on, to its end):
   freeze   the left eye's direction (x, y, z) held at its value at the onset
@@ -132,6 +133,7 @@ def main():
 
     clean_hours, clean_events = 0.0, []
     delays = {k: [] for k in FAULTS}
+    shift_delays = {k: [] for k in FAULTS}
     missed = {k: [] for k in FAULTS}
     try:
         for rec in recordings:
@@ -155,6 +157,10 @@ def main():
                     delays[fault].append(min(after) / 1e6)
                 else:
                     missed[fault].append(name)
+                shifted = [e["streamTime"] - onset_us for e in events
+                           if e["streamTime"] >= onset_us and e["kind"] == "ranking-shift"]
+                if shifted:
+                    shift_delays[fault].append(min(shifted) / 1e6)
     finally:
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -168,20 +174,23 @@ def main():
         "faults": {k: {"detected": len(delays[k]), "injected": len(delays[k]) + len(missed[k]),
                        "median_s": statistics.median(delays[k]) if delays[k] else None,
                        "worst_s": max(delays[k]) if delays[k] else None,
-                       "missed": missed[k]} for k in FAULTS},
+                       "missed": missed[k],
+                       "by_ranking_shift": len(shift_delays[k]),
+                       "ranking_shift_median_s": statistics.median(shift_delays[k]) if shift_delays[k] else None}
+                   for k in FAULTS},
     }
     if a.json:
         json.dump(result, sys.stdout, indent=2)
         print()
         return
-    print("%-8s %9s %10s %9s  %s" % ("FAULT", "DETECTED", "MEDIAN s", "WORST s", "MISSED"))
+    print("%-8s %9s %10s %9s %14s  %s" % ("FAULT", "DETECTED", "MEDIAN s", "WORST s", "RANKING-SHIFT", "MISSED"))
     for k in FAULTS:
         f = result["faults"][k]
-        print("%-8s %4d/%-4d %10s %9s  %s" % (
+        print("%-8s %4d/%-4d %10s %9s %9d/%-4d  %s" % (
             k, f["detected"], f["injected"],
             "%.2f" % f["median_s"] if f["median_s"] is not None else "-",
             "%.2f" % f["worst_s"] if f["worst_s"] is not None else "-",
-            " ".join(f["missed"])))
+            f["by_ranking_shift"], f["injected"], " ".join(f["missed"])))
     c = result["clean"]
     print("clean: %d events in %.3f h of recordings (%.1f per hour)" % (c["events"], c["hours"], c["per_hour"] or 0))
     for e in c["list"]:
