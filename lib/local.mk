@@ -38,6 +38,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/backprop.h \
 	lib/backprop.c \
 	lib/attribute.c \
+	lib/method-names.c \
 	lib/attr-deepactif.c \
 	lib/attr-ig.c \
 	lib/attr-gradshap.c \

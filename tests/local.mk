@@ -156,7 +156,7 @@ fuzz_hid_sources = daemon/hid-descriptor.c daemon/hid-eyetracker.c daemon/hid-re
 fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c $(fuzz_hid_sources)
 fuzz_hid_recording_sources = tests/fuzz-hid-recording.c $(fuzz_hid_sources)
 fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/cpu.c lib/gemv.c lib/lstm.c lib/head.c \
-	lib/util.c lib/channels.c
+	lib/util.c lib/channels.c lib/method-names.c lib/aggregate.c
 EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus tests/fuzz-hid-descriptor.c tests/fuzz-hid-recording.c \
 	tests/fuzz-model-file.c tests/test-libfuzzer.sh
 CLEANFILES += $(FUZZERS)
