@@ -250,6 +250,77 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
         return 0;
 }
 
+typedef struct health_bench {
+        da_health *h;
+        da_frame frames[64];
+        float features[64][DA_FEATURES_ROBUSTVISION];
+        unsigned i;
+} health_bench;
+
+static void run_health(void *userdata) {
+        health_bench *b = userdata;
+        unsigned k = b->i++ % ELEMENTSOF(b->frames);
+
+        /* Stream time must not go back, or the detector starts afresh. */
+        b->frames[k].time_us += 2500 * ELEMENTSOF(b->frames);
+        da_health_push(b->h, &b->frames[k], b->features[k], NULL, NULL);
+}
+
+/* The input-health checks on every frame of the Robust Vision feature set:
+ * frozen and missing per channel, training range per input. */
+static int bench_health(bench_case *cases, size_t *n) {
+        const unsigned F = DA_FEATURES_ROBUSTVISION;
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_free_ health_bench *b = NULL;
+        const char *names[DA_FEATURES_ROBUSTVISION];
+        float med[DA_FEATURES_ROBUSTVISION], iqr[DA_FEATURES_ROBUSTVISION];
+        da_arch arch = {
+                .n_features = F, .hidden = 8, .layers = 1, .pooling = DA_POOL_LAST,
+                .outputs = 1, .window = BENCH_WINDOW, .hop = 1,
+        };
+        da_health_options o;
+        uint64_t s = 7;
+        int r;
+
+        b = calloc(1, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        for (unsigned f = 0; f < F; f++) {
+                names[f] = da_feature_get(f)->name;
+                med[f] = 0;
+                iqr[f] = 1;
+        }
+        r = da_model_new_random(&arch, 1, &m);
+        if (r >= 0)
+                r = da_model_set_features(m, names, F);
+        if (r >= 0)
+                r = da_model_set_scaler(m, med, iqr);
+        if (r < 0)
+                return r;
+        da_health_options_init(&o);
+        r = da_health_new(m, &o, &b->h);
+        if (r < 0)
+                return r;
+        for (unsigned k = 0; k < ELEMENTSOF(b->frames); k++) {
+                da_frame_init(&b->frames[k], (uint64_t) k * 2500);
+                for (unsigned c = 0; c < _DA_CH_MAX; c++)
+                        b->frames[k].ch[c] = da_uniform01(&s);
+                for (unsigned f = 0; f < F; f++)
+                        b->features[k][f] = 2 * da_uniform01(&s) - 1;
+        }
+        cases[(*n)++] = (bench_case) { "input-health", 0, F, 1, measure(run_health, b) };
+        da_health_free(b->h);
+        return 0;
+}
+
+static void print_health_summary(const bench_case *cases, size_t n) {
+        const bench_case *hb = find_case(cases, n, "input-health", 0), *st = find_case(cases, n, "lstm-step", 64);
+
+        if (hb && st)
+                printf(_("Input health costs %.3f µs per frame for %u inputs, %.1f%% of an H=64 step\n"), hb->us,
+                       hb->features, 100 * hb->us / st->us);
+}
+
 int verb_bench(int argc, char **argv) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
@@ -286,6 +357,10 @@ int verb_bench(int argc, char **argv) {
                 if (r < 0)
                         return ctl_fail(_("Failed to run the LSTM benchmark: %s"), strerror(-r));
         }
+
+        r = bench_health(cases, &n);
+        if (r < 0)
+                return ctl_fail(_("Failed to run the input-health benchmark: %s"), strerror(-r));
 
         if (json) {
                 _cleanup_(json_object_putp) json_object *a = json_object_new_array();
@@ -330,5 +405,6 @@ int verb_bench(int argc, char **argv) {
                        hidden[i], format_added(db->us - fb->us, ig->us, added[0]),
                        format_added(da->us - fw->us, ig->us, added[1]), ig->us / db->us, ig->us / da->us);
         }
+        print_health_summary(cases, n);
         return EXIT_SUCCESS;
 }

@@ -27,6 +27,7 @@ typedef struct Options {
         uint64_t since, until;
         unsigned count;                 /* watch: stop after this many updates; 0 = never */
         const char *format;
+        bool events;                    /* watch: events too */
 } Options;
 
 typedef struct Client {
@@ -236,6 +237,20 @@ static int op_status(Client *c, json_object **ret) {
         return 0;
 }
 
+static json_object *read_open_events(Client *c, const char *path) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        json_object *a = json_object_new_array();
+        char **open = NULL;
+
+        if (sd_bus_get_property_strv(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "OpenEvents", &e, &open) >= 0)
+                for (char **i = open; a && i && *i; i++)
+                        json_object_array_add(a, json_object_new_string(*i));
+        for (char **i = open; i && *i; i++)
+                free(*i);
+        free(open);
+        return a;
+}
+
 static int op_devices(Client *c, json_object **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -266,6 +281,7 @@ static int op_devices(Client *c, json_object **ret) {
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "FramesDropped", NULL, 't', &dropped);
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "LastPrediction", NULL, 'd', &prediction);
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "UpdatedAt", NULL, 't', &updated);
+                json_object_object_add(d, "openEvents", read_open_events(c, path));
                 json_object_object_add(d, "name", json_object_new_string(name));
                 json_object_object_add(d, "source", json_object_new_string(source));
                 json_object_object_add(d, "supported", json_object_new_boolean(supported));
@@ -306,6 +322,87 @@ static int op_ranking(Client *c, json_object **ret) {
         if (r < 0)
                 return fail_bus(c->o, step, &e, r), r;
         *ret = read_record(reply, &r);
+        return r < 0 ? (fail_bus(c->o, step, NULL, r), r) : 0;
+}
+
+/* The fields of one event after its times and device, into the shape of
+ * varlink's Event: kind, then "channel" or "features", then detail. D-Bus
+ * GetEvents' records and the Event signal share them. */
+static int read_event_rest(sd_bus_message *m, json_object *o) {
+        const char *kind, *channel, *detail;
+        char **features = NULL;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &kind, &channel);
+        if (r > 0)
+                r = sd_bus_message_read_strv(m, &features);
+        if (r > 0)
+                r = sd_bus_message_read(m, "s", &detail);
+        if (r > 0) {
+                json_object_object_add(o, "kind", json_object_new_string(kind));
+                if (channel[0])
+                        json_object_object_add(o, "channel", json_object_new_string(channel));
+                else {
+                        json_object *a = json_object_new_array();
+
+                        for (char **i = features; a && i && *i; i++)
+                                json_object_array_add(a, json_object_new_string(*i));
+                        json_object_object_add(o, "features", a);
+                }
+                json_object_object_add(o, "detail", json_object_new_string(detail));
+        }
+        for (char **i = features; i && *i; i++)
+                free(*i);
+        free(features);
+        return r < 0 ? r : 0;
+}
+
+static int op_events(Client *c, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *step = _("Reading the events");
+        json_object *p, *a;
+        int r;
+
+        if (c->o->varlink) {
+                p = json_object_new_object();
+                if (c->o->device)
+                        json_object_object_add(p, "device", json_object_new_string(c->o->device));
+                json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
+                r = varlink_call(c, step, VARLINK_INTERFACE ".GetEvents", p, &p);
+                if (r < 0)
+                        return r;
+                *ret = json_object_get(json_object_object_get(p, "events"));
+                json_object_put(p);
+                return 0;
+        }
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "GetEvents", &e, &reply, "stu",
+                               c->o->device ?: "", c->o->since, 0);
+        if (r >= 0)
+                r = sd_bus_message_enter_container(reply, 'a', "(ttsssass)");
+        if (r < 0)
+                return fail_bus(c->o, step, &e, r), r;
+        a = json_object_new_array();
+        while ((r = sd_bus_message_enter_container(reply, 'r', "ttsssass")) > 0) {
+                const char *device;
+                uint64_t t0, t1;
+                json_object *o;
+
+                r = sd_bus_message_read(reply, "tts", &t0, &t1, &device);
+                if (r < 0)
+                        break;
+                o = json_object_new_object();
+                json_object_object_add(o, "time", json_object_new_uint64(t0));
+                json_object_object_add(o, "streamTime", json_object_new_uint64(t1));
+                json_object_object_add(o, "device", json_object_new_string(device));
+                r = read_event_rest(reply, o);
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(reply);
+                json_object_array_add(a, o);
+                if (r < 0)
+                        break;
+        }
+        *ret = a;
         return r < 0 ? (fail_bus(c->o, step, NULL, r), r) : 0;
 }
 
@@ -432,8 +529,11 @@ static void daemon_verb_help(const char *verb) {
                 { "devices", N_("devices                 The devices it reads and their counters") },
                 { "top",     N_("top [-k N] [--device D] [--method M]\n"
                                 "                        The newest ranking, with score bars") },
-                { "watch",   N_("watch [-k N] [--device D] [-n COUNT]\n"
-                                "                        Redraw the ranking on every RankingChanged") },
+                { "watch",   N_("watch [-k N] [--device D] [-n COUNT] [--events]\n"
+                                "                        Redraw the ranking on every RankingChanged; with\n"
+                                "                        --events, print each event as it comes too") },
+                { "events",  N_("events [--device D] [--since US]\n"
+                                "                        Ranking-shift and input-health events, oldest first") },
                 { "history", N_("history [--device D] [--since US] [--until US]\n"
                                 "                        Stored rankings, newest first") },
                 { "export",  N_("export [--format csv|json]\n"
@@ -455,7 +555,8 @@ static void daemon_verb_help(const char *verb) {
 /* Options shared by the daemon commands: 1 to go on, 0 when help was
  * printed, negative on a bad option (already reported). */
 static int parse_options(int argc, char **argv, Options *o) {
-        enum { ARG_JSON = 0x100, ARG_USER, ARG_SYSTEM, ARG_VARLINK, ARG_SINCE, ARG_UNTIL, ARG_FORMAT, ARG_METHOD };
+        enum { ARG_JSON = 0x100, ARG_USER, ARG_SYSTEM, ARG_VARLINK, ARG_SINCE, ARG_UNTIL, ARG_FORMAT, ARG_METHOD,
+               ARG_EVENTS };
         static const struct option options[] = {
                 { "json",    no_argument,       NULL, ARG_JSON    },
                 { "user",    no_argument,       NULL, ARG_USER    },
@@ -468,6 +569,7 @@ static int parse_options(int argc, char **argv, Options *o) {
                 { "until",   required_argument, NULL, ARG_UNTIL   },
                 { "format",  required_argument, NULL, ARG_FORMAT  },
                 { "count",   required_argument, NULL, 'n'         },
+                { "events",  no_argument,       NULL, ARG_EVENTS  },
                 { "help",    no_argument,       NULL, 'h'         },
                 {}
         };
@@ -478,6 +580,9 @@ static int parse_options(int argc, char **argv, Options *o) {
                 switch (c) {
                 case ARG_JSON:
                         o->json = true;
+                        break;
+                case ARG_EVENTS:
+                        o->events = true;
                         break;
                 case ARG_USER:
                         o->user = true;
@@ -555,6 +660,34 @@ static void export_csv(json_object *rankings) {
 }
 
 static int watch(Client *c, const Options *o);
+static void print_event(json_object *e) {
+        char when[64];
+
+        format_time(json_object_get_uint64(json_object_object_get(e, "time")), when, sizeof when);
+        printf("%s  %-30s %-21s %s\n", when, str(e, "device"), str(e, "kind"), str(e, "detail"));
+}
+
+static void print_open_events(json_object *d) {
+        json_object *a = json_object_object_get(d, "openEvents");
+
+        for (size_t i = 0; i < json_object_array_length(a); i++)
+                printf(_("  open: %s\n"), json_object_get_string(json_object_array_get_idx(a, i)));
+}
+
+/* status: the open events of every device, when there are any. */
+static void print_status_events(Client *c) {
+        _cleanup_(json_object_putp) json_object *devices = NULL;
+
+        if (op_devices(c, &devices) < 0)
+                return;
+        for (size_t i = 0; i < json_object_array_length(devices); i++) {
+                json_object *d = json_object_array_get_idx(devices, i), *a = json_object_object_get(d, "openEvents");
+
+                for (size_t k = 0; k < json_object_array_length(a); k++)
+                        printf(_("Open event: %s: %s\n"), str(d, "name"), json_object_get_string(json_object_array_get_idx(a, k)));
+        }
+}
+
 
 int verb_daemon(int argc, char **argv) {
         _cleanup_(json_object_putp) json_object *out = NULL;
@@ -576,6 +709,8 @@ int verb_daemon(int argc, char **argv) {
                 r = op_ranking(&c, &out);
         else if (streq(argv[0], "history") || streq(argv[0], "export"))
                 r = op_history(&c, &out);
+        else if (streq(argv[0], "events"))
+                r = op_events(&c, &out);
         else if (streq(argv[0], "reload"))
                 r = op_reload(&c);
         else
@@ -605,6 +740,7 @@ int verb_daemon(int argc, char **argv) {
                 if (json_object_object_get(out, "devices"))
                         printf(_("Devices: %s\nModel: %s\nDatabase: %s\n"), str(out, "devices"), str(out, "model"),
                                str(out, "database"));
+                print_status_events(&c);
         } else if (streq(argv[0], "devices")) {
                 printf("%-40s %-8s %-9s %12s %9s %12s\n", _("NAME"), _("SOURCE"), _("SUPPORTED"), _("FRAMES"),
                        _("DROPPED"), _("PREDICTION"));
@@ -614,9 +750,13 @@ int verb_daemon(int argc, char **argv) {
                         printf("%-40s %-8s %-9s %12s %9s %12s\n", str(d, "name"), str(d, "source"),
                                json_object_get_boolean(json_object_object_get(d, "supported")) ? _("yes") : _("no"),
                                str(d, "framesProcessed"), str(d, "framesDropped"), str(d, "lastPrediction"));
+                        print_open_events(d);
                 }
         } else if (streq(argv[0], "top"))
                 print_ranking(out);
+        else if (streq(argv[0], "events"))
+                for (size_t i = 0; i < json_object_array_length(out); i++)
+                        print_event(json_object_array_get_idx(out, i));
         else
                 for (size_t i = 0; i < json_object_array_length(out); i++) {
                         json_object *rec = json_object_array_get_idx(out, i), *s = json_object_object_get(rec, "scores");
@@ -683,6 +823,39 @@ static int on_ranking_changed(sd_bus_message *m, void *userdata, sd_bus_error *r
         return 0;
 }
 
+static void show_event(WatchState *w, json_object *event) {
+        if (w->o->json)
+                puts(json_object_to_json_string_ext(event, JSON_C_TO_STRING_PLAIN));
+        else
+                print_event(event);
+        fflush(stdout);
+        w->seen++;
+}
+
+static int on_event(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        _cleanup_(json_object_putp) json_object *o = NULL;
+        _cleanup_free_ char *device = NULL;
+        WatchState *w = userdata;
+        uint64_t time, stream_time;
+
+        if (sd_bus_path_decode(sd_bus_message_get_path(m), BUS_DEVICE_PREFIX, &device) <= 0)
+                return 0;
+        if (w->o->device && !streq(w->o->device, device))
+                return 0;
+        if (sd_bus_message_read(m, "tt", &time, &stream_time) < 0)
+                return 0;
+        o = json_object_new_object();
+        if (!o)
+                return -ENOMEM;
+        json_object_object_add(o, "time", json_object_new_uint64(time));
+        json_object_object_add(o, "streamTime", json_object_new_uint64(stream_time));
+        json_object_object_add(o, "device", json_object_new_string(device));
+        if (read_event_rest(m, o) < 0)
+                return 0;
+        show_event(w, o);
+        return 0;
+}
+
 static int watch(Client *c, const Options *o) {
         WatchState w = { .o = o };
         int r;
@@ -694,6 +867,8 @@ static int watch(Client *c, const Options *o) {
                         json_object_object_add(p, "device", json_object_new_string(o->device));
                 if (o->top_k)
                         json_object_object_add(p, "topK", json_object_new_uint64(o->top_k));
+                if (o->events)
+                        json_object_object_add(p, "events", json_object_new_boolean(true));
                 r = varlink_send(c, VARLINK_INTERFACE ".Watch", p, true);
                 while (r >= 0 && (o->count == 0 || w.seen < o->count)) {
                         _cleanup_(json_object_putp) json_object *reply = NULL;
@@ -703,7 +878,11 @@ static int watch(Client *c, const Options *o) {
                                 break;
                         if (json_object_object_get(reply, "error"))
                                 return fail_varlink(o, _("Watching rankings"), reply), -EIO;
-                        show_update(&w, json_object_object_get(json_object_object_get(reply, "parameters"), "ranking"));
+                        p = json_object_object_get(reply, "parameters");
+                        if (json_object_object_get(p, "event"))
+                                show_event(&w, json_object_object_get(p, "event"));
+                        else
+                                show_update(&w, json_object_object_get(p, "ranking"));
                 }
                 return r;
         }
@@ -711,6 +890,11 @@ static int watch(Client *c, const Options *o) {
         r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, NULL, BUS_DEVICE_INTERFACE, "RankingChanged", on_ranking_changed, &w);
         if (r < 0)
                 return fail_bus(o, _("Subscribing to RankingChanged"), NULL, r), r;
+        if (o->events) {
+                r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, NULL, BUS_DEVICE_INTERFACE, "Event", on_event, &w);
+                if (r < 0)
+                        return fail_bus(o, _("Subscribing to Event"), NULL, r), r;
+        }
         /* Fail early, naming the fix, when the daemon is not there. */
         {
                 _cleanup_(json_object_putp) json_object *status = NULL;

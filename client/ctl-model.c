@@ -5,6 +5,33 @@
 
 #include "ctl.h"
 
+/* Features in reference order, or NULL (JSON null) without one. */
+static json_object *reference_json(const da_model *m) {
+        unsigned F = da_model_arch(m)->n_features;
+        _cleanup_free_ unsigned *order = NULL;
+        da_reference_ranking ref;
+        json_object *o, *a;
+
+        order = calloc(F, sizeof(unsigned));
+        if (!order || da_model_reference_ranking(m, &ref) < 0 || da_ranking(ref.scores, F, order) < 0)
+                return NULL;
+        o = json_object_new_object();
+        a = json_object_new_array();
+        json_object_object_add(o, "location", json_object_new_string(da_trace_location_to_string(ref.location)));
+        json_object_object_add(o, "aggregation", json_object_new_string(da_aggregation_to_string(ref.aggregation)));
+        json_object_object_add(o, "windows", json_object_new_int64((int64_t) ref.windows));
+        for (unsigned k = 0; k < F; k++) {
+                json_object *e = json_object_new_object();
+
+                json_object_object_add(e, "rank", json_object_new_int((int) k + 1));
+                json_object_object_add(e, "feature", json_object_new_string(da_model_feature(m, order[k])));
+                json_object_object_add(e, "score", json_object_new_double(ref.scores[order[k]]));
+                json_object_array_add(a, e);
+        }
+        json_object_object_add(o, "ranking", a);
+        return o;
+}
+
 static json_object *model_json(const da_model *m, const char *path) {
         const da_arch *a = da_model_arch(m);
         json_object *o = json_object_new_object(), *arch = json_object_new_object(), *feat = json_object_new_array();
@@ -38,7 +65,27 @@ static json_object *model_json(const da_model *m, const char *path) {
                 json_object_array_add(feat, e);
         }
         json_object_object_add(o, "features", feat);
+        json_object_object_add(o, "reference_ranking", reference_json(m));
         return o;
+}
+
+static int print_reference(const da_model *m) {
+        unsigned F = da_model_arch(m)->n_features;
+        _cleanup_free_ unsigned *order = NULL;
+        da_reference_ranking ref;
+
+        if (da_model_reference_ranking(m, &ref) < 0) {
+                printf(_("Reference:    none (the daemon falls back to each device's own ranking after warm-up)\n"));
+                return EXIT_SUCCESS;
+        }
+        order = calloc(F, sizeof(unsigned));
+        if (!order || da_ranking(ref.scores, F, order) < 0)
+                return ctl_fail("%s", strerror(ENOMEM));
+        printf(_("Reference ranking (%s trace, %s aggregation, %llu training windows):\n"),
+               da_trace_location_to_string(ref.location), da_aggregation_to_string(ref.aggregation), (unsigned long long) ref.windows);
+        for (unsigned k = 0; k < F; k++)
+                printf("  %3u  %-40s %.6f\n", k + 1, da_model_feature(m, order[k]), ref.scores[order[k]]);
+        return EXIT_SUCCESS;
 }
 
 static int model_info(const char *path, bool json) {
@@ -75,7 +122,7 @@ static int model_info(const char *path, bool json) {
         printf(_("Features (%u):\n"), a->n_features);
         for (unsigned f = 0; f < a->n_features; f++)
                 printf("  %3u  %s\n", f + 1, da_model_feature(m, f));
-        return EXIT_SUCCESS;
+        return print_reference(m);
 }
 
 int verb_model(int argc, char **argv) {

@@ -92,6 +92,32 @@ static void show_progress(unsigned epoch, unsigned epochs, double loss, double v
                 _("validation MAE"), val_mae * 100);
 }
 
+/* The ranking the daemon compares each device's against: the same trace
+ * and aggregation as its defaults (deepactifd.conf(5)), over every training
+ * window. */
+static int add_reference_ranking(da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n) {
+        _cleanup_free_ double *scores = NULL;
+        da_error err = {};
+        size_t windows = 0;
+        int r;
+
+        scores = calloc(da_model_arch(m)->n_features, sizeof(double));
+        if (!scores)
+                return ctl_fail("%s", strerror(ENOMEM)), -ENOMEM;
+        r = da_dataset_rank(m, ds, subjects, n, DA_TRACE_GATE, DA_AGG_DEFAULT, scores, &windows, &err);
+        if (r >= 0)
+                r = da_model_set_reference_ranking(m, &(da_reference_ranking) {
+                                .location = DA_TRACE_GATE,
+                                .aggregation = DA_AGG_DEFAULT,
+                                .windows = windows,
+                                .scores = scores,
+                        });
+        if (r < 0)
+                return ctl_fail(_("Failed to rank the training windows: %s"),
+                                err.message[0] ? err.message : strerror(-r)), r;
+        return 0;
+}
+
 static void train_help(void) {
         printf(_("Usage: %s train --data PATH... --out MODEL [OPTIONS]\n"
                  "\n"
@@ -238,6 +264,9 @@ int verb_train(int argc, char **argv) {
                 fputc('\n', stderr);
         if (r < 0)
                 return ctl_fail(_("Training failed: %s"), err.message[0] ? err.message : strerror(-r));
+        r = add_reference_ranking(m, ds, subjects, da_dataset_n_subjects(ds));
+        if (r < 0)
+                return EXIT_FAILURE;
         r = da_model_save(m, out, &err);
         if (r < 0)
                 return ctl_fail(_("Failed to write '%s': %s"), out, err.message[0] ? err.message : strerror(-r));

@@ -26,6 +26,7 @@ static const struct {
         { "top",      verb_daemon },
         { "watch",    verb_daemon },
         { "history",  verb_daemon },
+        { "events",   verb_daemon },
         { "export",   verb_daemon },
         { "reload",   verb_daemon },
 };
@@ -148,10 +149,12 @@ static void help(void) {
                  "  devices                        The devices it reads and their counters\n"
                  "  top [-k N] [--device D] [--method M]\n"
                  "                                 The newest ranking, with score bars\n"
-                 "  watch [-k N] [--device D] [-n COUNT]\n"
+                 "  watch [-k N] [--device D] [-n COUNT] [--events]\n"
                  "                                 Redraw the ranking on every RankingChanged\n"
                  "  history [--device D] [--since US] [--until US]\n"
                  "                                 Stored rankings, newest first\n"
+                 "  events [--device D] [--since US]\n"
+                 "                                 Ranking-shift and input-health events, oldest first\n"
                  "  export [--format csv|json]     Stored rankings for other tools\n"
                  "  reload                         Reload configuration and model (root)\n"
                  "  Each takes --json, --system (default), --user, --varlink PATH.\n"

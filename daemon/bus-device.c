@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "bus-device.h"
+#include "device-events.h"
 #include "log.h"
 
 int bus_device_path(const Device *d, char **ret) {
@@ -123,6 +124,36 @@ fail:
         log_debug_errno(r, "Failed to send RankingChanged for %s: %m", d->name);
 }
 
+void bus_device_send_event(Manager *m, Device *d, const DeviceEvent *e) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!manager_bus_ready(m))
+                return;
+        r = bus_device_path(d, &path);
+        if (r >= 0)
+                r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "OpenEvents", NULL);
+        if (r >= 0)
+                r = sd_bus_message_new_signal(m->bus, &signal, path, BUS_DEVICE_INTERFACE, "Event");
+        if (r >= 0)
+                r = sd_bus_message_append(signal, "ttss", e->time_us, e->stream_time_us,
+                                          da_event_kind_to_string(e->kind), e->channel ?: "");
+        if (r >= 0)
+                r = sd_bus_message_append_strv(signal, e->features ?: (char *[]) { NULL });
+        if (r >= 0)
+                r = sd_bus_message_append(signal, "s", e->detail);
+        if (r >= 0)
+                r = sd_bus_send(m->bus, signal, NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to send Event for %s: %m", d->name);
+}
+
+static int property_get_open_events(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                    sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append_strv(reply, (char **) device_events_open(&((Device *) userdata)->events));
+}
+
 int bus_device_register(Manager *m) {
         int r;
 
@@ -151,6 +182,11 @@ const sd_bus_vtable bus_device_vtable[] = {
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("UpdatedAt", "t", NULL, offsetof(Device, last_snapshot_us),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("OpenEvents", "as", property_get_open_events, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_SIGNAL_WITH_ARGS("Event",
+                                SD_BUS_ARGS("t", time, "t", stream_time, "s", kind, "s", channel, "as", features,
+                                            "s", detail),
+                                0),
         SD_BUS_SIGNAL_WITH_ARGS("RankingChanged",
                                 SD_BUS_ARGS("t", time, "s", location, "s", aggregation, "a(sud)", ranking),
                                 0),

@@ -15,5 +15,7 @@ int bus_device_path(const Device *d, char **ret);
 int bus_device_register(Manager *m);
 /* RankingChanged and PropertiesChanged for a device's new snapshot. */
 void bus_device_send_ranking_changed(Manager *m, Device *d);
+/* The Event signal, and PropertiesChanged for OpenEvents. */
+void bus_device_send_event(Manager *m, Device *d, const DeviceEvent *e);
 /* A snapshot's ranking, best first, at most top_k (0: all): a(sud). */
 int bus_append_scores(sd_bus_message *m, const store_record *rec, size_t top_k);

@@ -173,6 +173,66 @@ static int method_get_history(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_send(NULL, reply, NULL);
 }
 
+/* One event: "(ttsssass)" of time, stream time, device, kind, channel
+ * ("" for ranking events), features (empty for channel events), detail. */
+static int append_event(const store_event *e, void *userdata) {
+        sd_bus_message *reply = userdata;
+        _cleanup_free_ char *copy = e->features ? strdup(e->features) : NULL;
+        int r;
+
+        if (e->features && !copy)
+                return -ENOMEM;
+        r = sd_bus_message_open_container(reply, 'r', "ttsssass");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "ttsss", e->time_us, e->stream_time_us, e->device, e->kind,
+                                          e->channel ?: "");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "s");
+        for (char *save = NULL, *f = copy ? strtok_r(copy, "\n", &save) : NULL; r >= 0 && f;
+             f = strtok_r(NULL, "\n", &save))
+                r = sd_bus_message_append(reply, "s", f);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", e->detail);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+static int method_get_events(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        const char *device;
+        uint64_t since;
+        uint32_t limit;
+        da_error err = {};
+        int r;
+
+        r = sd_bus_message_read(message, "stu", &device, &since, &limit);
+        if (r < 0)
+                return r;
+        if (device[0] && !manager_knows_device(m, device))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                                         "No device '%s'; 'deepactifctl devices' lists them.", device);
+        r = sd_bus_message_new_method_return(message, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ttsssass)");
+        if (r >= 0) {
+                r = store_foreach_event(m->store, device[0] ? device : NULL, since,
+                                        limit == 0 || limit > HISTORY_MAX ? HISTORY_MAX : limit, append_event, reply,
+                                        &err);
+                if (r < 0 && err.message[0])
+                        return sd_bus_error_setf(error, BUS_ERROR_FAILED, "Failed to read the database: %s",
+                                                 err.message);
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int reload_now(sd_bus_message *message, Manager *m, sd_bus_error *error) {
         int r;
 
@@ -206,6 +266,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 SD_BUS_ARGS("s", device, "t", since, "t", until, "u", limit),
                                 SD_BUS_RESULT("a(ssssstua(sud))", snapshots),
                                 method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetEvents",
+                                SD_BUS_ARGS("s", device, "t", since, "u", limit),
+                                SD_BUS_RESULT("a(ttsssass)", events),
+                                method_get_events, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

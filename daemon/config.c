@@ -21,7 +21,10 @@ void config_init(Config *c) {
                 .location = DA_TRACE_GATE,
                 .aggregation = DA_AGG_DEFAULT,
                 .discover = true,
+                .events = true,
         };
+        da_shift_options_init(&c->shift);
+        da_health_options_init(&c->health);
 }
 
 static char **strv_free(char **l) {
@@ -133,6 +136,83 @@ static int parse_boolean(const char *v) {
         return -EINVAL;
 }
 
+/* A number in [lo, hi]. */
+static int parse_double(const char *s, double lo, double hi, double *ret) {
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno != 0 || end == s || *end || !(v >= lo && v <= hi))
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* The event detectors' keys; 0 when name is not one of them. */
+static int parse_event_key(Config *c, const char *name, const char *value) {
+        static const struct {
+                const char *name;
+                size_t offset;
+        } spans[] = {
+                { "ShiftHold",    offsetof(Config, shift.hold_usec) },
+                { "ShiftRecover", offsetof(Config, shift.recover_usec) },
+                { "ShiftWarmup",  offsetof(Config, shift.warmup_usec) },
+                { "FrozenAfter",  offsetof(Config, health.frozen_usec) },
+                { "MissingSpan",  offsetof(Config, health.missing_usec) },
+                { "RangeSpan",    offsetof(Config, health.range_usec) },
+        };
+        static const struct {
+                const char *name;
+                size_t offset;
+                double lo, hi;
+        } numbers[] = {
+                { "ShiftKendall", offsetof(Config, shift.tau_min), -1, 1 },
+                { "ShiftOverlap", offsetof(Config, shift.overlap_min), 0, 1 },
+                { "MissingShare", offsetof(Config, health.missing_share), 0.01, 1 },
+                { "RangeIQRs",    offsetof(Config, health.range_iqr), 0, 1e6 },
+                { "RangeShare",   offsetof(Config, health.range_share), 0.01, 1 },
+        };
+        uint64_t u;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(spans); i++)
+                if (streq(name, spans[i].name)) {
+                        r = parse_timespan(value, &u);
+                        /* A hold may be 0 (fire on the first bad snapshot); spans may not. */
+                        if (r >= 0 && u == 0 && strncmp(name, "Shift", 5) != 0)
+                                r = -ERANGE;
+                        if (r >= 0)
+                                *(uint64_t *) ((uint8_t *) c + spans[i].offset) = u;
+                        return r < 0 ? r : 1;
+                }
+        for (size_t i = 0; i < ELEMENTSOF(numbers); i++)
+                if (streq(name, numbers[i].name)) {
+                        r = parse_double(value, numbers[i].lo, numbers[i].hi,
+                                         (double *) ((uint8_t *) c + numbers[i].offset));
+                        return r < 0 ? r : 1;
+                }
+        if (streq(name, "ShiftTopK")) {
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(value, &end, 10);
+                if (errno != 0 || end == value || *end || value[0] == '-' || v == 0 || v > 4096)
+                        return -EINVAL;
+                c->shift.top_k = (unsigned) v;
+                return 1;
+        }
+        if (streq(name, "Events")) {
+                r = parse_boolean(value);
+                if (r < 0)
+                        return r;
+                c->events = r;
+                return 1;
+        }
+        return 0;
+}
+
 typedef struct ParseState {
         Config *config;
         const char *file;
@@ -240,6 +320,9 @@ static int handler(void *user, const char *section, const char *name, const char
                 r = da_aggregation_from_string(value);
                 if (r >= 0)
                         c->aggregation = r;
+        } else if ((r = parse_event_key(c, name, value)) != 0) {
+                if (r > 0)
+                        r = 0;
         } else if (streq(name, "Devices"))
                 r = strv_extend_words(&c->devices, value);
         else if (streq(name, "Discover")) {

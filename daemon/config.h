@@ -30,6 +30,11 @@ typedef struct Config {
         uint64_t database_max_size;             /* DatabaseMaxSize=, bytes, 0 = no limit */
         char **devices;                         /* Devices=, NULL-terminated */
         bool discover;                          /* Discover=, yes */
+        bool events;                            /* Events=, yes */
+        da_shift_options shift;                 /* ShiftKendall=, ShiftOverlap=, ShiftTopK=, ShiftHold=,
+                                                 * ShiftRecover=, ShiftWarmup= */
+        da_health_options health;               /* FrozenAfter=, MissingSpan=, MissingShare=, RangeIQRs=,
+                                                 * RangeSpan=, RangeShare= */
 } Config;
 
 void config_init(Config *c);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <time.h>
 
+#include "device-events.h"
 #include "device.h"
 #include "log.h"
 
@@ -15,21 +16,6 @@ static uint64_t now_realtime_us(void) {
 
         clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
-char *channel_mask_to_string(uint64_t mask) {
-        char *s = NULL;
-        size_t n = 0;
-        FILE *f = open_memstream(&s, &n);
-
-        if (!f)
-                return NULL;
-        for (unsigned c = 0; c < _DA_CH_MAX; c++)
-                if (mask & (UINT64_C(1) << c))
-                        fprintf(f, "%s%s", ftell(f) > 0 ? ", " : "", da_channel_name(c));
-        if (fclose(f) != 0)
-                return mfree(s);
-        return s;
 }
 
 static bool same_features(const da_model *m, const Device *d) {
@@ -66,6 +52,13 @@ static void end_session(Device *d) {
         d->session = NULL;
 }
 
+static void on_event(const DeviceEvent *e, void *userdata) {
+        Device *d = userdata;
+
+        if (d->env->event_raised)
+                d->env->event_raised(d, e, d->env->userdata);
+}
+
 static int bind_model(Device *d) {
         const DeviceEnv *m = d->env;
         const da_model *model = m->model;
@@ -82,6 +75,7 @@ static int bind_model(Device *d) {
 
                 end_session(d);
                 retire_stream(d);
+                device_events_done(&d->events);
                 d->supported = false;
                 log_warning("Device %s is unsupported by model '%s': missing channels %s.",
                             d->name, m->model_path, s ?: "(out of memory)");
@@ -144,7 +138,7 @@ static int bind_model(Device *d) {
         d->supported = true;
         d->next_snapshot_us = 0;
         log_info("Device %s (%s) bound to model '%s' (%u features).", d->name, d->source, m->model_path, F);
-        return 0;
+        return device_events_bind(&d->events, d->name, m->model, m->model_path, m->config, on_event, d);
 }
 
 int device_bind(Device *d) {
@@ -191,6 +185,7 @@ Device *device_free(Device *d) {
         if (!d)
                 return NULL;
         end_session(d);
+        device_events_done(&d->events);
         da_stream_free(d->stream);
         da_rolling_free(d->rolling);
         free(d->scores);
@@ -208,6 +203,7 @@ void device_count_dropped(Device *d, uint64_t n) {
 void device_reset_stream(Device *d) {
         if (d->stream)
                 da_stream_reset(d->stream);
+        device_events_reset(&d->events);
         d->next_snapshot_us = 0;
 }
 
@@ -285,6 +281,7 @@ int device_snapshot(Device *d, bool force) {
         d->snapshots++;
         if (m->ranking_changed)
                 m->ranking_changed(d, m->userdata);
+        device_events_snapshot(&d->events, d->last_frame_us, d->scores);
         return 1;
 }
 
@@ -302,6 +299,7 @@ int device_push(Device *d, const da_frame *frame) {
                 d->frames_invalid++;
                 return 0;
         }
+        device_events_frame(&d->events, frame, da_stream_features(d->stream));
         if (r > 0) {
                 d->windows++;
                 d->last_prediction = w.output[0];

@@ -16,7 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "channel-mask.h"
 #include "config.h"
+#include "event.h"
 #include "list.h"
 #include "store.h"
 #include "util.h"
@@ -33,6 +35,8 @@ typedef struct DeviceEnv {
         store *store;
         /* A new snapshot was taken (d->snapshot). */
         void (*ranking_changed)(Device *d, void *userdata);
+        /* The device raised an event (device-events.h). */
+        void (*event_raised)(Device *d, const DeviceEvent *e, void *userdata);
         void *userdata;
 } DeviceEnv;
 
@@ -54,6 +58,7 @@ struct Device {
         /* The newest snapshot, immutable once built: the store queues it,
          * D-Bus and varlink send it as it is. NULL before the first. */
         store_record *snapshot;
+        DeviceEvents events;
 
         uint64_t frames_processed;
         uint64_t frames_dropped;        /* lost before decoding: SYN_DROPPED, short reads, bad lines */
@@ -95,5 +100,3 @@ void device_reset_stream(Device *d);
  * store and announces it; 1 when one was taken, 0 when not. */
 int device_snapshot(Device *d, bool force);
 
-/* "gaze.point.x, eye.left.direction.z" for a channel bitmask. */
-char *channel_mask_to_string(uint64_t mask);

@@ -29,6 +29,13 @@ daemon_deepactifd_SOURCES = \
 	daemon/manager.c \
 	daemon/device.h \
 	daemon/device.c \
+	daemon/channel-mask.h \
+	daemon/channel-mask.c \
+	daemon/event.h \
+	daemon/device-events.h \
+	daemon/device-events.c \
+	daemon/event-journal.h \
+	daemon/event-journal.c \
 	daemon/source.h \
 	daemon/source.c \
 	daemon/source-replay.c \

@@ -10,6 +10,7 @@
 #include "bus-device.h"
 #include "bus-manager.h"
 #include "bus.h"
+#include "event-journal.h"
 #include "i18n.h"
 #include "log.h"
 #include "manager.h"
@@ -194,6 +195,41 @@ static void on_ranking_changed(Device *d, void *userdata) {
         manager_varlink_ranking_changed(m, d);
 }
 
+/* One event value, to every sink. */
+static void on_event_raised(Device *d, const DeviceEvent *e, void *userdata) {
+        _cleanup_free_ char *features = NULL;
+        Manager *m = userdata;
+        da_error err = {};
+        int r;
+
+        event_journal(e);
+        bus_device_send_event(m, d, e);
+        manager_varlink_event(m, d, e);
+
+        if (!m->store)
+                return;
+        if (e->features) {
+                size_t n = 0;
+                FILE *f = open_memstream(&features, &n);
+
+                for (char **i = e->features; f && *i; i++)
+                        fprintf(f, "%s%s", i == e->features ? "" : "\n", *i);
+                if (!f || fclose(f) != 0)
+                        return (void) log_oom();
+        }
+        r = store_append_event(m->store, &(store_event) {
+                        .time_us = e->time_us,
+                        .stream_time_us = e->stream_time_us,
+                        .device = e->device,
+                        .kind = da_event_kind_to_string(e->kind),
+                        .channel = e->channel,
+                        .features = features,
+                        .detail = e->detail,
+                }, &err);
+        if (r < 0)
+                log_warning_errno(r, "Failed to store an event of %s: %s", d->name, err.message[0] ? err.message : strerror(-r));
+}
+
 static int setup_interfaces(Manager *m) {
         _cleanup_free_ char *user_path = NULL;
         const char *path = m->options.varlink_path;
@@ -201,6 +237,8 @@ static int setup_interfaces(Manager *m) {
 
         m->ranking_changed = on_ranking_changed;
         m->ranking_changed_userdata = m;
+        m->event_raised = on_event_raised;
+        m->event_raised_userdata = m;
 
         if (!m->options.no_bus) {
                 r = manager_bus_connect(m);

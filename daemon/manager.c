@@ -28,6 +28,13 @@ static void on_device_ranking_changed(Device *d, void *userdata) {
                 m->ranking_changed(d, m->ranking_changed_userdata);
 }
 
+static void on_device_event(Device *d, const DeviceEvent *e, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->event_raised)
+                m->event_raised(d, e, m->event_raised_userdata);
+}
+
 static void drop_device(Manager *m, Device *d) {
         LIST_REMOVE(devices, m->devices, d);
         m->n_devices--;
@@ -57,6 +64,7 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
         m->device_env = (DeviceEnv) {
                 .config = &m->config,
                 .ranking_changed = on_device_ranking_changed,
+                .event_raised = on_device_event,
                 .userdata = m,
         };
 

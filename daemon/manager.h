@@ -36,6 +36,9 @@ typedef struct ManagerOptions {
 /* Called after each snapshot is queued; where the D-Bus and varlink
  * interfaces announce RankingChanged. */
 typedef void (*ranking_changed_cb)(Device *d, void *userdata);
+/* Called for each event a device raises; the store, journal, D-Bus and
+ * varlink all get this one value. */
+typedef void (*event_raised_cb)(Device *d, const DeviceEvent *e, void *userdata);
 
 typedef struct Manager Manager;
 
@@ -74,6 +77,8 @@ struct Manager {
 
         ranking_changed_cb ranking_changed;
         void *ranking_changed_userdata;
+        event_raised_cb event_raised;
+        void *event_raised_userdata;
 
         /* The D-Bus and varlink interfaces (bus.h, varlink-manager.h). */
         sd_bus *bus;

@@ -3,7 +3,7 @@
 /*
  * The SQLite store of ranking snapshots (DESIGN §4.7).
  *
- * Schema, version 1 (PRAGMA user_version = 1, PRAGMA application_id =
+ * Schema, version 2 (PRAGMA user_version = 2, PRAGMA application_id =
  * STORE_APPLICATION_ID). Times are µs since the epoch (CLOCK_REALTIME).
  *
  *   devices          id, name UNIQUE, source, first_seen, last_seen
@@ -19,6 +19,10 @@
  *                    (NULL when none)
  *   scores           (snapshot_id → snapshots, feature) → score (NULL for
  *                    NaN), rank (1 = relied on most)
+ *   events           id, time_us, stream_time_us, device (by name: events
+ *                    can precede a device's first snapshot), kind, channel
+ *                    (NULL for ranking events), features (newline-separated,
+ *                    NULL for channel events), detail; since version 2
  *
  * Deleting a snapshot deletes its scores, a session its features and
  * snapshots (ON DELETE CASCADE, foreign_keys=ON). Raw gaze is never stored:
@@ -102,6 +106,9 @@ typedef enum stmt_id {
         STMT_RETAIN_COUNT,
         STMT_RETAIN_SESSIONS,
         STMT_RETAIN_DEVICES,
+        STMT_EVENT_INSERT,
+        STMT_EVENT_QUERY,
+        STMT_RETAIN_EVENTS,
         _STMT_MAX,
 } stmt_id;
 
@@ -160,6 +167,13 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_RETAIN_DEVICES] =
                 "DELETE FROM devices WHERE NOT EXISTS "
                 "(SELECT 1 FROM sessions WHERE sessions.device_id = devices.id)",
+        [STMT_EVENT_INSERT] =
+                "INSERT INTO events (time_us, stream_time_us, device, kind, channel, features, detail) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        [STMT_EVENT_QUERY] =
+                "SELECT time_us, stream_time_us, device, kind, channel, features, detail FROM events "
+                "WHERE (?1 IS NULL OR device = ?1) AND time_us >= ?2 ORDER BY time_us, id LIMIT ?3",
+        [STMT_RETAIN_EVENTS] = "DELETE FROM events WHERE time_us < ?1",
 };
 
 struct store {
@@ -372,9 +386,26 @@ static int migrate_0_to_1(sqlite3 *db) {
         return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
+static int migrate_1_to_2(sqlite3 *db) {
+        static const char sql[] =
+                "CREATE TABLE events ("
+                "  id INTEGER PRIMARY KEY,"
+                "  time_us INTEGER NOT NULL,"
+                "  stream_time_us INTEGER NOT NULL,"
+                "  device TEXT NOT NULL,"
+                "  kind TEXT NOT NULL,"
+                "  channel TEXT,"
+                "  features TEXT,"
+                "  detail TEXT NOT NULL);"
+                "CREATE INDEX events_time ON events (time_us);";
+
+        return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
 /* migrations[v] brings a file from version v to v + 1. */
 static int (*const migrations[])(sqlite3 *db) = {
         migrate_0_to_1,
+        migrate_1_to_2,
 };
 _Static_assert(ELEMENTSOF(migrations) == STORE_SCHEMA_VERSION, "one migration per schema version");
 
@@ -1043,6 +1074,8 @@ int store_apply_retention(store *s, uint64_t now_us, uint64_t max_age_usec, uint
         rc = exec_simple(s, STMT_BEGIN_IMMEDIATE);
         if (rc == SQLITE_OK && max_age_usec > 0 && now_us > max_age_usec)
                 rc = retention_delete(s, STMT_RETAIN_AGE, clamp_i64(now_us - max_age_usec), &deleted);
+        if (rc == SQLITE_OK && max_age_usec > 0 && now_us > max_age_usec)
+                rc = retention_delete(s, STMT_RETAIN_EVENTS, clamp_i64(now_us - max_age_usec), NULL);
         if (rc == SQLITE_OK && max_snapshots > 0)
                 rc = retention_delete(s, STMT_RETAIN_COUNT, clamp_i64(max_snapshots), &deleted);
         if (rc == SQLITE_OK)
@@ -1397,5 +1430,70 @@ int store_list_devices(store *s, store_device **ret, size_t *ret_n, da_error *er
         sqlite3_reset(st);
         *ret = devices;
         *ret_n = n;
+        return 0;
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+int store_append_event(store *s, const store_event *e, da_error *err) {
+        sqlite3_stmt *st;
+        int rc;
+
+        if (!s || !e || !e->device || !e->kind || !e->detail)
+                return -EINVAL;
+        if (s->read_only)
+                return -EROFS;
+        /* Events are rare and matter most right after they happen: written
+         * at once, in a transaction of their own. */
+        rc = stmt_get(s, STMT_EVENT_INSERT, &st);
+        if (rc == SQLITE_OK) {
+                sqlite3_bind_int64(st, 1, clamp_i64(e->time_us));
+                sqlite3_bind_int64(st, 2, clamp_i64(e->stream_time_us));
+                sqlite3_bind_text(st, 3, e->device, -1, SQLITE_STATIC);
+                sqlite3_bind_text(st, 4, e->kind, -1, SQLITE_STATIC);
+                bind_text_or_null(st, 5, e->channel);
+                bind_text_or_null(st, 6, e->features);
+                sqlite3_bind_text(st, 7, e->detail, -1, SQLITE_STATIC);
+                rc = stmt_run(st);
+                sqlite3_reset(st);
+        }
+        if (rc != SQLITE_OK)
+                return sql_fail(s, err, rc, "Failed to write an event to");
+        return 0;
+}
+
+int store_foreach_event(store *s, const char *device, uint64_t since_us, size_t limit, store_event_cb cb,
+                        void *userdata, da_error *err) {
+        sqlite3_stmt *st;
+        int rc, r = 0;
+
+        if (!s || !cb)
+                return -EINVAL;
+        rc = stmt_get(s, STMT_EVENT_QUERY, &st);
+        if (rc != SQLITE_OK)
+                return sql_fail(s, err, rc, "Failed to read the events of");
+        bind_text_or_null(st, 1, device);
+        sqlite3_bind_int64(st, 2, clamp_i64(since_us));
+        sqlite3_bind_int64(st, 3, limit > 0 ? clamp_i64(limit) : -1);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const store_event e = {
+                        .time_us = (uint64_t) sqlite3_column_int64(st, 0),
+                        .stream_time_us = (uint64_t) sqlite3_column_int64(st, 1),
+                        .device = (const char *) sqlite3_column_text(st, 2),
+                        .kind = (const char *) sqlite3_column_text(st, 3),
+                        .channel = (const char *) sqlite3_column_text(st, 4),
+                        .features = (const char *) sqlite3_column_text(st, 5),
+                        .detail = (const char *) sqlite3_column_text(st, 6),
+                };
+
+                r = cb(&e, userdata);
+                if (r < 0)
+                        break;
+        }
+        sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        if (rc != SQLITE_DONE)
+                return sql_fail(s, err, rc, "Failed to read the events of");
         return 0;
 }

@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id of our files: "dACt". */
 #define STORE_APPLICATION_ID 0x64414374
 #define STORE_QUEUE_MAX_DEFAULT 4096
@@ -187,3 +187,25 @@ int store_list_devices(store *s, store_device **ret, size_t *ret_n, da_error *er
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(store *, store_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(store_record *, store_record_free);
+
+/* ---- events ------------------------------------------------------------- */
+
+/* What the daemon told its users (ranking shifts, input health). */
+typedef struct store_event {
+        uint64_t time_us;               /* CLOCK_REALTIME */
+        uint64_t stream_time_us;        /* the device's stream time */
+        const char *device;
+        const char *kind;               /* da_event_kind_to_string() */
+        const char *channel;            /* channel or input; NULL for ranking events */
+        const char *features;           /* newline-separated; NULL for channel events */
+        const char *detail;
+} store_event;
+
+/* Writes one event at once, in its own transaction. */
+int store_append_event(store *s, const store_event *e, da_error *err);
+/* Events of one device (or all, device NULL) from since_us on, oldest first,
+ * at most limit (0: all); cb may stop the walk with a negative errno, which
+ * is returned. The strings are valid during the call only. */
+typedef int (*store_event_cb)(const store_event *e, void *userdata);
+int store_foreach_event(store *s, const char *device, uint64_t since_us, size_t limit, store_event_cb cb,
+                        void *userdata, da_error *err);

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <sys/stat.h>
 
+#include "device-events.h"
 #include "log.h"
 #include "varlink-manager.h"
 #include "varlink.h"
@@ -43,7 +44,23 @@ const char varlink_manager_description[] =
         "  framesDropped: int,\n"
         "  framesInvalid: int,\n"
         "  lastPrediction: ?float,\n"
-        "  updatedAt: ?int\n"
+        "  updatedAt: ?int,\n"
+        "  openEvents: []string\n"
+        ")\n"
+        "\n"
+        "# Something a device's model relies on changed, or changed back. kind:\n"
+        "# ranking-shift, ranking-recovered, channel-frozen, channel-missing,\n"
+        "# channel-out-of-range or channel-recovered. Channel events name the\n"
+        "# channel (or the model input), ranking events the features that moved\n"
+        "# most. streamTime is the device's own clock (a replay's recording time).\n"
+        "type Event (\n"
+        "  time: int,\n"
+        "  streamTime: int,\n"
+        "  device: string,\n"
+        "  kind: string,\n"
+        "  channel: ?string,\n"
+        "  features: ?[]string,\n"
+        "  detail: string\n"
         ")\n"
         "\n"
         "# The daemon's version and state: starting, running or degraded.\n"
@@ -70,8 +87,13 @@ const char varlink_manager_description[] =
         "# Reloads configuration and model, as SIGHUP does. Root only.\n"
         "method Reload() -> ()\n"
         "\n"
-        "# With \"more\": a reply for every new ranking (of one device, or all).\n"
-        "method Watch(device: ?string, topK: ?int) -> (ranking: Ranking)\n"
+        "# Stored events with time >= since, oldest first; limit defaults to and\n"
+        "# is capped at 10000.\n"
+        "method GetEvents(device: ?string, since: ?int, limit: ?int) -> (events: []Event)\n"
+        "\n"
+        "# With \"more\": a reply for every new ranking (of one device, or all);\n"
+        "# with events, one for every event too, carrying event instead of ranking.\n"
+        "method Watch(device: ?string, topK: ?int, events: ?bool) -> (ranking: ?Ranking, event: ?Event)\n"
         "\n"
         "error NoSuchDevice (device: string)\n"
         "error NoRanking (device: ?string)\n"
@@ -109,6 +131,14 @@ static int param_uint(VarlinkCall *call, json_object *params, const char *key, u
 }
 
 /* ---- JSON builders ------------------------------------------------------ */
+
+static json_object *strv_to_json(char *const *l) {
+        json_object *a = json_object_new_array();
+
+        for (char *const *i = l; a && i && *i; i++)
+                json_object_array_add(a, json_object_new_string(*i));
+        return a;
+}
 
 static json_object *json_double_or_null(double v) {
         return isfinite(v) ? json_object_new_double(v) : NULL;
@@ -173,7 +203,53 @@ static json_object *device_to_json(Manager *m, const Device *d) {
         json_object_object_add(o, "framesInvalid", json_object_new_uint64(device_frames_invalid(d)));
         json_object_object_add(o, "lastPrediction", json_double_or_null(d->last_prediction));
         json_object_object_add(o, "updatedAt", d->last_snapshot_us ? json_object_new_uint64(d->last_snapshot_us) : NULL);
+        json_object_object_add(o, "openEvents", strv_to_json(device_events_open(&d->events)));
         return o;
+}
+
+/* {"time", "streamTime", "device", "kind", "channel" or "features", "detail"}:
+ * the same record from the live event and from the store. */
+static json_object *event_to_json(uint64_t time_us, uint64_t stream_time_us, const char *device, const char *kind,
+                                  const char *channel, json_object *features, const char *detail) {
+        json_object *o = json_object_new_object();
+
+        if (!o) {
+                json_object_put(features);
+                return NULL;
+        }
+        json_object_object_add(o, "time", json_object_new_uint64(time_us));
+        json_object_object_add(o, "streamTime", json_object_new_uint64(stream_time_us));
+        json_object_object_add(o, "device", json_object_new_string(device));
+        json_object_object_add(o, "kind", json_object_new_string(kind));
+        if (channel)
+                json_object_object_add(o, "channel", json_object_new_string(channel));
+        if (features)
+                json_object_object_add(o, "features", features);
+        json_object_object_add(o, "detail", json_object_new_string(detail));
+        return o;
+}
+
+static json_object *device_event_to_json(const DeviceEvent *e) {
+        return event_to_json(e->time_us, e->stream_time_us, e->device, da_event_kind_to_string(e->kind), e->channel,
+                             e->features ? strv_to_json(e->features) : NULL, e->detail);
+}
+
+static int stored_event_to_json(const store_event *e, void *userdata) {
+        json_object *a = userdata, *features = NULL;
+
+        if (e->features) {
+                _cleanup_free_ char *copy = strdup(e->features);
+
+                features = json_object_new_array();
+                if (!copy || !features) {
+                        json_object_put(features);
+                        return -ENOMEM;
+                }
+                for (char *save = NULL, *f = strtok_r(copy, "\n", &save); f; f = strtok_r(NULL, "\n", &save))
+                        json_object_array_add(features, json_object_new_string(f));
+        }
+        return json_object_array_add(a, event_to_json(e->time_us, e->stream_time_us, e->device, e->kind, e->channel,
+                                                      features, e->detail));
 }
 
 static int reply_one(VarlinkCall *call, const char *key, json_object *value) {
@@ -316,12 +392,51 @@ static int method_reload(VarlinkCall *call, json_object *params, void *userdata)
         return varlink_reply(call, NULL);
 }
 
+static int method_get_events(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        const char *device = NULL;
+        uint64_t since = 0, limit = HISTORY_MAX;
+        da_error err = {};
+        json_object *a;
+        int r;
+
+        if (param_string(call, params, "device", &device) < 0 ||
+            param_uint(call, params, "since", &since) < 0 ||
+            param_uint(call, params, "limit", &limit) < 0)
+                return 0;
+        if (device && !manager_knows_device(m, device))
+                return error_one(call, ERROR("NoSuchDevice"), "device", device);
+        a = json_object_new_array();
+        if (!a)
+                return -ENOMEM;
+        r = store_foreach_event(m->store, device, since, limit == 0 || limit > HISTORY_MAX ? HISTORY_MAX : limit,
+                                stored_event_to_json, a, &err);
+        if (r < 0) {
+                json_object_put(a);
+                return error_one(call, ERROR("Failed"), "reason", err.message[0] ? err.message : strerror(-r));
+        }
+        return reply_one(call, "events", a);
+}
+
+static int param_bool(VarlinkCall *call, json_object *params, const char *key, bool *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(params, key, &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_boolean))
+                return varlink_error_invalid_parameter(call, key), -EINVAL;
+        *ret = json_object_get_boolean(v);
+        return 1;
+}
+
 static int method_watch(VarlinkCall *call, json_object *params, void *userdata) {
         Manager *m = userdata;
         const char *device = NULL;
         uint64_t top_k = 0;
+        bool events = false;
 
-        if (param_string(call, params, "device", &device) < 0 || param_uint(call, params, "topK", &top_k) < 0)
+        if (param_string(call, params, "device", &device) < 0 || param_uint(call, params, "topK", &top_k) < 0 ||
+            param_bool(call, params, "events", &events) < 0)
                 return 0;
         if (!varlink_call_more(call))
                 return varlink_error_invalid_parameter(call, "more");
@@ -335,6 +450,7 @@ static const VarlinkMethod methods[] = {
         { "ListDevices", method_list_devices },
         { "GetRanking",  method_get_ranking },
         { "GetHistory",  method_get_history },
+        { "GetEvents",   method_get_events },
         { "Reload",      method_reload },
         { "Watch",       method_watch },
         {}
@@ -371,6 +487,34 @@ static void notify_watcher(VarlinkCall *call, json_object *params, void *userdat
                 return;
         json_object_object_add(p, "ranking", record_to_json(e->device->snapshot, top_k));
         (void) varlink_notify(call, p);
+}
+
+typedef struct WatchedEvent {
+        Device *device;
+        const DeviceEvent *event;
+} WatchedEvent;
+
+static void notify_event_watcher(VarlinkCall *call, json_object *params, void *userdata) {
+        WatchedEvent *w = userdata;
+        json_object *v, *p;
+
+        if (!json_object_object_get_ex(params, "events", &v) || !json_object_get_boolean(v))
+                return;
+        if (json_object_object_get_ex(params, "device", &v) && json_object_is_type(v, json_type_string) &&
+            !streq(json_object_get_string(v), w->device->name))
+                return;
+        p = json_object_new_object();
+        if (!p)
+                return;
+        json_object_object_add(p, "event", device_event_to_json(w->event));
+        (void) varlink_notify(call, p);
+}
+
+void manager_varlink_event(Manager *m, Device *d, const DeviceEvent *e) {
+        if (!m->varlink)
+                return;
+        varlink_server_foreach_pending(m->varlink, VARLINK_INTERFACE ".Watch", notify_event_watcher,
+                                       &(WatchedEvent) { d, e });
 }
 
 void manager_varlink_ranking_changed(Manager *m, Device *d) {

@@ -15,3 +15,5 @@ extern const char varlink_manager_description[];
 int manager_varlink_listen(Manager *m, const char *path);
 /* Streams d's new ranking to every Watch call that wants it. */
 void manager_varlink_ranking_changed(Manager *m, Device *d);
+/* An Event reply to every Watch call that asked for events. */
+void manager_varlink_event(Manager *m, Device *d, const DeviceEvent *e);

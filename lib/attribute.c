@@ -1,67 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The one entry point of all attribution methods: option defaults, names,
- * argument checks, baseline resolution and dispatch. */
+/* The one entry point of all attribution methods: option defaults,
+ * argument checks, baseline resolution and dispatch (their names are in
+ * method-names.c). */
 
 #include <math.h>
 
 #include "attribute.h"
 #include "util.h"
-
-static const char *const method_names[_DA_METHOD_MAX] = {
-        [DA_METHOD_DEEPACTIF] = "deepactif",
-        [DA_METHOD_IG] = "ig",
-        [DA_METHOD_DEEPLIFT] = "deeplift",
-        [DA_METHOD_GRADSHAP] = "gradshap",
-        [DA_METHOD_KERNELSHAP] = "kernelshap",
-        [DA_METHOD_ABLATION] = "ablation",
-        [DA_METHOD_NEFLAG] = "neflag",
-};
-
-static const char *const rule_names[_DA_IG_RULE_MAX] = {
-        [DA_IG_GAUSS_LEGENDRE] = "gausslegendre",
-        [DA_IG_RIEMANN_LEFT] = "riemann_left",
-        [DA_IG_RIEMANN_RIGHT] = "riemann_right",
-        [DA_IG_RIEMANN_MIDDLE] = "riemann_middle",
-        [DA_IG_RIEMANN_TRAPEZOID] = "riemann_trapezoid",
-};
-
-static const char *const location_names[_DA_TRACE_MAX] = {
-        [DA_TRACE_INPUT] = "input",
-        [DA_TRACE_GATE] = "gate",
-};
-
-static int lookup(const char *const *names, unsigned n, const char *s) {
-        if (!s)
-                return -EINVAL;
-        for (unsigned i = 0; i < n; i++)
-                if (streq(names[i], s))
-                        return (int) i;
-        return -EINVAL;
-}
-
-const char *da_method_to_string(da_method m) {
-        return (unsigned) m < _DA_METHOD_MAX ? method_names[m] : NULL;
-}
-
-int da_method_from_string(const char *s) {
-        return lookup(method_names, _DA_METHOD_MAX, s);
-}
-
-const char *da_ig_rule_to_string(da_ig_rule r) {
-        return (unsigned) r < _DA_IG_RULE_MAX ? rule_names[r] : NULL;
-}
-
-int da_ig_rule_from_string(const char *s) {
-        return lookup(rule_names, _DA_IG_RULE_MAX, s);
-}
-
-const char *da_trace_location_to_string(da_trace_location l) {
-        return (unsigned) l < _DA_TRACE_MAX ? location_names[l] : NULL;
-}
-
-int da_trace_location_from_string(const char *s) {
-        return lookup(location_names, _DA_TRACE_MAX, s);
-}
 
 void da_attr_options_init(da_attr_options *o) {
         *o = (da_attr_options) {
@@ -118,7 +63,7 @@ static int check_options(const da_model *m, da_method method, const da_attr_opti
                         return da_error_set(err, -EINVAL, "unknown integration rule %d", (int) o->rule);
                 if (o->steps == 0 || (o->rule != DA_IG_GAUSS_LEGENDRE && o->steps < 2))
                         return da_error_set(err, -EINVAL, "%s needs at least %u steps, got %u",
-                                            rule_names[o->rule], o->rule == DA_IG_GAUSS_LEGENDRE ? 1u : 2u,
+                                            da_ig_rule_to_string(o->rule), o->rule == DA_IG_GAUSS_LEGENDRE ? 1u : 2u,
                                             o->steps);
                 if (o->steps > 100000)
                         return da_error_set(err, -EINVAL, "%u integration steps is too many", o->steps);

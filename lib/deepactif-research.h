@@ -207,6 +207,13 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
 int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
              double *ret_mae, size_t *ret_windows, da_error *err);
 
+/* DeepACTIF scores over every window of the given subjects (all when
+ * subjects is NULL), exactly as the model sees them: its inputs picked from
+ * the data set by name, scaled with its scaler. */
+int da_dataset_rank(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
+                    da_trace_location location, da_aggregation aggregation, double *ret_scores,
+                    size_t *ret_windows, da_error *err);
+
 /* ---- evaluation (DESIGN §4.5) --------------------------------------------- */
 
 /* One ranking method of the keep-top-k protocol. Names:

@@ -259,6 +259,13 @@ int da_feature_from_name(const char *name);               /* index or -ENOENT */
 /* The channels feature i needs: writes up to max of them, returns how many
  * there are (-EINVAL for a bad i). */
 int da_feature_channels(unsigned i, da_channel *ret_channels, unsigned max);
+/* The channel feature i is a plain copy of, or -ENOENT for a derived one. */
+int da_feature_copies_channel(unsigned i);
+/* Whether feature i has no useful range: a quotient whose denominator
+ * crosses zero, a cosine near 1 (it moves with the square of its angle), or
+ * a second difference. A median and IQR say little about where such values
+ * end. */
+bool da_feature_heavy_tailed(unsigned i);
 
 /* Per stream: keeps what the temporal features (changes, velocities,
  * accelerations) need from earlier frames. Velocities divide by the mean
@@ -396,9 +403,136 @@ void da_stream_reset(da_stream *s);
  * da_forward_traced_batch(). */
 void da_stream_set_windows_only(da_stream *s, bool windows_only);
 void da_stream_stats_get(const da_stream *s, da_stream_stats *ret);
+/* The model's inputs for the last frame pushed, unscaled, F floats; NaN
+ * where a channel was missing. Valid until the next push. */
+const float *da_stream_features(const da_stream *s);
 /* The channels the model's features need that `available` (a bitmask over
  * da_channel) lacks, as a bitmask; 0 when the source can feed the model. */
 uint64_t da_model_missing_channels(const da_model *m, uint64_t available);
+
+/* ---- reference ranking ------------------------------------------------- */
+
+/* The ranking of a model's inputs on its training windows, which the model
+ * file carries (written by deepactifctl train): DeepACTIF traces at
+ * `location`, aggregated with `aggregation` over `windows` windows. Ranks
+ * follow the scores as da_ranks() orders them. */
+typedef struct da_reference_ranking {
+        da_trace_location location;
+        da_aggregation aggregation;
+        uint64_t windows;
+        const double *scores;   /* F finite scores */
+} da_reference_ranking;
+
+/* -ENODATA when the model carries none (files written before it existed). */
+int da_model_reference_ranking(const da_model *m, da_reference_ranking *ret);
+/* Copies the scores; NULL removes it. -EINVAL for a non-finite score. */
+int da_model_set_reference_ranking(da_model *m, const da_reference_ranking *ref);
+/* ---- events: ranking shift and input health ------------------------------ */
+
+/* What the daemon tells its users when something a model relies on changes. */
+typedef enum da_event_kind {
+        DA_EVENT_RANKING_SHIFT,         /* the ranking left the reference */
+        DA_EVENT_RANKING_RECOVERED,
+        DA_EVENT_CHANNEL_FROZEN,        /* no change while frames arrive */
+        DA_EVENT_CHANNEL_MISSING,       /* NaN in most recent frames */
+        DA_EVENT_CHANNEL_OUT_OF_RANGE,  /* beyond the model's training range */
+        DA_EVENT_CHANNEL_RECOVERED,
+        _DA_EVENT_MAX,
+} da_event_kind;
+
+const char *da_event_kind_to_string(da_event_kind k);      /* "ranking-shift", …; NULL if invalid */
+int da_event_kind_from_string(const char *s);
+
+/* Ranking shift: every snapshot's scores against a reference ranking by
+ * Kendall τ-b and top-k Jaccard overlap. The ranking counts as shifted while
+ * τ-b < tau_min or the overlap < overlap_min; a shift event fires when that
+ * holds for hold_usec of stream time, a recovery when neither holds for
+ * recover_usec. Without a reference from the model, the device's own
+ * ranking becomes it: the first snapshot after warmup_usec whose τ-b against
+ * the snapshot before is at least stable_tau. O(f²) per snapshot. */
+typedef struct da_shift_options {
+        double tau_min;
+        unsigned top_k;
+        double overlap_min;
+        uint64_t hold_usec;
+        uint64_t recover_usec;
+        uint64_t warmup_usec;
+        double stable_tau;
+} da_shift_options;
+
+#define DA_SHIFT_MOVED_MAX 3u
+
+typedef struct da_shift_event {
+        da_event_kind kind;             /* DA_EVENT_RANKING_SHIFT or _RECOVERED */
+        uint64_t time_us;               /* stream time of the snapshot that decided it */
+        double tau, overlap;            /* of that snapshot */
+        unsigned n_moved;
+        unsigned moved[DA_SHIFT_MOVED_MAX];     /* the features that moved most, by feature index */
+        unsigned from_rank[DA_SHIFT_MOVED_MAX]; /* their reference ranks, 1-based */
+        unsigned to_rank[DA_SHIFT_MOVED_MAX];   /* and their ranks now */
+} da_shift_event;
+
+typedef struct da_shift da_shift;
+
+void da_shift_options_init(da_shift_options *o);
+int da_shift_new(unsigned f, const da_shift_options *o, da_shift **ret);
+da_shift *da_shift_free(da_shift *s);
+/* F scores, copied; NULL to wait for the device's own. */
+int da_shift_set_reference(da_shift *s, const double *scores);
+/* Whether a reference is set, and whether it came from the device. */
+bool da_shift_has_reference(const da_shift *s, bool *ret_own);
+/* One snapshot: 1 and an event, 0 when nothing changed. -EINVAL for NaN scores. */
+int da_shift_push(da_shift *s, uint64_t time_us, const double *scores, da_shift_event *ret_event);
+/* τ-b and overlap of the last snapshot against the reference (NaN before). */
+void da_shift_last(const da_shift *s, double *ret_tau, double *ret_overlap, bool *ret_shifted);
+/* Forgets the state (not the reference): a new stream. */
+void da_shift_reset(da_shift *s);
+
+/* Input health per channel the model needs: frozen (a channel that has
+ * varied stops changing for frozen_usec while frames arrive), missing (the
+ * share of NaN frames, averaged exponentially over missing_usec, reaches
+ * missing_share), out of range (a model input lies beyond its training
+ * range, the scaler's median ± IQR/2, by more than range_iqr IQRs, in a
+ * share of frames averaged over range_usec that reaches range_share; named
+ * by its channel when it copies one, else by the input and its channels;
+ * heavy-tailed inputs, da_feature_heavy_tailed(), are not checked). Each
+ * ends with a recovery: a changing value, the NaN share back under half its
+ * threshold, the out-of-range share under half its.
+ * O(channels + inputs) per frame, no allocation. */
+typedef struct da_health_options {
+        uint64_t frozen_usec;
+        uint64_t missing_usec;
+        double missing_share;
+        double range_iqr;
+        uint64_t range_usec;
+        double range_share;
+} da_health_options;
+
+typedef struct da_health_event {
+        da_event_kind kind;             /* CHANNEL_FROZEN, _MISSING, _OUT_OF_RANGE or _RECOVERED */
+        da_event_kind cause;            /* for _RECOVERED: which of the three ended */
+        uint64_t time_us;               /* stream time of the deciding frame */
+        int channel;                    /* da_channel; for a range event on a derived input, −1 */
+        int feature;                    /* range: the model input's index; −1 for frozen, missing */
+        uint64_t channels;              /* the channels concerned, a bitmask over da_channel */
+        double value;                   /* frozen: seconds unchanged; missing: NaN share; range: IQRs beyond */
+} da_health_event;
+
+typedef void (*da_health_event_fn)(const da_health_event *e, void *userdata);
+typedef struct da_health da_health;
+
+void da_health_options_init(da_health_options *o);
+/* Watches the channels the model's inputs need; range checks need its scaler. */
+int da_health_new(const da_model *m, const da_health_options *o, da_health **ret);
+da_health *da_health_free(da_health *h);
+/* One frame in stream order with the model's unscaled inputs for it
+ * (da_stream_features(), or NULL: no range check for this frame). */
+void da_health_push(da_health *h, const da_frame *frame, const float *features, da_health_event_fn fn,
+                    void *userdata);
+/* The conditions open now: channels frozen and missing as bitmasks over
+ * da_channel, and how many inputs are out of range. */
+void da_health_open(const da_health *h, uint64_t *ret_frozen, uint64_t *ret_missing, unsigned *ret_range);
+void da_health_reset(da_health *h);
 
 /* ---- utilities ---------------------------------------------------------- */
 

@@ -352,6 +352,38 @@ static int rank_method(const da_model *m, const windows *w, const da_eval_method
         return rank_baseline(m, w, meth, o, seed, ret_scores, err);
 }
 
+int da_dataset_rank(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
+                    da_trace_location location, da_aggregation aggregation, double *ret_scores,
+                    size_t *ret_windows, da_error *err) {
+        const da_eval_method meth = {
+                .method = DA_METHOD_DEEPACTIF,
+                .location = location,
+                .aggregation = aggregation,
+        };
+        _cleanup_free_ unsigned *all = NULL;
+        windows w = {};
+        int r;
+
+        if (!m || !ds || !ret_scores || (unsigned) location >= _DA_TRACE_MAX || (unsigned) aggregation >= _DA_AGG_MAX)
+                return -EINVAL;
+        if (!subjects) {
+                all = calloc(MAX(ds->n_subjects, 1u), sizeof(unsigned));
+                if (!all)
+                        return -ENOMEM;
+                for (unsigned s = 0; s < ds->n_subjects; s++)
+                        all[s] = s;
+                subjects = all;
+                n_subjects = ds->n_subjects;
+        }
+        r = collect_windows(m, ds, subjects, n_subjects, 0, &w, err);
+        if (r >= 0)
+                r = rank_deepactif(m, &w, &meth, ret_scores);
+        if (r >= 0 && ret_windows)
+                *ret_windows = w.n;
+        free(w.x);
+        return r;
+}
+
 /* ---- the protocol --------------------------------------------------------- */
 
 typedef struct fold_split {

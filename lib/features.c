@@ -182,6 +182,28 @@ int da_feature_channels(unsigned i, da_channel *ret_channels, unsigned max) {
         return (int) n;
 }
 
+int da_feature_copies_channel(unsigned i) {
+        switch (i) {
+        case F_DIR_R_X: case F_DIR_R_Y: case F_DIR_R_Z:
+        case F_DIR_L_X: case F_DIR_L_Y: case F_DIR_L_Z:
+        case F_ORIGIN_R_X: case F_ORIGIN_R_Z: case F_ORIGIN_L_X: case F_ORIGIN_L_Z:
+                return __builtin_ctzll(feature_channels[i]);
+        default:
+                return -ENOENT;
+        }
+}
+
+bool da_feature_heavy_tailed(unsigned i) {
+        switch (i) {
+        case F_GAZE_DIR_X_RATIO: case F_GAZE_DIR_Y_RATIO: case F_RATIO_WGD_X: case F_RATIO_WGD_Y:
+        case F_RATIO_DELTA_GAZE_XY: case F_COSINE_ANGLES:
+        case F_ACC_R_X: case F_ACC_R_Y: case F_ACC_R_Z: case F_ACC_L_X: case F_ACC_L_Y: case F_ACC_L_Z:
+                return true;
+        default:
+                return false;
+        }
+}
+
 int da_featurizer_new(const unsigned *features, unsigned n, da_featurizer **ret) {
         da_featurizer *fz;
 

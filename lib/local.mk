@@ -38,6 +38,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/backprop.h \
 	lib/backprop.c \
 	lib/attribute.c \
+	lib/method-names.c \
 	lib/attr-deepactif.c \
 	lib/attr-ig.c \
 	lib/attr-gradshap.c \
@@ -50,6 +51,9 @@ lib_libdeepactif_la_SOURCES = \
 	lib/aggregate.c \
 	lib/rolling.c \
 	lib/ranking.c \
+	lib/event.c \
+	lib/shift.c \
+	lib/health.c \
 	lib/reader.h \
 	lib/reader.c \
 	lib/reader-robustvision.c \

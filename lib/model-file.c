@@ -220,6 +220,67 @@ static int parse_metadata(const char *text, size_t len, da_arch *ret_arch, float
 }
 
 /* Fields that do not size tensors: task, features, scaler. */
+/* Optional: files written before it existed have none, and the daemon then
+ * falls back to the device's own ranking. */
+static int parse_reference_ranking(da_model *m, json_object *doc, da_error *err) {
+        const char *path = "reference_ranking.";
+        unsigned F = m->arch.n_features;
+        _cleanup_free_ double *scores = NULL;
+        json_object *rr, *v, *a;
+        int r, loc, agg;
+        int64_t windows;
+
+        if (!json_object_object_get_ex(doc, "reference_ranking", &rr) || !rr)
+                return 0;
+        if (!json_object_is_type(rr, json_type_object))
+                return da_error_set(err, -EBADMSG, "metadata field 'reference_ranking' must be an object or null");
+        r = get_field(rr, path, "method", json_type_string, &v, err);
+        if (r < 0)
+                return r;
+        if (!streq(json_object_get_string(v), da_method_to_string(DA_METHOD_DEEPACTIF)))
+                return da_error_set(err, -EBADMSG, "metadata field 'reference_ranking.method' has unknown value '%s'",
+                                    json_object_get_string(v));
+        r = get_enum(rr, path, "location", da_trace_location_from_string, &loc, err);
+        if (r < 0)
+                return r;
+        r = get_enum(rr, path, "aggregation", da_aggregation_from_string, &agg, err);
+        if (r < 0)
+                return r;
+        r = get_field(rr, path, "windows", json_type_int, &v, err);
+        if (r < 0)
+                return r;
+        windows = json_object_get_int64(v);
+        if (windows < 1)
+                return da_error_set(err, -EBADMSG, "metadata field 'reference_ranking.windows' is %" PRIi64
+                                    ", must be at least 1", windows);
+        r = get_field(rr, path, "scores", json_type_array, &a, err);
+        if (r < 0)
+                return r;
+        if (json_object_array_length(a) != F)
+                return da_error_set(err, -EBADMSG,
+                                    "metadata field 'reference_ranking.scores' has %zu entries, the model has %u features",
+                                    json_object_array_length(a), F);
+        scores = malloc(F * sizeof(double));
+        if (!scores)
+                return -ENOMEM;
+        for (unsigned i = 0; i < F; i++) {
+                json_object *e = json_object_array_get_idx(a, i);
+
+                if (!json_object_is_type(e, json_type_double) && !json_object_is_type(e, json_type_int))
+                        return da_error_set(err, -EBADMSG, "metadata field 'reference_ranking.scores[%u]' is not a number", i);
+                scores[i] = json_object_get_double(e);
+                if (!isfinite(scores[i]))
+                        return da_error_set(err, -EBADMSG,
+                                            "metadata field 'reference_ranking.scores[%u]' must be a finite number", i);
+        }
+        return da_model_set_reference_ranking(m, &(da_reference_ranking) {
+                        .location = loc,
+                        .aggregation = agg,
+                        .windows = (uint64_t) windows,
+                        .scores = scores,
+                });
+}
+
 static int apply_metadata(da_model *m, json_object *doc, da_error *err) {
         json_object *task, *v, *feat, *sc;
         unsigned F = m->arch.n_features;
@@ -283,7 +344,7 @@ static int apply_metadata(da_model *m, json_object *doc, da_error *err) {
                 if (r < 0)
                         return r;
         }
-        return 0;
+        return parse_reference_ranking(m, doc, err);
 }
 
 /* ---- tensors ----------------------------------------------------------- */
@@ -616,6 +677,21 @@ static json_object *metadata_document(const da_model *m) {
                 json_object_object_add(doc, "scaler", sc);
         } else
                 json_object_object_add(doc, "scaler", NULL);
+
+        if (m->reference_scores) {
+                json_object *rr = json_object_new_object(), *sc = json_object_new_array_ext((int) a->n_features);
+
+                json_object_object_add(rr, "method", json_object_new_string(da_method_to_string(DA_METHOD_DEEPACTIF)));
+                json_object_object_add(rr, "location",
+                                       json_object_new_string(da_trace_location_to_string(m->reference_location)));
+                json_object_object_add(rr, "aggregation",
+                                       json_object_new_string(da_aggregation_to_string(m->reference_aggregation)));
+                json_object_object_add(rr, "windows", json_object_new_int64((int64_t) m->reference_windows));
+                for (unsigned f = 0; sc && f < a->n_features; f++)
+                        json_object_array_add(sc, json_object_new_double(m->reference_scores[f]));
+                json_object_object_add(rr, "scores", sc);
+                json_object_object_add(doc, "reference_ranking", rr);
+        }
         return doc;
 }
 

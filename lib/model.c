@@ -71,6 +71,7 @@ da_model *da_model_free(da_model *m) {
         free(m->unit);
         free(m->scaler_median);
         free(m->scaler_iqr);
+        free(m->reference_scores);
         return mfree(m);
 }
 
@@ -389,6 +390,45 @@ int da_model_set_scaler(da_model *m, const float *median, const float *iqr) {
         free(m->scaler_iqr);
         m->scaler_median = TAKE_PTR(md);
         m->scaler_iqr = TAKE_PTR(iq);
+        return 0;
+}
+
+int da_model_reference_ranking(const da_model *m, da_reference_ranking *ret) {
+        if (!m || !ret)
+                return -EINVAL;
+        if (!m->reference_scores)
+                return -ENODATA;
+        *ret = (da_reference_ranking) {
+                .location = m->reference_location,
+                .aggregation = m->reference_aggregation,
+                .windows = m->reference_windows,
+                .scores = m->reference_scores,
+        };
+        return 0;
+}
+
+int da_model_set_reference_ranking(da_model *m, const da_reference_ranking *ref) {
+        unsigned F = m->arch.n_features;
+        double *v;
+
+        if (!ref) {
+                m->reference_scores = mfree(m->reference_scores);
+                return 0;
+        }
+        if ((unsigned) ref->location >= _DA_TRACE_MAX || (unsigned) ref->aggregation >= _DA_AGG_MAX || !ref->scores)
+                return -EINVAL;
+        for (unsigned f = 0; f < F; f++)
+                if (!isfinite(ref->scores[f]))
+                        return -EINVAL;
+        v = malloc(F * sizeof(double));
+        if (!v)
+                return -ENOMEM;
+        memcpy(v, ref->scores, F * sizeof(double));
+        free(m->reference_scores);
+        m->reference_scores = v;
+        m->reference_location = ref->location;
+        m->reference_aggregation = ref->aggregation;
+        m->reference_windows = ref->windows;
         return 0;
 }
 

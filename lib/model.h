@@ -40,6 +40,10 @@ struct da_model {
         char **features;        /* F names, or NULL */
         float *scaler_median;   /* F, or NULL */
         float *scaler_iqr;      /* F, or NULL */
+        double *reference_scores; /* F, the training ranking's scores, or NULL */
+        da_trace_location reference_location;
+        da_aggregation reference_aggregation;
+        uint64_t reference_windows;
 
         da_lstm_layer *layer;   /* arch.layers */
         float *bn_weight, *bn_bias, *bn_mean, *bn_var; /* H each, when batchnorm */

@@ -21,6 +21,7 @@ struct da_stream {
         const float **proj_order; /* T: the projections of the current window, oldest first */
         unsigned Hp4;
         float *row;             /* F */
+        float *features;        /* F: row before scaling, NaN kept */
         float *output;          /* O */
         float *trace;           /* F */
         unsigned pos;           /* next row to write, < T */
@@ -38,6 +39,7 @@ da_stream *da_stream_free(da_stream *s) {
         free(s->proj);
         free(s->proj_order);
         free(s->row);
+        free(s->features);
         free(s->output);
         free(s->trace);
         return mfree(s);
@@ -93,9 +95,10 @@ int da_stream_new(const da_model *m, da_trace_location location, da_stream **ret
         s->proj = aligned_alloc0((size_t) s->T * s->Hp4);
         s->proj_order = calloc(s->T, sizeof(float *));
         s->row = calloc(s->F, sizeof(float));
+        s->features = calloc(s->F, sizeof(float));
         s->output = calloc(m->arch.outputs, sizeof(float));
         s->trace = calloc(s->F, sizeof(float));
-        if (!s->ring || !s->proj || !s->proj_order || !s->row || !s->output || !s->trace)
+        if (!s->ring || !s->proj || !s->proj_order || !s->row || !s->features || !s->output || !s->trace)
                 return -ENOMEM;
 
         *ret = TAKE_PTR(s);
@@ -116,6 +119,10 @@ void da_stream_stats_get(const da_stream *s, da_stream_stats *ret) {
         *ret = s->stats;
 }
 
+const float *da_stream_features(const da_stream *s) {
+        return s->features;
+}
+
 int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_result) {
         const float *window;
         int r;
@@ -124,6 +131,7 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
         r = da_featurizer_push(s->fz, frame, s->row);
         if (r < 0)
                 return r;
+        memcpy(s->features, s->row, s->F * sizeof(float));
         for (unsigned f = 0; f < s->F; f++)
                 if (!isfinite(s->row[f])) {
                         s->stats.invalid++;

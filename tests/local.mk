@@ -54,6 +54,16 @@ tests_test_ranking_SOURCES = tests/test-ranking.c
 tests_test_ranking_CFLAGS = $(TEST_CFLAGS)
 tests_test_ranking_LDADD = $(TEST_LDADD)
 
+# Ranking-shift and input-health events on real recordings with injected faults.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-events
+TESTS += tests/test-events
+endif
+
+tests_test_events_SOURCES = tests/test-events.c tests/test-util.h tests/test-util.c
+tests_test_events_CFLAGS = $(TEST_CFLAGS)
+tests_test_events_LDADD = $(TEST_LDADD)
+
 # The SQLite store, on real files in a temporary directory.
 if HAVE_CHECK
 check_PROGRAMS += tests/test-store
@@ -146,7 +156,7 @@ fuzz_hid_sources = daemon/hid-descriptor.c daemon/hid-eyetracker.c daemon/hid-re
 fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c $(fuzz_hid_sources)
 fuzz_hid_recording_sources = tests/fuzz-hid-recording.c $(fuzz_hid_sources)
 fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/cpu.c lib/gemv.c lib/lstm.c lib/head.c \
-	lib/util.c lib/channels.c
+	lib/util.c lib/channels.c lib/method-names.c lib/aggregate.c
 EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus tests/fuzz-hid-descriptor.c tests/fuzz-hid-recording.c \
 	tests/fuzz-model-file.c tests/test-libfuzzer.sh
 CLEANFILES += $(FUZZERS)
@@ -305,6 +315,10 @@ check_PROGRAMS += tests/varlink-send
 tests_varlink_send_SOURCES = tests/varlink-send.c
 TESTS += tests/test-bus.sh
 EXTRA_DIST += tests/test-bus.sh
+# Events end to end: a recording with a fault, the Event signal, the store
+# across a restart, deepactifctl events.
+TESTS += tests/test-events-daemon.sh
+EXTRA_DIST += tests/test-events-daemon.sh
 
 # DeepACTIF end to end: traces against their definition, a planted model,
 # the bundled Robust Vision subjects through the library and `rank`.

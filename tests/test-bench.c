@@ -62,12 +62,16 @@ START_TEST(test_bench_json) {
 
         for (size_t i = 0; i < json_object_array_length(a); i++) {
                 json_object *o = json_object_array_get_idx(a, i), *v;
+                bool health;
 
                 ck_assert_int_eq(json_object_object_length(o), 5);
+                ck_assert(json_object_object_get_ex(o, "name", &v));
+                /* The per-frame checks run on the Robust Vision inputs, one frame at a time. */
+                health = streq(json_object_get_string(v), "input-health");
                 ck_assert(json_object_object_get_ex(o, "features", &v));
-                ck_assert_int_eq(json_object_get_int(v), 40);
+                ck_assert_int_eq(json_object_get_int(v), health ? 38 : 40);
                 ck_assert(json_object_object_get_ex(o, "window", &v));
-                ck_assert_int_eq(json_object_get_int(v), 10);
+                ck_assert_int_eq(json_object_get_int(v), health ? 1 : 10);
                 ck_assert(json_object_object_get_ex(o, "us", &v));
                 ck_assert(json_object_is_type(v, json_type_double));
                 ck_assert(isfinite(json_object_get_double(v)) && json_object_get_double(v) > 0);
@@ -81,7 +85,8 @@ START_TEST(test_bench_json) {
                         ck_assert_msg(count(a, attributed[i], hidden) == (hidden != 128), "%s H=%u", attributed[i],
                                       hidden);
         }
-        ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed));
+        ck_assert_uint_eq(count(a, "input-health", 0), 1);
+        ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed) + 1);
         json_object_put(a);
 }
 END_TEST
@@ -96,6 +101,7 @@ START_TEST(test_bench_table) {
         ck_assert_msg(strstr(out, "H=128: a step multiplies 336 KiB of weights"), "%s", out);
         ck_assert_msg(strstr(out, "H=64: DeepACTIF's trace adds"), "%s", out);
         ck_assert_msg(strstr(out, "H=1435: DeepACTIF's trace adds"), "%s", out);
+        ck_assert_msg(strstr(out, "Input health costs"), "%s", out);
 }
 END_TEST
 

@@ -176,7 +176,7 @@ START_TEST(test_roundtrip) {
 
                 ck_assert_str_eq(mode, "wal");
         }
-        ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), 1);
+        ck_assert_int_eq(raw_int(db, "PRAGMA user_version"), STORE_SCHEMA_VERSION);
         ck_assert_int_eq(raw_int(db, "PRAGMA application_id"), 0x64414374);
         ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM devices"), 1);
         ck_assert_int_eq(raw_int(db, "SELECT count(*) FROM sessions WHERE started = 1000 AND ended = 3000"), 1);
@@ -493,12 +493,12 @@ START_TEST(test_version_refused) {
         store *s = NULL;
         da_error err = {};
 
-        raw_exec(future, "PRAGMA application_id = 1681998708; PRAGMA user_version = 2;"
+        raw_exec(future, "PRAGMA application_id = 1681998708; PRAGMA user_version = 3;"
                          "CREATE TABLE from_the_future (x INTEGER);");
         before = read_all(future, &n_before);
         ck_assert_int_eq(store_open(future, 0, &s, &err), -EPROTONOSUPPORT);
         ck_assert_ptr_null(s);
-        ck_assert_msg(strstr(err.message, "schema version 2") && strstr(err.message, "newer"), "%s", err.message);
+        ck_assert_msg(strstr(err.message, "schema version 3") && strstr(err.message, "newer"), "%s", err.message);
         /* Not even switched to WAL: the file is byte for byte what it was. */
         after = read_all(future, &n_after);
         ck_assert_uint_eq(n_before, n_after);
@@ -531,8 +531,14 @@ static char *dump(const char *path) {
         return v;
 }
 
+static int count_event(const store_event *e, void *userdata) {
+        (*(unsigned *) userdata)++;
+        return 0;
+}
+
 START_TEST(test_v1_file) {
         _cleanup_free_ char *path = db_path("v1.db");
+        unsigned events = 0;
         _cleanup_free_ char *sql_path = test_path("fixtures/store-v1.sql");
         _cleanup_free_ uint8_t *sql = NULL;
         _cleanup_free_ char *sql_text = NULL;
@@ -548,7 +554,10 @@ START_TEST(test_v1_file) {
         before = dump(path);
 
         ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
-        ck_assert_int_eq(store_schema_version(s), 1);
+        /* Migrated: version 2 adds the events table, and leaves the rest. */
+        ck_assert_int_eq(store_schema_version(s), 2);
+        ck_assert_int_eq(store_foreach_event(s, NULL, 0, 0, count_event, &events, &err), 0);
+        ck_assert_uint_eq(events, 0);
         ck_assert_int_eq(store_get_latest(s, &(store_query) { .device = "replay:rv-subject01" }, &r, &err), 0);
         ck_assert_uint_eq(r->time_us, 1700000001000000);
         ck_assert_str_eq(r->location, "gate");
@@ -568,6 +577,80 @@ START_TEST(test_v1_file) {
         r = store_record_free(r);
         ck_assert_int_eq(store_get_latest(s, NULL, &r, &err), 0);
         ck_assert_uint_eq(r->time_us, 1700000001000000);
+}
+END_TEST
+
+typedef struct seen_events {
+        unsigned n;
+        char kinds[4][32];
+        char features[4][64];
+} seen_events;
+
+static int collect_event(const store_event *e, void *userdata) {
+        seen_events *v = userdata;
+
+        ck_assert_uint_lt(v->n, 4);
+        snprintf(v->kinds[v->n], sizeof(v->kinds[0]), "%s", e->kind);
+        snprintf(v->features[v->n], sizeof(v->features[0]), "%s", e->features ?: "");
+        v->n++;
+        return 0;
+}
+
+START_TEST(test_v2_file) {
+        _cleanup_free_ char *path = db_path("v2.db");
+        _cleanup_free_ char *sql_path = test_path("fixtures/store-v2.sql");
+        _cleanup_free_ uint8_t *sql = NULL;
+        _cleanup_free_ char *sql_text = NULL;
+        _cleanup_(store_freep) store *s = NULL;
+        seen_events v = {};
+        size_t n;
+        da_error err = {};
+
+        ck_assert_int_eq(test_read_file(sql_path, &sql, &n), 0);
+        sql_text = strndup((const char *) sql, n);
+        raw_exec(path, sql_text);
+
+        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        ck_assert_int_eq(store_schema_version(s), 2);
+        ck_assert_int_eq(store_foreach_event(s, NULL, 0, 0, collect_event, &v, &err), 0);
+        ck_assert_uint_eq(v.n, 2);
+        ck_assert_str_eq(v.kinds[0], "channel-frozen");
+        ck_assert_str_eq(v.kinds[1], "ranking-shift");
+        ck_assert_str_eq(v.features[1], "vergence.angle\ngaze.velocity");
+
+        /* Filters: by time, by device, and a limit. */
+        v = (seen_events) {};
+        ck_assert_int_eq(store_foreach_event(s, NULL, 1700000002000000, 0, collect_event, &v, &err), 0);
+        ck_assert_uint_eq(v.n, 1);
+        v = (seen_events) {};
+        ck_assert_int_eq(store_foreach_event(s, "replay:other", 0, 0, collect_event, &v, &err), 0);
+        ck_assert_uint_eq(v.n, 0);
+        v = (seen_events) {};
+        ck_assert_int_eq(store_foreach_event(s, "replay:rv-subject01", 0, 1, collect_event, &v, &err), 0);
+        ck_assert_uint_eq(v.n, 1);
+        check_integrity(path);
+}
+END_TEST
+
+/* Written at once: another connection sees them, and so does the store
+ * opened again after the writer is gone without closing. */
+START_TEST(test_events_persist) {
+        _cleanup_free_ char *path = db_path("events.db");
+        _cleanup_(store_freep) store *s = NULL;
+        seen_events v = {};
+        da_error err = {};
+
+        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        ck_assert_int_eq(store_append_event(s, &(store_event) {
+                                .time_us = 1700000000000000, .stream_time_us = 5, .device = "replay:a",
+                                .kind = "channel-missing", .channel = "eye.right.direction.y",
+                                .detail = "missing" }, &err), 0);
+        ck_assert_int_eq(store_append_event(s, &(store_event) { .device = "replay:a" }, &err), -EINVAL);
+        s = store_free(s);
+        ck_assert_int_eq(store_open(path, STORE_READ_ONLY, &s, &err), 0);
+        ck_assert_int_eq(store_foreach_event(s, "replay:a", 0, 0, collect_event, &v, &err), 0);
+        ck_assert_uint_eq(v.n, 1);
+        ck_assert_str_eq(v.kinds[0], "channel-missing");
 }
 END_TEST
 
@@ -939,6 +1022,8 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_retention);
         tcase_add_test(tc, test_version_refused);
         tcase_add_test(tc, test_v1_file);
+        tcase_add_test(tc, test_v2_file);
+        tcase_add_test(tc, test_events_persist);
         tcase_add_test(tc, test_full_disk);
         tcase_add_test(tc, test_read_only_fs);
         tcase_add_test(tc, test_io_error);

@@ -8,7 +8,9 @@
 #  - the hwdb compiles strictly and marks a Tobii HID modalias, not a mouse;
 #  - sysusers.d and tmpfiles.d create the user and directories in a temp root;
 #  - deepactif-hid-probe recognises a Eye and Head Trackers descriptor (the
-#    MSR Enable GazeHid fixture) and ignores a boot mouse and a non-HID node.
+#    MSR Enable GazeHid fixture) and ignores a boot mouse and a non-HID node;
+#  - journalctl compiles the journal catalog, and it explains every
+#    MESSAGE_ID deepactifd logs events with.
 set -euo pipefail
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -16,7 +18,7 @@ builddir=${top_builddir:-$srcdir}
 max_exposure=2.5
 max_bridge_exposure=2.0
 
-for tool in systemd-analyze systemd-hwdb systemd-sysusers systemd-tmpfiles; do
+for tool in systemd-analyze systemd-hwdb systemd-sysusers systemd-tmpfiles journalctl; do
         if ! command -v "$tool" >/dev/null; then
                 echo "SKIP: $tool is not installed (apt-get install systemd)"
                 exit 77
@@ -126,5 +128,14 @@ grep -qx 'SystemdService=deepactifd.service' "$srcdir/units/io.deepactif.Daemon1
 grep -q 'own="io.deepactif.Daemon1"' "$srcdir/units/io.deepactif.Daemon1.conf" ||
         bad "the bus policy lets nobody own io.deepactif.Daemon1"
 
-[ $fail -eq 0 ] && echo "PASS: units, hwdb, sysusers.d, tmpfiles.d, deepactif-hid-probe"
+# The catalog, compiled as journalctl --update-catalog does on install.
+mkdir -p "$tmp/cat/usr/lib/systemd/catalog" "$tmp/cat/var/lib/systemd/catalog"
+cp "$srcdir/units/deepactif.catalog" "$tmp/cat/usr/lib/systemd/catalog/"
+journalctl --root="$tmp/cat" --update-catalog || bad "journalctl cannot compile units/deepactif.catalog"
+listed=$(journalctl --root="$tmp/cat" --list-catalog 2>/dev/null | awk '{print $1}' | sort)
+logged=$(grep -oE '"[0-9a-f]{32}"' "$srcdir/daemon/event-journal.c" | tr -d '"' | sort)
+[ -n "$logged" ] && [ "$listed" = "$logged" ] ||
+        bad "the catalog explains $(echo $listed), deepactifd logs $(echo $logged)"
+
+[ $fail -eq 0 ] && echo "PASS: units, hwdb, sysusers.d, tmpfiles.d, deepactif-hid-probe, journal catalog"
 exit $fail

@@ -15,6 +15,8 @@ udevhwdbdir = $(udevdir)/hwdb.d
 dist_udevhwdb_DATA = units/60-deepactif.hwdb
 dist_sysusers_DATA = units/sysusers.d/deepactif.conf units/sysusers.d/deepactif-bridge.conf
 dist_tmpfiles_DATA = units/tmpfiles.d/deepactif.conf
+# What journalctl -x says about deepactifd's events.
+dist_catalog_DATA = units/deepactif.catalog
 
 # The udev helper that reads a HID report descriptor (70-deepactif.rules).
 udev_PROGRAMS = daemon/deepactif-hid-probe
@@ -37,6 +39,7 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-systemdsystemunitdir='$${dc_install_base}/lib/systemd/system' \
 	--with-sysusersdir='$${dc_install_base}/lib/sysusers.d' \
 	--with-tmpfilesdir='$${dc_install_base}/lib/tmpfiles.d' \
+	--with-catalogdir='$${dc_install_base}/lib/systemd/catalog' \
 	--with-udevdir='$${dc_install_base}/lib/udev' \
 	--with-dbussystemservicedir='$${dc_install_base}/share/dbus-1/system-services' \
 	--with-dbusinterfacesdir='$${dc_install_base}/share/dbus-1/interfaces' \
