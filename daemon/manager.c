@@ -29,6 +29,10 @@ static void on_device_ranking_changed(Device *d, void *userdata) {
 }
 
 static void drop_device(Manager *m, Device *d) {
+        if (d->snapshot && (!m->last_gone || d->snapshot->time_us >= m->last_gone->time_us)) {
+                store_record_free(m->last_gone);
+                m->last_gone = TAKE_PTR(d->snapshot);
+        }
         LIST_REMOVE(devices, m->devices, d);
         m->n_devices--;
         device_free(d);
@@ -96,6 +100,7 @@ Manager *manager_free(Manager *m) {
         m->n_sources = 0;
         while (m->devices)
                 drop_device(m, m->devices);
+        store_record_free(m->last_gone);
         sd_event_source_unref(m->flush_timer);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
@@ -248,17 +253,18 @@ bool manager_knows_device(Manager *m, const char *name) {
         return found;
 }
 
+static bool snapshot_matches(const store_record *s, const char *device, const char *method) {
+        return s && (!device || streq(s->device, device)) && (!method || streq(s->method, method));
+}
+
 const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method) {
         const store_record *best = NULL;
 
-        LIST_FOREACH(devices, d, m->devices) {
-                const store_record *s = d->snapshot;
-
-                if (!s || (device && !streq(d->name, device)) || (method && !streq(s->method, method)))
-                        continue;
-                if (!best || s->time_us > best->time_us)
-                        best = s;
-        }
+        LIST_FOREACH(devices, d, m->devices)
+                if (snapshot_matches(d->snapshot, device, method) && (!best || d->snapshot->time_us > best->time_us))
+                        best = d->snapshot;
+        if (snapshot_matches(m->last_gone, device, method) && (!best || m->last_gone->time_us > best->time_us))
+                best = m->last_gone;
         return best;
 }
 
