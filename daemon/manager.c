@@ -12,13 +12,6 @@
 /* How often retention runs, at most. */
 #define RETENTION_INTERVAL_USEC (60 * USEC_PER_SEC)
 
-static uint64_t now_realtime_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
 
 static void on_device_ranking_changed(Device *d, void *userdata) {
@@ -269,7 +262,7 @@ const store_record *manager_latest_snapshot(Manager *m, const char *device, cons
 }
 
 static void apply_retention(Manager *m) {
-        uint64_t now = now_realtime_us(), deleted = 0;
+        uint64_t now = now_usec(CLOCK_REALTIME), deleted = 0;
         da_error err = {};
         int r;
 
@@ -332,7 +325,7 @@ static void manager_shutdown(Manager *m, int code) {
         LIST_FOREACH(devices, d, m->devices)
                 if (d->session) {
                         (void) device_snapshot(d, true);
-                        store_session_end(m->store, d->session, now_realtime_us());
+                        store_session_end(m->store, d->session, now_usec(CLOCK_REALTIME));
                         d->session = NULL;
                 }
         if (manager_flush(m, true) < 0 && code == 0)
