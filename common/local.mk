@@ -8,4 +8,5 @@ common_libcommon_la_SOURCES = \
 	common/names.h \
 	common/i18n.h \
 	common/json-util.h \
-	common/list.h
+	common/list.h \
+	common/time-util.h

@@ -8,14 +8,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "time-util.h"
 #include "util.h"
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/deepactif/deepactifd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/deepactif/deepactif.sqlite"
 #define CONFIG_DEFAULT_MODEL PKGDATADIR "/models/foval-robustvision.safetensors"
 
-#define USEC_PER_MSEC UINT64_C(1000)
-#define USEC_PER_SEC UINT64_C(1000000)
 
 typedef struct Config {
         char *model;

@@ -4,19 +4,13 @@
 #include <math.h>
 #include <time.h>
 
+#include "channel-mask.h"
 #include "device-events.h"
 #include "device.h"
 #include "log.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_rolling *, da_rolling_free);
-
-static uint64_t now_realtime_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static bool same_features(const da_model *m, const Device *d) {
         unsigned F = da_model_arch(m)->n_features;
@@ -48,7 +42,7 @@ uint64_t device_frames_invalid(const Device *d) {
 static void end_session(Device *d) {
         if (!d->session)
                 return;
-        store_session_end(d->env->store, d->session, now_realtime_us());
+        store_session_end(d->env->store, d->session, now_usec(CLOCK_REALTIME));
         d->session = NULL;
 }
 
@@ -123,7 +117,7 @@ static int bind_model(Device *d) {
                         .source = d->source,
                         .model = m->model_path,
                         .model_identity = m->model_identity,
-                        .started_us = now_realtime_us(),
+                        .started_us = now_usec(CLOCK_REALTIME),
                         .n_features = F,
                         .features = names,
                 }, &session);
@@ -266,7 +260,7 @@ int device_snapshot(Device *d, bool force) {
         if (d->windows == d->windows_at_snapshot && !(force && d->snapshots == 0))
                 return 0;
 
-        r = build_snapshot(d, now_realtime_us(), &rec);
+        r = build_snapshot(d, now_usec(CLOCK_REALTIME), &rec);
         if (r < 0)
                 return log_error_errno(r, "Failed to rank the features of %s: %m", d->name);
         store_record_free(d->snapshot);

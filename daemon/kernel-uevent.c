@@ -22,10 +22,6 @@ struct KernelUevent {
         void *userdata;
 };
 
-static bool has_prefix(const char *s, const char *prefix) {
-        return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 bool kernel_uevent_udev_running(void) {
         return access("/run/udev/control", F_OK) >= 0;
 }

@@ -12,13 +12,6 @@
 /* How often retention runs, at most. */
 #define RETENTION_INTERVAL_USEC (60 * USEC_PER_SEC)
 
-static uint64_t now_realtime_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
 
 static void on_device_ranking_changed(Device *d, void *userdata) {
@@ -36,6 +29,10 @@ static void on_device_event(Device *d, const DeviceEvent *e, void *userdata) {
 }
 
 static void drop_device(Manager *m, Device *d) {
+        if (d->snapshot && (!m->last_gone || d->snapshot->time_us >= m->last_gone->time_us)) {
+                store_record_free(m->last_gone);
+                m->last_gone = TAKE_PTR(d->snapshot);
+        }
         LIST_REMOVE(devices, m->devices, d);
         m->n_devices--;
         device_free(d);
@@ -104,6 +101,7 @@ Manager *manager_free(Manager *m) {
         m->n_sources = 0;
         while (m->devices)
                 drop_device(m, m->devices);
+        store_record_free(m->last_gone);
         sd_event_source_unref(m->flush_timer);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
@@ -256,22 +254,23 @@ bool manager_knows_device(Manager *m, const char *name) {
         return found;
 }
 
+static bool snapshot_matches(const store_record *s, const char *device, const char *method) {
+        return s && (!device || streq(s->device, device)) && (!method || streq(s->method, method));
+}
+
 const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method) {
         const store_record *best = NULL;
 
-        LIST_FOREACH(devices, d, m->devices) {
-                const store_record *s = d->snapshot;
-
-                if (!s || (device && !streq(d->name, device)) || (method && !streq(s->method, method)))
-                        continue;
-                if (!best || s->time_us > best->time_us)
-                        best = s;
-        }
+        LIST_FOREACH(devices, d, m->devices)
+                if (snapshot_matches(d->snapshot, device, method) && (!best || d->snapshot->time_us > best->time_us))
+                        best = d->snapshot;
+        if (snapshot_matches(m->last_gone, device, method) && (!best || m->last_gone->time_us > best->time_us))
+                best = m->last_gone;
         return best;
 }
 
 static void apply_retention(Manager *m) {
-        uint64_t now = now_realtime_us(), deleted = 0;
+        uint64_t now = now_usec(CLOCK_REALTIME), deleted = 0;
         da_error err = {};
         int r;
 
@@ -334,7 +333,7 @@ static void manager_shutdown(Manager *m, int code) {
         LIST_FOREACH(devices, d, m->devices)
                 if (d->session) {
                         (void) device_snapshot(d, true);
-                        store_session_end(m->store, d->session, now_realtime_us());
+                        store_session_end(m->store, d->session, now_usec(CLOCK_REALTIME));
                         d->session = NULL;
                 }
         if (manager_flush(m, true) < 0 && code == 0)

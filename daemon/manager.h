@@ -61,6 +61,9 @@ struct Manager {
         DeviceEnv device_env;
         LIST_HEAD(Device, devices);
         unsigned n_devices;
+        /* The newest snapshot of a device that went away, so that the
+         * newest of all is still answered from memory. */
+        store_record *last_gone;
 
         /* The frame sources: a replay, or the live evdev and hidraw ones. */
         SourceContext source_context;
@@ -116,9 +119,9 @@ void manager_flush_for_query(Manager *m);
 Device *manager_find_device(Manager *m, const char *name);
 /* Live, or with snapshots in the store. */
 bool manager_knows_device(Manager *m, const char *name);
-/* The newest snapshot of a live device (device NULL: of any) taken with
- * method (NULL: any), from memory; NULL when there is none and the store
- * must be asked. */
+/* The newest snapshot of a device (NULL: of any) taken with method (NULL:
+ * any), from memory: the live devices' and the last one gone. NULL when
+ * there is none and the store must be asked. */
 const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method);
 
 /* D-Bus signals only go out once the name is owned. */

@@ -15,6 +15,7 @@
 
 #include "hid-eyetracker.h"
 #include "log.h"
+#include "time-util.h"
 #include "source-node.h"
 
 typedef struct HidrawNode {
@@ -22,13 +23,6 @@ typedef struct HidrawNode {
         HidEyeTracker *tracker;
         int configuration_status;
 } HidrawNode;
-
-static uint64_t now_monotonic_us(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static int hidraw_read(Node *node) {
         HidrawNode *n = (HidrawNode *) node;
@@ -64,7 +58,7 @@ static int hidraw_read(Node *node) {
                         continue;
                 }
                 if (!hid_eyetracker_has_timestamp(n->tracker))
-                        f.time_us = now_monotonic_us();
+                        f.time_us = now_usec(CLOCK_MONOTONIC);
                 (void) device_push(node->device, &f);
         }
 }

@@ -14,10 +14,6 @@ typedef struct NodeSource {
         LIST_HEAD(Node, nodes);
 } NodeSource;
 
-static bool has_prefix(const char *s, const char *prefix) {
-        return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
 static bool is_listed(const Config *c, const char *devnode) {
         for (char **p = c->devices; p && *p; p++)
                 if (streq(*p, devnode))

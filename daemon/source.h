@@ -9,11 +9,14 @@
  * device_push(). Sources never call the manager, so neither side's code
  * depends on the other's. One file each:
  *
- *   source-replay.c  a da_reader recording (Robust Vision, Tobii, EyeLink, CSV)
- *   source-evemu.c   an evemu recording through the evdev profile
+ *   source-replay.c        a da_reader recording (Robust Vision, Tobii, EyeLink)
+ *   source-evemu.c         an evemu recording through the evdev profile
  *   source-hid-recorder.c  a hid-recorder file through the HID decoder
- *   source-evdev.c   /dev/input/event* eye trackers, with hotplug
- *   source-hidraw.c  /dev/hidraw* HID eye trackers, with hotplug
+ *   source-evdev.c         /dev/input/event* eye trackers, with hotplug
+ *   source-hidraw.c        /dev/hidraw* HID eye trackers, with hotplug
+ *
+ * The replays share their pacing (Replay, below), the live sources their
+ * node plumbing (source-node.h).
  */
 
 #include <stdbool.h>
@@ -46,7 +49,8 @@ typedef struct Source Source;
 
 typedef struct SourceVTable {
         const char *name;
-        /* Stops reading and removes (through the sink) the devices left. */
+        /* Stops reading. A live source removes its devices through the
+         * sink; a replay's one device stays with the owner. */
         void (*free)(Source *s);
 } SourceVTable;
 
@@ -57,7 +61,6 @@ struct Source {
 };
 
 Source *source_free(Source *s);
-DEFINE_TRIVIAL_CLEANUP_FUNC(Source *, source_free);
 
 typedef enum ReplaySpeed {
         REPLAY_SPEED_REALTIME,

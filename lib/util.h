@@ -71,6 +71,9 @@ static inline void fclosep(FILE **f) {
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }
+static inline bool has_prefix(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
 static inline bool streq_ptr(const char *a, const char *b) {
         if (!a || !b)
                 return a == b;
