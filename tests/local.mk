@@ -528,3 +528,12 @@ tests/fuzz-pupil-gaze: $(fuzz_pupil_gaze_sources:%=$(top_srcdir)/%)
 	$(AM_V_CCLD)$(CLANG) $(FUZZ_CFLAGS) -I$(top_srcdir)/bridge $(MSGPACK_CFLAGS) -o $@ \
 		$(fuzz_pupil_gaze_sources:%=$(top_srcdir)/%) $(MSGPACK_LIBS) -lm
 endif
+
+# deepactif-bridge's readiness (Type=notify) through a test-owned NOTIFY_SOCKET.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-bridge-notify
+TESTS += tests/test-bridge-notify
+endif
+tests_test_bridge_notify_SOURCES = tests/test-bridge-notify.c tests/test-util.h tests/test-util.c
+tests_test_bridge_notify_CFLAGS = $(TEST_CFLAGS)
+tests_test_bridge_notify_LDADD = $(TEST_LDADD)

@@ -13,13 +13,14 @@
  * the strings "0"/"1" frame by frame, as Pupil versions differ.
  *
  *   pupil-standin --recording FILE [--port N] [--rate HZ] [--duration S]
- *                 [--malformed] [--exit-after-send]
+ *                 [--confidence C] [--malformed] [--exit-after-send]
  *
  * Prints the Pupil Remote port on the first line of stdout once bound, and
  * "sent N" when done sending; then keeps answering Pupil Remote until
  * SIGTERM (or exits with --exit-after-send). --rate 0 (the default) sends
  * as fast as ZeroMQ takes the messages; --duration loops the recording for
  * that many seconds at --rate, stamping messages with Pupil's clock.
+ * --confidence sends every complete frame with confidence C (default 1).
  */
 
 #include <getopt.h>
@@ -36,6 +37,7 @@
 
 static volatile sig_atomic_t stop;
 static uint64_t start_us;
+static double confidence = 1.0;
 
 static void on_signal(int sig) {
         stop = 1;
@@ -158,7 +160,7 @@ static void pack_gaze(msgpack_sbuffer *sb, const da_frame *f, double timestamp, 
         pack_str(&pk, "base_data");
         msgpack_pack_array(&pk, 0);
         pack_str(&pk, "confidence");
-        msgpack_pack_double(&pk, frame_missing(f) ? 0.0 : 1.0);
+        msgpack_pack_double(&pk, frame_missing(f) ? 0.0 : confidence);
 }
 
 static int publish(void *xpub, const char *topic, const void *data, size_t size) {
@@ -234,12 +236,13 @@ static void send_malformed(void *xpub) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_RECORDING = 0x100, ARG_PORT, ARG_RATE, ARG_DURATION, ARG_MALFORMED, ARG_EXIT };
+        enum { ARG_RECORDING = 0x100, ARG_PORT, ARG_RATE, ARG_DURATION, ARG_CONFIDENCE, ARG_MALFORMED, ARG_EXIT };
         static const struct option options[] = {
                 { "recording",       required_argument, NULL, ARG_RECORDING },
                 { "port",            required_argument, NULL, ARG_PORT },
                 { "rate",            required_argument, NULL, ARG_RATE },
                 { "duration",        required_argument, NULL, ARG_DURATION },
+                { "confidence",      required_argument, NULL, ARG_CONFIDENCE },
                 { "malformed",       no_argument,       NULL, ARG_MALFORMED },
                 { "exit-after-send", no_argument,       NULL, ARG_EXIT },
                 {}
@@ -271,6 +274,9 @@ int main(int argc, char **argv) {
                 case ARG_DURATION:
                         duration = strtod(optarg, NULL);
                         break;
+                case ARG_CONFIDENCE:
+                        confidence = strtod(optarg, NULL);
+                        break;
                 case ARG_MALFORMED:
                         bad = true;
                         break;
@@ -282,7 +288,7 @@ int main(int argc, char **argv) {
                 }
         if (!recording || (duration > 0 && rate <= 0)) {
                 fprintf(stderr, "usage: pupil-standin --recording FILE [--port N] [--rate HZ] [--duration S] "
-                        "[--malformed] [--exit-after-send]\n");
+                        "[--confidence C] [--malformed] [--exit-after-send]\n");
                 return 2;
         }
 

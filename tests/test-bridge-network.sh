@@ -8,7 +8,9 @@
 #     map, NaN, wrong lengths and types, missing keys, a monocular topic),
 #     each kind sent twice: no crash, one log line per kind, every good
 #     frame after them still written;
-#  2. Pupil Capture not running yet, then stopped and started again: one log
+#  2. data below --min-confidence dropped and counted, data at or above
+#     it written;
+#  3. Pupil Capture not running yet, then stopped and started again: one log
 #     line per outage, reconnection with backoff, the same device (one evemu
 #     description) throughout, every frame of both runs written, times
 #     never going back.
@@ -59,6 +61,27 @@ n=$(grep -c "Dropping malformed" "$work/bad.log" || true)
 [ "$n" -eq 7 ] || fail "$n malformed-message lines, 7 kinds were sent"
 grep -q "no 'eye_centers_3d'" "$work/bad.log" || fail "the missing key is not named"
 grep -q "16 malformed messages dropped" "$work/bad.log" || fail "the malformed messages were not all counted"
+kill "${pids[-1]}"
+
+check "--min-confidence: data below it dropped and counted, the rest written"
+start_standin "$work/standin-low.out" --confidence 0.5
+port=$(head -n1 "$work/standin-low.out")
+low_standin=${pids[-1]}
+"$bridge" --pupil "tcp://127.0.0.1:$port" --evemu "$work/low.evemu" --min-confidence 0.6 --stats \
+        > "$work/low.stats" 2> "$work/low.log" &
+low_pid=$!
+wait_for 20 grep -q "^sent $samples\$" "$work/standin-low.out" || fail "the stand-in did not send"
+wait_for 20 grep -q "Connected to Pupil Capture" "$work/low.log" || fail "the bridge did not connect"
+sleep 0.5                               # the last messages in flight
+kill "$low_pid"; wait "$low_pid" || fail "the bridge did not exit 0 on SIGTERM"
+kill "$low_standin"
+grep -qx "low_confidence $samples" "$work/low.stats" || fail "not every datum below 0.6 was counted: $(cat "$work/low.stats")"
+grep -qx "frames_written 0" "$work/low.stats" || fail "data below --min-confidence were written"
+start_standin "$work/standin-ok.out" --confidence 0.5
+port=$(head -n1 "$work/standin-ok.out")
+"$bridge" --pupil "tcp://127.0.0.1:$port" --evemu "$work/ok.evemu" --min-confidence 0.5 --frames "$samples" \
+        2> "$work/ok.log" || fail "the bridge exited with $? at --min-confidence 0.5"
+[ "$(frames "$work/ok.evemu")" -eq "$samples" ] || fail "data at --min-confidence were dropped"
 kill "${pids[-1]}"
 
 check "Pupil Capture not running yet, restarted: reconnects, keeps the device"
