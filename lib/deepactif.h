@@ -87,6 +87,22 @@ int da_model_set_features(da_model *m, const char *const *names, unsigned n);
 int da_model_set_scaler(da_model *m, const float *median, const float *iqr);
 int da_model_set_task(da_model *m, da_task task, const char *unit);
 
+/* How a model's inputs are scaled (DESIGN §2, deepactif-model(5)): with the
+ * stored scaler (global), or per user with each device's own online
+ * median/IQR once `warmup` valid frames have been seen; windows are held
+ * until then. */
+typedef enum da_scaling {
+        DA_SCALING_GLOBAL,
+        DA_SCALING_PER_USER,
+        _DA_SCALING_MAX,
+} da_scaling;
+
+da_scaling da_model_scaling(const da_model *m, unsigned *ret_warmup);
+/* warmup: frames, 4..DA_USER_SCALER_WARMUP_MAX for per-user, ignored for global. */
+int da_model_set_scaling(da_model *m, da_scaling scaling, unsigned warmup);
+const char *da_scaling_to_string(da_scaling s);
+int da_scaling_from_string(const char *s);
+
 const char *da_pooling_to_string(da_pooling p);
 int da_pooling_from_string(const char *s);
 const char *da_activation_to_string(da_activation a);
@@ -205,6 +221,12 @@ int da_reader_open(const char *path, da_recording_format format, da_reader **ret
 /* 1 and a frame, 0 at the end, or a negative errno with err naming the line. */
 int da_reader_next(da_reader *r, da_frame *ret_frame, da_error *err);
 da_recording_format da_reader_format(const da_reader *r);
+/* Drop frames that repeat the previous one in every channel but
+ * target.depth (recordings whose logger ran faster than the tracker; a live
+ * tracker never repeats a sample). Off unless set; the data sets, replay
+ * and `deepactifctl rank` set it (deepactif-features(7)). */
+void da_reader_set_drop_repeats(da_reader *r, bool drop);
+uint64_t da_reader_repeats(const da_reader *r);
 da_reader *da_reader_free(da_reader *r);
 const char *da_recording_format_to_string(da_recording_format f);
 int da_recording_format_from_string(const char *s);
@@ -350,6 +372,32 @@ void da_featurizer_reset(da_featurizer *fz);
 int da_scaler_fit(const float *x, size_t rows, unsigned cols, float *ret_median, float *ret_iqr);
 /* row[c] = (row[c] − median[c]) / iqr[c] for cols values, in place. */
 void da_scaler_apply(const float *median, const float *iqr, unsigned cols, float *row);
+/* The divisor for a column whose IQR is iqr around median: the IQR, or 1
+ * when it is rounding noise (the rule da_scaler_fit applies). */
+float da_scaler_spread(double iqr, double median);
+
+/* Per-user scaling (DESIGN §2): each feature's median and IQR estimated
+ * online from one user's own rows, O(F) work and bounded memory per row
+ * (the first `warmup` rows, then a 512-bin histogram per feature). Rows
+ * with a non-finite value are ignored. Until `warmup` rows have been
+ * pushed the estimate is median 0, IQR 1 and not to be used. Against the
+ * exact quantiles of all rows pushed, the median and IQR stay within about
+ * 1% of the IQR on Robust Vision recordings (DESIGN-NOTES.md). */
+#define DA_USER_SCALER_WARMUP_MAX 100000u
+typedef struct da_user_scaler da_user_scaler;
+
+int da_user_scaler_new(unsigned n_features, unsigned warmup, da_user_scaler **ret);
+da_user_scaler *da_user_scaler_free(da_user_scaler *u);
+void da_user_scaler_reset(da_user_scaler *u);
+/* 1 when the estimate is usable after this row, 0 when not (warming up, or
+ * the row was not finite), negative errno on failure. */
+int da_user_scaler_push(da_user_scaler *u, const float *row);
+bool da_user_scaler_warm(const da_user_scaler *u);
+uint64_t da_user_scaler_rows(const da_user_scaler *u);
+unsigned da_user_scaler_warmup(const da_user_scaler *u);
+void da_user_scaler_get(const da_user_scaler *u, float *ret_median, float *ret_iqr);
+/* Scales a row in place with the current estimate. */
+void da_user_scaler_apply(const da_user_scaler *u, float *row);
 
 /* ---- attribution methods (DESIGN §4.4) --------------------------------- */
 
@@ -468,6 +516,14 @@ da_stream *da_stream_free(da_stream *s);
  * call), 0 when not, negative errno on failure. */
 int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_result);
 void da_stream_reset(da_stream *s);
+/* Per-user scaling: true while the stream's own statistics are still
+ * warming up (no window is evaluated yet), with the valid frames seen and
+ * the warm-up length. False for a globally scaled model. */
+bool da_stream_warming_up(const da_stream *s, uint64_t *ret_frames, uint64_t *ret_warmup);
+/* Takes over another stream's per-user statistics (a reload of the same
+ * device to a model with the same inputs); -EINVAL when either stream
+ * scales globally or the inputs differ. */
+int da_stream_adopt_user_scaling(da_stream *s, da_stream *from);
 /* Hand out each window's scaled inputs without running the model (output
  * and trace NULL), for callers that batch windows through
  * da_forward_traced_batch(). */
@@ -494,6 +550,7 @@ typedef struct da_dataset_options {
         da_recording_format format;     /* default auto */
         const char *column_map;         /* generic CSV/TSV spec, or NULL */
         unsigned min_windows;           /* subjects with fewer are skipped (reported); default 1 */
+        bool keep_repeats;              /* keep frames that repeat the last one (default: dropped) */
 } da_dataset_options;
 
 void da_dataset_options_init(da_dataset_options *o);
@@ -540,8 +597,11 @@ typedef struct da_train_options {
         double beta;                    /* SmoothL1 β, default 1.0 (in the target's unit) */
         unsigned patience;              /* early stopping on the validation MAE, default 5 */
         double val_fraction;            /* of training windows held out, default 0.1 */
+        unsigned val_subjects;          /* > 0: hold out this many whole subjects instead */
         unsigned threads;               /* 0 = one per core */
         uint64_t seed;
+        da_scaling scaling;             /* default global; per-user scales each subject causally */
+        unsigned warmup;                /* per-user warm-up in valid frames */
         const unsigned *features;       /* subset of the data set's feature indices, or NULL = all */
         unsigned n_features;
         da_progress_fn progress;
@@ -558,6 +618,22 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
  * be among the data set's. */
 int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
              double *ret_mae, size_t *ret_windows, da_error *err);
+/* The model's prediction and the target of each window of subject s that a
+ * stream would evaluate (after any per-user warm-up), in stream order;
+ * arrays of *ret_n floats for the caller to free. */
+/* Reference predictors for a model's error (deepactifctl score): the
+ * median target of the training windows, and a ridge regression (λ = 1) on
+ * each window's mean scaled input, fit on the training data set's windows
+ * as the model's stream scales them, and scored on the windows
+ * da_predict_subject() evaluates. */
+typedef struct da_reference da_reference;
+
+int da_reference_fit(const da_model *m, const da_dataset *train, da_reference **ret, da_error *err);
+da_reference *da_reference_free(da_reference *ref);
+int da_reference_score(const da_reference *ref, const da_model *m, const da_dataset *ds, unsigned s,
+                       double *ret_median_mae, double *ret_ridge_mae, size_t *ret_windows, da_error *err);
+int da_predict_subject(const da_model *m, const da_dataset *ds, unsigned s, float **ret_pred,
+                       float **ret_target, size_t *ret_n, da_error *err);
 
 /* ---- evaluation (DESIGN §4.5) --------------------------------------------- */
 

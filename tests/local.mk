@@ -50,6 +50,16 @@ tests_test_rolling_SOURCES = tests/test-rolling.c
 tests_test_rolling_CFLAGS = $(TEST_CFLAGS)
 tests_test_rolling_LDADD = $(TEST_LDADD)
 
+# Per-user scaling: the online median/IQR on the shipped recordings.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-user-scaler
+TESTS += tests/test-user-scaler
+endif
+
+tests_test_user_scaler_SOURCES = tests/test-user-scaler.c
+tests_test_user_scaler_CFLAGS = $(TEST_CFLAGS)
+tests_test_user_scaler_LDADD = $(TEST_LDADD)
+
 tests_test_ranking_SOURCES = tests/test-ranking.c
 tests_test_ranking_CFLAGS = $(TEST_CFLAGS)
 tests_test_ranking_LDADD = $(TEST_LDADD)

@@ -253,6 +253,7 @@ static size_t recording_traces(const da_model *m, const char *path, da_trace_loc
         int r;
 
         ck_assert_msg(da_reader_open(path, DA_REC_AUTO, &rd, &err) == 0, "%s: %s", path, err.message);
+        da_reader_set_drop_repeats(rd, true);
         ck_assert_msg(da_stream_new(m, loc, &st, &err) == 0, "%s", err.message);
         da_stream_set_windows_only(st, batched);
         while ((r = da_reader_next(rd, &fr, &err)) > 0) {
