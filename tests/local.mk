@@ -335,6 +335,10 @@ EXTRA_DIST += tests/test-units.sh
 TESTS += tests/test-man.sh
 EXTRA_DIST += tests/test-man.sh
 
+# The default model rebuilds bit for bit from its documented command.
+TESTS += tests/test-default-model.sh
+EXTRA_DIST += tests/test-default-model.sh
+
 # Kernel-level tests: a uhid GazeHid tracker and a uinput evdev tracker in a
 # QEMU VM (tests/vm/run-vm.sh boots it; tests/vm/vm-test.c runs inside).
 # 'make check-vm' runs them alone; make check skips them (77) without qemu.
