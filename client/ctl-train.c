@@ -435,7 +435,7 @@ int verb_score(int argc, char **argv) {
                 return ctl_fail(_("Failed to score '%s': the recordings hold no window to score"), model);
 
         if (json) {
-                _cleanup_(json_object_putp_nullp) json_object *o = json_object_new_object();
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
                 json_object *subjects = json_object_new_array();
 
                 json_object_object_add(o, "mae_cm", json_object_new_double(all.sum / (double) all.windows * 100));
