@@ -434,6 +434,8 @@ da_stream *da_stream_free(da_stream *s);
 /* 1 and a result when the frame completed a window (valid until the next
  * call), 0 when not, negative errno on failure. */
 int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_result);
+/* Starts the windows afresh after a discontinuity; per-user statistics are
+ * kept (they describe the user). */
 void da_stream_reset(da_stream *s);
 /* Per-user scaling: true while the stream's own statistics are still
  * warming up (no window is evaluated yet), with the valid frames seen and

@@ -111,10 +111,10 @@ int da_stream_new(const da_model *m, da_trace_location location, da_stream **ret
         return 0;
 }
 
+/* The per-user statistics describe the user, not the stretch of frames, so
+ * a discontinuity (a replay looping, time going back) keeps them. */
 void da_stream_reset(da_stream *s) {
         da_featurizer_reset(s->fz);
-        if (s->user)
-                da_user_scaler_reset(s->user);
         s->pos = 0;
         s->valid = 0;
         s->ring_rows = 0;
