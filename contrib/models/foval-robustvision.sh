@@ -15,5 +15,5 @@ set --
 for i in $(seq 1 20); do
         set -- "$@" --data "$data/P$i.tsv.gz"
 done
-exec "$ctl" train "$@" --hidden 16 --lr 0.003 --seed 1 --val-subjects 3 \
+exec "$ctl" train "$@" --hidden 16 --lr 0.001 --seed 1 --val-subjects 3 \
         --scaling per-user --warmup 100 --out "$out"
