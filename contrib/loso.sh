@@ -30,20 +30,20 @@ for s in $subjects; do
         "$ctl" train $train --out "$tmp/P$s.safetensors" "$@" >"$tmp/P$s.train"
         val=$(sed -n 's/.*best validation MAE \([0-9.]*\) cm.*/\1/p' "$tmp/P$s.train")
         # shellcheck disable=SC2086
-        "$ctl" score --json --model "$tmp/P$s.safetensors" --data "$data/P$s.tsv.gz" \
-                $(echo "$train" | sed 's/--data/--train/g') >"$tmp/P$s.json"
-        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d.get("reference") or {}; print("P%s %.1f %d %.1f %.1f val %s" % (sys.argv[2], d["mae_cm"], d["windows"], r["median"], r["ridge"], sys.argv[3]))' "$tmp/P$s.json" "$s" "$val"
+        "$ctl" score --model "$tmp/P$s.safetensors" --data "$data/P$s.tsv.gz" \
+                $(echo "$train" | sed 's/--data/--train/g') >"$tmp/P$s.score"
+        # the subject's row: name, windows, MAE, median and ridge references
+        awk -v val="$val" '$1 ~ /^P[0-9]+$/ { printf "%s %.1f %d %.1f %.1f val %s\n", $1, $3, $2, $4, $5, val }' \
+                "$tmp/P$s.score"
 done | tee "$tmp/folds"
-python3 - "$tmp/folds" <<'PY'
-import sys, statistics as st
-rows = [l.split() for l in open(sys.argv[1])]
-mae = [float(r[1]) for r in rows]
-med = [float(r[3]) for r in rows]
-ridge = [float(r[4]) for r in rows]
-val = [float(r[6]) for r in rows]
-worst = max(rows, key=lambda r: float(r[1]))
-print("LOSO MAE %.1f cm (SD %.1f, worst %s %.1f cm) over %d subjects" % (st.mean(mae), st.pstdev(mae), worst[0], float(worst[1]), len(mae)))
-print("references: training median %.1f cm, ridge %.1f cm; subjects not better than the median: %d" %
-      (st.mean(med), st.mean(ridge), sum(1 for r in rows if float(r[1]) >= float(r[3]))))
-print("selection figure (held-out training subjects, never the left-out one): validation MAE %.1f cm" % st.mean(val))
-PY
+awk '
+{ n++; mae[n] = $2; sum += $2; med += $4; ridge += $5; val += $7; if ($2 >= $4) worse++
+  if ($2 > worst) { worst = $2; who = $1 } }
+END {
+        mean = sum / n
+        for (i = 1; i <= n; i++) ss += (mae[i] - mean) ^ 2
+        printf "LOSO MAE %.1f cm (SD %.1f, worst %s %.1f cm) over %d subjects\n", mean, sqrt(ss / n), who, worst, n
+        printf "references: training median %.1f cm, ridge %.1f cm; subjects not better than the median: %d\n",
+               med / n, ridge / n, worse
+        printf "selection figure (held-out training subjects, never the left-out one): validation MAE %.1f cm\n", val / n
+}' "$tmp/folds"
