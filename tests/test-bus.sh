@@ -166,17 +166,38 @@ stored=$(sqlite3 "file:$work/db.sqlite?mode=ro" "
 out=$("$ctl" status --user 2>&1) && fail "status without daemon succeeded"
 echo "$out" | grep -q "not running.*deepactifd --user" || fail "unclear: $out"
 
+# ---- a ranking query is answered from memory and writes nothing ----
+check "GetRanking reads the live snapshot without a flush"
+printf '[Daemon]\nRankingInterval=200ms\nFlushInterval=1h\n' > "$work/hourly.conf"
+vl3=$work/vl3.sock
+"$daemon" --no-bus --replay "$rec" --loop --model "$work/model.safetensors" --database "$work/db3.sqlite" \
+        --config "$work/hourly.conf" --varlink "$vl3" 2>"$work/daemon3.log" &
+daemon3=$!
+pids+=($daemon3)
+out=
+for _ in $(seq 100); do
+        out=$("$send" "$vl3" 1 '{"method":"io.deepactif.Daemon.GetRanking"}' 2>/dev/null) || true
+        echo "$out" | grep -q '"scores"' && break
+        sleep 0.1
+done
+echo "$out" | grep -q '"scores"' || fail "no live ranking over varlink: $out $(cat "$work/daemon3.log")"
+rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
+[ "$rows" = 0 ] || fail "answering GetRanking wrote to the store ($rows snapshots before the first flush)"
+kill $daemon3; wait $daemon3 || true
+rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
+[ "$rows" -gt 0 ] 2>/dev/null || fail "nothing stored after SIGTERM: $rows"
+
 # ---- per-user scaling: the warm-up shows, a reload keeps the statistics ----
 check "per-user model: devices shows the warm-up; a reload keeps the device's statistics"
 "$ctl" train --data "$srcdir/contrib/data/robustvision/P9.tsv.gz" --hidden 4 --epochs 1 --scaling per-user --warmup 40 \
         --out "$work/per-user.safetensors" >/dev/null || fail "training a per-user model"
-"$daemon" --user --replay "$rec" --loop --model "$work/per-user.safetensors" --database "$work/db3.sqlite" \
-        --config "$work/deepactifd.conf" --varlink "$work/vl3/io.deepactif.Daemon" 2>"$work/daemon3.log" &
+"$daemon" --user --replay "$rec" --loop --model "$work/per-user.safetensors" --database "$work/db4.sqlite" \
+        --config "$work/deepactifd.conf" --varlink "$work/vl4/io.deepactif.Daemon" 2>"$work/daemon4.log" &
 daemon_pid=$!
 pids+=($daemon_pid)
 warming() { "$ctl" devices --user --json | grep -oE '"warmingUp":[ ]*(true|false)' | grep -oE '(true|false)$'; }
 for _ in $(seq 100); do "$ctl" status --user >/dev/null 2>&1 && break; sleep 0.1; done
-"$ctl" status --user >/dev/null || fail "daemon not reachable: $(cat "$work/daemon3.log")"
+"$ctl" status --user >/dev/null || fail "daemon not reachable: $(cat "$work/daemon4.log")"
 # the fixture delivers ~10 distinct samples a second: 40 take ~4 s
 [ "$(warming)" = true ] || fail "a fresh device is not warming up: $("$ctl" devices --user 2>&1)"
 "$ctl" devices --user | grep -q "warming up" || fail "devices does not show the warm-up: $("$ctl" devices --user)"
