@@ -85,6 +85,49 @@ static void run_step(void *userdata) {
         da_step(b->ctx, b->x);
 }
 
+/* One frame through per-user scaling: the online median/IQR update and the
+ * scaling of the row, as da_stream does it for a per-user model. */
+typedef struct scaler_bench {
+        da_user_scaler *u;
+        float *rows;            /* SCALER_ROWS × F, cycled */
+        float *row;
+        unsigned i;
+} scaler_bench;
+
+#define SCALER_ROWS 1024u
+#define SCALER_WARMUP 100u
+
+static void run_user_scaler(void *userdata) {
+        scaler_bench *b = userdata;
+
+        memcpy(b->row, b->rows + (size_t) (b->i++ % SCALER_ROWS) * BENCH_FEATURES, BENCH_FEATURES * sizeof(float));
+        (void) da_user_scaler_push(b->u, b->row);
+        da_user_scaler_apply(b->u, b->row);
+}
+
+/* Past the warm-up and the re-centrings, which a long-running device has
+ * behind it: the steady per-frame cost. */
+static int measure_user_scaler(double *ret_us) {
+        _cleanup_free_ float *rows = malloc(sizeof(float) * SCALER_ROWS * BENCH_FEATURES);
+        float row[BENCH_FEATURES];
+        scaler_bench b = { .rows = rows, .row = row };
+        uint64_t s = 7;
+        int r;
+
+        if (!rows)
+                return -ENOMEM;
+        for (unsigned i = 0; i < SCALER_ROWS * BENCH_FEATURES; i++)
+                rows[i] = (float) (da_uniform01(&s) + da_uniform01(&s) + (i % BENCH_FEATURES));
+        r = da_user_scaler_new(BENCH_FEATURES, SCALER_WARMUP, &b.u);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < 128 * SCALER_WARMUP; i++)
+                run_user_scaler(&b);
+        *ret_us = measure(run_user_scaler, &b);
+        da_user_scaler_free(b.u);
+        return 0;
+}
+
 static void run_window(void *userdata) {
         lstm_bench *b = userdata;
 
@@ -216,6 +259,11 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
 
         b = (lstm_bench) { .m = m, .ctx = ctx, .x = x, .out = out, .trace = trace, .phi = phi, .T = T };
         cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, measure(run_step, &b) };
+        r = measure_user_scaler(&cases[*n].us);
+        if (r < 0)
+                return r;
+        cases[*n] = (bench_case) { "user-scaler", H, F, T, cases[*n].us };
+        (*n)++;
         cases[(*n)++] = (bench_case) { "weights-read", H, F, T, measure_read(step_weights(H)) };
         cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, measure(run_window, &b) };
         if (!attribute)
@@ -328,7 +376,7 @@ int verb_bench(int argc, char **argv) {
                 {}
         };
         static const unsigned hidden[] = { 64, 128, 1435 };
-        bench_case cases[32];
+        bench_case cases[40];
         size_t n = 0;
         bool json = false;
         cpu_set_t one;
@@ -386,6 +434,7 @@ int verb_bench(int argc, char **argv) {
         for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
                 char added[2][96];
                 const bench_case *st = find_case(cases, n, "lstm-step", hidden[i]),
+                                 *us = find_case(cases, n, "user-scaler", hidden[i]),
                                  *rd = find_case(cases, n, "weights-read", hidden[i]),
                                  *da = find_case(cases, n, "deepactif-window", hidden[i]),
                                  *fw = find_case(cases, n, "lstm-window", hidden[i]),
@@ -397,6 +446,10 @@ int verb_bench(int argc, char **argv) {
                         printf(_("H=%u: a step multiplies %.0f KiB of weights; only reading them takes %.2f µs, "
                                  "the step %.2f µs (%.2f×)\n"),
                                hidden[i], step_weights(hidden[i]) * sizeof(float) / 1024.0, rd->us, st->us, st->us / rd->us);
+                if (st && us)
+                        printf(_("H=%u: per-user scaling (online median/IQR of %u features) adds %.2f µs per frame to "
+                                 "the step's %.2f µs\n"),
+                               hidden[i], us->features, us->us, st->us);
                 if (!da || !db || !fw || !fb || !ig)
                         continue;
                 printf(_("H=%u: DeepACTIF's trace adds %s per window to the forward pass when ranking a recording, "

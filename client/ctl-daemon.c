@@ -274,14 +274,18 @@ static int op_devices(Client *c, json_object **ret) {
         a = json_object_new_array();
         while ((r = sd_bus_message_read(reply, "(ssbo)", &name, &source, &supported, &path)) > 0) {
                 json_object *d = json_object_new_object();
-                uint64_t processed = 0, dropped = 0, updated = 0;
+                uint64_t processed = 0, dropped = 0, updated = 0, remaining = 0;
                 double prediction = NAN;
+                int warming = 0;
 
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "FramesProcessed", NULL, 't', &processed);
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "FramesDropped", NULL, 't', &dropped);
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "LastPrediction", NULL, 'd', &prediction);
                 (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "UpdatedAt", NULL, 't', &updated);
                 json_object_object_add(d, "openEvents", read_open_events(c, path));
+                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "WarmingUp", NULL, 'b', &warming);
+                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "WarmupRemaining", NULL,
+                                                   't', &remaining);
                 json_object_object_add(d, "name", json_object_new_string(name));
                 json_object_object_add(d, "source", json_object_new_string(source));
                 json_object_object_add(d, "supported", json_object_new_boolean(supported));
@@ -289,6 +293,8 @@ static int op_devices(Client *c, json_object **ret) {
                 json_object_object_add(d, "framesDropped", json_object_new_uint64(dropped));
                 json_object_object_add(d, "lastPrediction", isfinite(prediction) ? json_object_new_double(prediction) : NULL);
                 json_object_object_add(d, "updatedAt", updated ? json_object_new_uint64(updated) : NULL);
+                json_object_object_add(d, "warmingUp", json_object_new_boolean(warming));
+                json_object_object_add(d, "warmupRemaining", json_object_new_uint64(remaining));
                 json_object_array_add(a, d);
         }
         *ret = a;
@@ -742,14 +748,21 @@ int verb_daemon(int argc, char **argv) {
                                str(out, "database"));
                 print_status_events(&c);
         } else if (streq(argv[0], "devices")) {
-                printf("%-40s %-8s %-9s %12s %9s %12s\n", _("NAME"), _("SOURCE"), _("SUPPORTED"), _("FRAMES"),
-                       _("DROPPED"), _("PREDICTION"));
+                printf("%-40s %-8s %-9s %12s %9s %12s  %s\n", _("NAME"), _("SOURCE"), _("SUPPORTED"), _("FRAMES"),
+                       _("DROPPED"), _("PREDICTION"), _("STATE"));
                 for (size_t i = 0; i < json_object_array_length(out); i++) {
                         json_object *d = json_object_array_get_idx(out, i);
+                        char state[64];
 
-                        printf("%-40s %-8s %-9s %12s %9s %12s\n", str(d, "name"), str(d, "source"),
+                        if (json_object_get_boolean(json_object_object_get(d, "warmingUp")))
+                                snprintf(state, sizeof state, _("warming up (%s frames to go)"),
+                                         str(d, "warmupRemaining"));
+                        else
+                                snprintf(state, sizeof state, "%s", _("running"));
+                        printf("%-40s %-8s %-9s %12s %9s %12s  %s\n", str(d, "name"), str(d, "source"),
                                json_object_get_boolean(json_object_object_get(d, "supported")) ? _("yes") : _("no"),
-                               str(d, "framesProcessed"), str(d, "framesDropped"), str(d, "lastPrediction"));
+                               str(d, "framesProcessed"), str(d, "framesDropped"), str(d, "lastPrediction"),
+                               json_object_get_boolean(json_object_object_get(d, "supported")) ? state : "-");
                         print_open_events(d);
                 }
         } else if (streq(argv[0], "top"))

@@ -54,6 +54,16 @@ static json_object *model_json(const da_model *m, const char *path) {
         if (da_model_unit(m))
                 json_object_object_add(o, "unit", json_object_new_string(da_model_unit(m)));
         json_object_object_add(o, "parameters", json_object_new_int64((int64_t) da_model_n_parameters(m)));
+        {
+                unsigned warmup;
+                da_scaling sc = da_model_scaling(m, &warmup);
+                json_object *s = json_object_new_object();
+
+                json_object_object_add(s, "type", json_object_new_string(da_scaling_to_string(sc)));
+                if (sc == DA_SCALING_PER_USER)
+                        json_object_object_add(s, "warmup", json_object_new_int64(warmup));
+                json_object_object_add(o, "scaling", s);
+        }
         for (unsigned f = 0; f < a->n_features; f++) {
                 json_object *e = json_object_new_object();
 
@@ -119,6 +129,14 @@ static int model_info(const char *path, bool json) {
         printf(_("Parameters:   %zu (%.1f KiB as float32)\n"), da_model_n_parameters(m),
                (double) da_model_n_parameters(m) * 4 / 1024);
         printf(_("Scaler:       %s\n"), da_model_scaler_median(m) ? _("robust (median, IQR)") : _("none"));
+        {
+                unsigned warmup;
+
+                if (da_model_scaling(m, &warmup) == DA_SCALING_PER_USER)
+                        printf(_("Scaling:      per user, after a warm-up of %u valid frames\n"), warmup);
+                else
+                        printf(_("Scaling:      global (the stored scaler)\n"));
+        }
         printf(_("Features (%u):\n"), a->n_features);
         for (unsigned f = 0; f < a->n_features; f++)
                 printf("  %3u  %s\n", f + 1, da_model_feature(m, f));

@@ -157,6 +157,8 @@ static int collect(const da_model *m, const rank_args *a, matrix *mx) {
         if (r < 0)
                 return ctl_fail(_("Failed to open recording '%s': %s"), a->input,
                                 err.message[0] ? err.message : strerror(-r)), r;
+        /* the frames `score`, training and the daemon's replay see */
+        da_reader_set_drop_repeats(rd, true);
         r = da_stream_new(m, a->location, &st, &err);
         if (r < 0)
                 return ctl_fail(_("Failed to bind model '%s' to the recording: %s"), a->model,

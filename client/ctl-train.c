@@ -134,6 +134,12 @@ static void train_help(void) {
                  "  --window T           Frames per window (10)\n"
                  "  --batch N            Windows per minibatch (64)\n"
                  "  --lr RATE            AdamW learning rate (0.001)\n"
+                 "  --scaling MODE       global (the training subjects' median/IQR, stored) or\n"
+                 "                       per-user (each user's own, online; needs --warmup)\n"
+                 "  --warmup N           Per-user warm-up in valid frames\n"
+                 "  --val-subjects N     Hold out N whole training subjects for early stopping\n"
+                 "                       (default: 10%% of each subject's windows)\n"
+                 "  --keep-repeats       Keep samples that repeat the previous one\n"
                  "  --column-map SPEC    Read generic CSV/TSV files with this column map\n"
                  "  --format FORMAT      auto, robustvision, tobii, eyelink, pupil (auto)\n"),
                program_invocation_short_name);
@@ -141,11 +147,16 @@ static void train_help(void) {
 
 int verb_train(int argc, char **argv) {
         enum { ARG_DATA = 0x100, ARG_OUT, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
-               ARG_BATCH, ARG_LR, ARG_COLUMN_MAP, ARG_FORMAT };
+               ARG_BATCH, ARG_LR, ARG_COLUMN_MAP, ARG_FORMAT, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS,
+               ARG_KEEP_REPEATS };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
                 { "data",       required_argument, NULL, ARG_DATA },
                 { "out",        required_argument, NULL, ARG_OUT },
+                { "scaling",    required_argument, NULL, ARG_SCALING },
+                { "warmup",     required_argument, NULL, ARG_WARMUP },
+                { "val-subjects", required_argument, NULL, ARG_VAL_SUBJECTS },
+                { "keep-repeats", no_argument,     NULL, ARG_KEEP_REPEATS },
                 { "hidden",     required_argument, NULL, ARG_HIDDEN },
                 { "epochs",     required_argument, NULL, ARG_EPOCHS },
                 { "features",   required_argument, NULL, ARG_FEATURES },
@@ -232,6 +243,24 @@ int verb_train(int argc, char **argv) {
                         if (ctl_parse_format(optarg, &dopt.format) < 0)
                                 return EXIT_FAILURE;
                         break;
+                case ARG_SCALING:
+                        r = da_scaling_from_string(optarg);
+                        if (r < 0)
+                                return ctl_fail(_("Unknown scaling '%s': expected global or per-user"), optarg);
+                        topt.scaling = (da_scaling) r;
+                        break;
+                case ARG_WARMUP:
+                        if (parse_unsigned(optarg, 4, DA_USER_SCALER_WARMUP_MAX, &topt.warmup) < 0)
+                                return ctl_fail(_("Invalid --warmup '%s': expected 4..%u frames"), optarg,
+                                                DA_USER_SCALER_WARMUP_MAX);
+                        break;
+                case ARG_VAL_SUBJECTS:
+                        if (parse_unsigned(optarg, 1, 100000, &topt.val_subjects) < 0)
+                                return ctl_fail(_("Invalid --val-subjects '%s'"), optarg);
+                        break;
+                case ARG_KEEP_REPEATS:
+                        dopt.keep_repeats = true;
+                        break;
                 default:
                         return EXIT_FAILURE;
                 }
@@ -239,6 +268,8 @@ int verb_train(int argc, char **argv) {
         for (int i = optind; i < argc; i++)
                 if (str_list_add(&data, argv[i]) < 0)
                         return ctl_fail("%s", strerror(ENOMEM));
+        if (topt.scaling == DA_SCALING_PER_USER && topt.warmup == 0)
+                return ctl_fail(_("--scaling per-user needs --warmup N"));
         if (data.n == 0 || !out)
                 return ctl_fail(_("train needs --data PATH and --out MODEL. See '%s train --help'."),
                                 program_invocation_short_name);
@@ -289,36 +320,57 @@ static const char *default_model(void) {
 }
 
 static void score_help(void) {
-        printf(_("Usage: %s score [--model FILE] --data PATH... [--json]\n"
+        printf(_("Usage: %s score [--model FILE] --data PATH... [--train PATH...] [--json]\n"
                  "\n"
                  "Print a depth model's mean absolute error over the windows of recordings\n"
-                 "whose target depth is in 0.35..3 m. Without --model, the default model\n"
-                 "(%s).\n"),
+                 "whose target depth is in 0.35..3 m, per subject and overall, scaled as the\n"
+                 "daemon scales them. With --train, beside it the error of the training\n"
+                 "windows' median depth and of a ridge regression on the same scaled inputs,\n"
+                 "fit on those recordings. Without --model, the default model\n"
+                 "(%s).\n"
+                 "\n"
+                 "  --model FILE         The model (safetensors)\n"
+                 "  --data PATH          A recording or a directory of them (repeatable)\n"
+                 "  --train PATH         Training recordings for the references (repeatable)\n"
+                 "  --keep-repeats       Keep samples that repeat the previous one\n"
+                 "  --column-map SPEC    Read generic CSV/TSV files with this column map\n"
+                 "  --json               Print JSON\n"),
                program_invocation_short_name, default_model());
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_reference *, da_reference_free);
+
+typedef struct subject_score {
+        double sum, sum_median, sum_ridge;
+        size_t windows;
+} subject_score;
+
 int verb_score(int argc, char **argv) {
-        enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP, ARG_FORMAT };
+        enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP, ARG_FORMAT, ARG_TRAIN, ARG_KEEP_REPEATS };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
                 { "model",      required_argument, NULL, ARG_MODEL },
                 { "data",       required_argument, NULL, ARG_DATA },
+                { "train",      required_argument, NULL, ARG_TRAIN },
                 { "json",       no_argument,       NULL, ARG_JSON },
                 { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
                 { "format",     required_argument, NULL, ARG_FORMAT },
+                { "keep-repeats", no_argument,     NULL, ARG_KEEP_REPEATS },
                 {}
         };
-        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL, *train_ds = NULL;
         _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_reference_freep) da_reference *ref = NULL;
         _cleanup_free_ const char **names = NULL;
-        _cleanup_(str_list_done) str_list data = {};
+        _cleanup_free_ subject_score *sc = NULL;
+        _cleanup_(str_list_done) str_list data = {}, train = {};
         da_dataset_options dopt;
         const da_arch *a;
         const char *model = NULL;
         da_error err = {};
         bool json = false;
-        double mae;
-        size_t windows;
+        subject_score all = {};
+        unsigned n_sub;
         int c, r;
 
         da_dataset_options_init(&dopt);
@@ -331,7 +383,8 @@ int verb_score(int argc, char **argv) {
                         model = optarg;
                         break;
                 case ARG_DATA:
-                        r = str_list_add(&data, optarg);
+                case ARG_TRAIN:
+                        r = str_list_add(c == ARG_DATA ? &data : &train, optarg);
                         if (r < 0)
                                 return ctl_fail("%s", strerror(-r));
                         break;
@@ -345,6 +398,9 @@ int verb_score(int argc, char **argv) {
                 case ARG_FORMAT:
                         if (ctl_parse_format(optarg, &dopt.format) < 0)
                                 return EXIT_FAILURE;
+                        break;
+                case ARG_KEEP_REPEATS:
+                        dopt.keep_repeats = true;
                         break;
                 default:
                         return EXIT_FAILURE;
@@ -376,19 +432,108 @@ int verb_score(int argc, char **argv) {
         dopt.hop = a->hop;
         if (load_data(&data, &dopt, &ds) < 0)
                 return EXIT_FAILURE;
+        if (train.n > 0) {
+                if (load_data(&train, &dopt, &train_ds) < 0)
+                        return EXIT_FAILURE;
+                r = da_reference_fit(m, train_ds, &ref, &err);
+                if (r < 0)
+                        return ctl_fail(_("Failed to fit the reference predictors: %s"),
+                                        err.message[0] ? err.message : strerror(-r));
+        }
 
-        r = da_score(m, ds, NULL, 0, &mae, &windows, &err);
-        if (r < 0)
-                return ctl_fail(_("Failed to score '%s': %s"), model, err.message[0] ? err.message : strerror(-r));
+        n_sub = da_dataset_n_subjects(ds);
+        sc = calloc(n_sub, sizeof(subject_score));
+        if (!sc)
+                return ctl_fail("%s", strerror(ENOMEM));
+        for (unsigned s = 0; s < n_sub; s++) {
+                _cleanup_free_ float *pred = NULL, *target = NULL;
+                size_t n;
+
+                r = da_predict_subject(m, ds, s, &pred, &target, &n, &err);
+                if (r < 0)
+                        return ctl_fail(_("Failed to score '%s': %s"), model,
+                                        err.message[0] ? err.message : strerror(-r));
+                for (size_t w = 0; w < n; w++)
+                        sc[s].sum += fabs((double) pred[w] - (double) target[w]);
+                sc[s].windows = n;
+                if (ref) {
+                        double med, ridge;
+                        size_t k;
+
+                        r = da_reference_score(ref, m, ds, s, &med, &ridge, &k, &err);
+                        if (r < 0)
+                                return ctl_fail(_("Failed to score the reference predictors: %s"),
+                                                err.message[0] ? err.message : strerror(-r));
+                        sc[s].sum_median = k ? med * (double) k : 0;
+                        sc[s].sum_ridge = k ? ridge * (double) k : 0;
+                }
+                all.sum += sc[s].sum;
+                all.sum_median += sc[s].sum_median;
+                all.sum_ridge += sc[s].sum_ridge;
+                all.windows += n;
+        }
+        if (all.windows == 0)
+                return ctl_fail(_("Failed to score '%s': the recordings hold no window to score"), model);
 
         if (json) {
                 _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+                json_object *subjects = json_object_new_array();
 
-                json_object_object_add(o, "mae_cm", json_object_new_double(mae * 100));
-                json_object_object_add(o, "windows", json_object_new_int64((int64_t) windows));
+                json_object_object_add(o, "mae_cm", json_object_new_double(all.sum / (double) all.windows * 100));
+                json_object_object_add(o, "windows", json_object_new_int64((int64_t) all.windows));
+                for (unsigned s = 0; s < n_sub; s++) {
+                        json_object *j = json_object_new_object();
+
+                        json_object_object_add(j, "name", json_object_new_string(da_dataset_subject(ds, s)));
+                        json_object_object_add(j, "windows", json_object_new_int64((int64_t) sc[s].windows));
+                        json_object_object_add(j, "mae_cm", sc[s].windows ?
+                                               json_object_new_double(sc[s].sum / (double) sc[s].windows * 100) : NULL);
+                        if (ref && sc[s].windows) {
+                                json_object *rj = json_object_new_object();
+
+                                json_object_object_add(rj, "median", json_object_new_double(
+                                                               sc[s].sum_median / (double) sc[s].windows * 100));
+                                json_object_object_add(rj, "ridge", json_object_new_double(
+                                                               sc[s].sum_ridge / (double) sc[s].windows * 100));
+                                json_object_object_add(j, "reference", rj);
+                        }
+                        json_object_array_add(subjects, j);
+                }
+                json_object_object_add(o, "subjects", subjects);
+                if (ref) {
+                        json_object *rj = json_object_new_object();
+
+                        json_object_object_add(rj, "median",
+                                               json_object_new_double(all.sum_median / (double) all.windows * 100));
+                        json_object_object_add(rj, "ridge",
+                                               json_object_new_double(all.sum_ridge / (double) all.windows * 100));
+                        json_object_object_add(o, "reference", rj);
+                } else
+                        json_object_object_add(o, "reference", NULL);
                 ctl_print_json(o);
-        } else
-                printf(_("MAE %.2f cm over %zu windows of %u subjects (%s)\n"), mae * 100, windows,
-                       da_dataset_n_subjects(ds), model);
+                return EXIT_SUCCESS;
+        }
+
+        if (ref)
+                printf("%-16s %8s %10s %10s %10s\n", _("SUBJECT"), _("WINDOWS"), _("MAE/cm"), _("MEDIAN/cm"),
+                       _("RIDGE/cm"));
+        else
+                printf("%-16s %8s %10s\n", _("SUBJECT"), _("WINDOWS"), _("MAE/cm"));
+        for (unsigned s = 0; s < n_sub; s++) {
+                double k = (double) sc[s].windows;
+
+                if (sc[s].windows == 0)
+                        printf("%-16s %8zu %10s\n", da_dataset_subject(ds, s), sc[s].windows, "-");
+                else if (ref)
+                        printf("%-16s %8zu %10.2f %10.2f %10.2f\n", da_dataset_subject(ds, s), sc[s].windows,
+                               sc[s].sum / k * 100, sc[s].sum_median / k * 100, sc[s].sum_ridge / k * 100);
+                else
+                        printf("%-16s %8zu %10.2f\n", da_dataset_subject(ds, s), sc[s].windows, sc[s].sum / k * 100);
+        }
+        printf(_("MAE %.2f cm over %zu windows of %u subjects (%s)\n"), all.sum / (double) all.windows * 100,
+               all.windows, n_sub, model);
+        if (ref)
+                printf(_("References: training median %.2f cm, ridge regression %.2f cm\n"),
+                       all.sum_median / (double) all.windows * 100, all.sum_ridge / (double) all.windows * 100);
         return EXIT_SUCCESS;
 }

@@ -6,7 +6,8 @@ The file is safetensors (see deepactif-model(5)): an 8-byte little-endian
 header length, a JSON header padded with spaces to a multiple of 8, then the
 raw little-endian float32 tensors under PyTorch's own names.  The
 "__metadata__" entry "deepactif" holds a JSON document with the architecture,
-window, task, feature names and robust-scaler parameters.
+window, task, feature names, robust-scaler parameters and input scaling
+(global, or per-user with a warm-up).
 
 Two module layouts are understood, by attribute name:
 
@@ -298,8 +299,26 @@ def _scaler_dict(scaler, F):
     return {"type": "robust", "median": median, "iqr": iqr}
 
 
+SCALINGS = ("global", "per-user")
+MAX_WARMUP = 100000
+
+
+def _scaling_dict(scaling, warmup):
+    if scaling not in SCALINGS:
+        raise ExportError(f"scaling must be one of {SCALINGS}, got {scaling!r}")
+    if scaling == "global":
+        if warmup is not None:
+            raise ExportError("warmup is only for per-user scaling")
+        return {"type": "global"}
+    if (isinstance(warmup, bool) or not isinstance(warmup, int)
+            or not 4 <= warmup <= MAX_WARMUP):
+        raise ExportError(f"per-user scaling needs warmup, an integer in "
+                          f"4..{MAX_WARMUP} frames, got {warmup!r}")
+    return {"type": "per-user", "warmup": warmup}
+
+
 def _metadata(arch, *, features, window, hop, pooling, scaler, task, unit,
-              classes):
+              classes, scaling="global", warmup=None):
     F, O = arch["input_size"], arch["outputs"]
     if pooling not in POOLINGS:
         raise ExportError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
@@ -348,7 +367,8 @@ def _metadata(arch, *, features, window, hop, pooling, scaler, task, unit,
             "window": {"length": window, "hop": hop},
             "task": t,
             "features": features,
-            "scaler": _scaler_dict(scaler, F)}
+            "scaler": _scaler_dict(scaler, F),
+            "scaling": _scaling_dict(scaling, warmup)}
 
 
 def _write_safetensors(path, tensors, metadata):
@@ -373,7 +393,7 @@ def _write_safetensors(path, tensors, metadata):
 
 def export_model(module, path, *, features, window, pooling="max",
                  scaler=None, task="regression", unit=None, hop=1,
-                 classes=None):
+                 classes=None, scaling="global", warmup=None):
     """Write module as a deepactif model file at path.
 
     features: the F input feature names, in input order.
@@ -383,6 +403,10 @@ def export_model(module, path, *, features, window, pooling="max",
               own pooling attribute when it has one).
     scaler:   None, {"median": [F], "iqr": [F]} or a fitted
               sklearn RobustScaler; inputs are scaled as (x - median) / iqr.
+    scaling:  "global" (with the scaler above) or "per-user": each device's
+              own online median/IQR after warmup valid frames, during which
+              no window is evaluated; the model must have been trained on
+              inputs scaled that way, each subject causally.
     task:     "regression" (with an optional unit such as "m") or
               "classification" (with classes, one name per output).
 
@@ -395,7 +419,7 @@ def export_model(module, path, *, features, window, pooling="max",
     arch, tensors = _model_tensors(module)
     doc = _metadata(arch, features=features, window=window, hop=hop,
                     pooling=pooling, scaler=scaler, task=task, unit=unit,
-                    classes=classes)
+                    classes=classes, scaling=scaling, warmup=warmup)
     _write_safetensors(path, tensors,
                        {"deepactif": json.dumps(doc, separators=(",", ":"))})
     return doc
@@ -517,6 +541,11 @@ def main(argv=None):
     p.add_argument("--scaler", metavar="JSON",
                    help='robust scaler as a JSON file {"median": [..], '
                         '"iqr": [..]}')
+    p.add_argument("--scaling", choices=SCALINGS, default="global",
+                   help="global (the --scaler) or per-user (each device's own "
+                        "online median/IQR after --warmup frames)")
+    p.add_argument("--warmup", type=int,
+                   help="per-user warm-up in valid frames")
     p.add_argument("--task", choices=TASKS, default="regression")
     p.add_argument("--unit", help="unit of a regression output, e.g. m")
     p.add_argument("--classes", help="comma-separated class names, or @FILE "
@@ -540,7 +569,8 @@ def main(argv=None):
             module, args.output, features=_read_list(args.features),
             window=args.window, hop=args.hop, pooling=args.pooling,
             scaler=scaler, task=args.task, unit=args.unit,
-            classes=_read_list(args.classes) if args.classes else None)
+            classes=_read_list(args.classes) if args.classes else None,
+            scaling=args.scaling, warmup=args.warmup)
     except (ExportError, OSError, json.JSONDecodeError) as e:
         print(f"deepactif_export: {e}", file=sys.stderr)
         return 1

@@ -83,6 +83,20 @@ static int property_get_frames_invalid(sd_bus *bus, const char *path, const char
         return sd_bus_message_append(reply, "t", device_frames_invalid(userdata));
 }
 
+static int property_get_warming_up(sd_bus *bus, const char *path, const char *interface, const char *property,
+                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        return sd_bus_message_append(reply, "b", device_warming_up(userdata, NULL));
+}
+
+static int property_get_warmup_remaining(sd_bus *bus, const char *path, const char *interface,
+                                         const char *property, sd_bus_message *reply, void *userdata,
+                                         sd_bus_error *error) {
+        uint64_t remaining;
+
+        (void) device_warming_up(userdata, &remaining);
+        return sd_bus_message_append(reply, "t", remaining);
+}
+
 int bus_append_scores(sd_bus_message *m, const store_record *rec, size_t top_k) {
         size_t n = top_k > 0 ? MIN(top_k, rec->n_scores) : rec->n_scores;
         int r;
@@ -107,7 +121,8 @@ void bus_device_send_ranking_changed(Manager *m, Device *d) {
                 goto fail;
         r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "Model", "Supported",
                                            "MissingChannels", "FramesProcessed", "FramesDropped",
-                                           "FramesInvalid", "LastPrediction", "UpdatedAt", NULL);
+                                           "FramesInvalid", "WarmingUp", "WarmupRemaining", "LastPrediction",
+                                           "UpdatedAt", NULL);
         if (r < 0)
                 goto fail;
         r = sd_bus_message_new_signal(m->bus, &signal, path, BUS_DEVICE_INTERFACE, "RankingChanged");
@@ -177,6 +192,9 @@ const sd_bus_vtable bus_device_vtable[] = {
         SD_BUS_PROPERTY("FramesDropped", "t", NULL, offsetof(Device, frames_dropped),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("FramesInvalid", "t", property_get_frames_invalid, 0,
+                        SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WarmingUp", "b", property_get_warming_up, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("WarmupRemaining", "t", property_get_warmup_remaining, 0,
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastPrediction", "d", NULL, offsetof(Device, last_prediction),
                         SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),

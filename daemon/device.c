@@ -31,6 +31,15 @@ static void retire_stream(Device *d) {
         d->stream = da_stream_free(d->stream);
 }
 
+bool device_warming_up(const Device *d, uint64_t *ret_remaining) {
+        uint64_t seen = 0, warmup = 0;
+        bool warming = d->stream && da_stream_warming_up(d->stream, &seen, &warmup);
+
+        if (ret_remaining)
+                *ret_remaining = warming ? warmup - seen : 0;
+        return warming;
+}
+
 uint64_t device_frames_invalid(const Device *d) {
         da_stream_stats st = {};
 
@@ -80,6 +89,10 @@ static int bind_model(Device *d) {
         if (r < 0)
                 return log_error_errno(r, "Failed to bind device %s to model '%s': %s",
                                        d->name, m->model_path, err.message[0] ? err.message : strerror(-r));
+        /* A reload to a per-user model with the same inputs keeps what the
+         * device has learnt about its user; anything else starts afresh. */
+        if (d->stream && da_stream_adopt_user_scaling(stream, d->stream) >= 0)
+                log_debug("Device %s keeps its per-user scaling statistics.", d->name);
 
         /* Reloading the same feature list keeps the rolling rankings; any
          * other change starts them afresh, as they would rank other things. */

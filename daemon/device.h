@@ -91,6 +91,10 @@ int device_push(Device *d, const da_frame *frame);
 void device_count_dropped(Device *d, uint64_t n);
 /* Frames decoded but unusable: a model feature missing (NaN), and more. */
 uint64_t device_frames_invalid(const Device *d);
+/* Per-user scaling still warming up (no window evaluated yet), and the
+ * valid frames it still needs; false and 0 once warm or when the model
+ * scales globally. */
+bool device_warming_up(const Device *d, uint64_t *ret_remaining);
 /* Forgets stream history (a replay restarting, a device re-added) but keeps
  * the rolling rankings. */
 void device_reset_stream(Device *d);

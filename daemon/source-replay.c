@@ -46,6 +46,8 @@ static int open_reader(ReaderReplay *r) {
         if (k < 0)
                 return log_error_errno(k, "Failed to open recording '%s': %s", r->replay.path,
                                        err.message[0] ? err.message : strerror(-k));
+        /* as the data sets read it, so replay and `deepactifctl score` see the same frames */
+        da_reader_set_drop_repeats(r->reader, true);
         return 0;
 }
 

@@ -43,6 +43,8 @@ const char varlink_manager_description[] =
         "  framesProcessed: int,\n"
         "  framesDropped: int,\n"
         "  framesInvalid: int,\n"
+        "  warmingUp: bool,\n"
+        "  warmupRemaining: int,\n"
         "  lastPrediction: ?float,\n"
         "  updatedAt: ?int,\n"
         "  openEvents: []string\n"
@@ -201,6 +203,13 @@ static json_object *device_to_json(Manager *m, const Device *d) {
         json_object_object_add(o, "framesProcessed", json_object_new_uint64(d->frames_processed));
         json_object_object_add(o, "framesDropped", json_object_new_uint64(d->frames_dropped));
         json_object_object_add(o, "framesInvalid", json_object_new_uint64(device_frames_invalid(d)));
+        {
+                uint64_t remaining;
+                bool warming = device_warming_up(d, &remaining);
+
+                json_object_object_add(o, "warmingUp", json_object_new_boolean(warming));
+                json_object_object_add(o, "warmupRemaining", json_object_new_uint64(remaining));
+        }
         json_object_object_add(o, "lastPrediction", json_double_or_null(d->last_prediction));
         json_object_object_add(o, "updatedAt", d->last_snapshot_us ? json_object_new_uint64(d->last_snapshot_us) : NULL);
         json_object_object_add(o, "openEvents", strv_to_json(device_events_open(&d->events)));

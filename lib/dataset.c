@@ -257,11 +257,17 @@ static int open_recording(const char *path, const da_dataset_options *opt, da_re
         int r;
 
         if (!opt->column_map)
-                return da_reader_open(path, opt->format, ret, err);
-        r = da_column_map_parse(opt->column_map, &map, err);
+                r = da_reader_open(path, opt->format, ret, err);
+        else {
+                r = da_column_map_parse(opt->column_map, &map, err);
+                if (r < 0)
+                        return r;
+                r = da_reader_open_csv(path, map, ret, err);
+        }
         if (r < 0)
                 return r;
-        return da_reader_open_csv(path, map, ret, err);
+        da_reader_set_drop_repeats(*ret, !opt->keep_repeats);
+        return 0;
 }
 
 /* Reads one recording into s; a recording that lacks a needed channel
@@ -454,4 +460,44 @@ int da_dataset_load(const char *const *paths, unsigned n_paths, const da_dataset
 finish:
         path_list_done(&files);
         return r;
+}
+
+/* A subject's rows as a stream bound to m would scale them: the model's
+ * input columns picked by name. Windows of
+ * this subject whose first row lies before *ret_first are not evaluated.
+ * Each window's rows are the stream's rows (stream_scale_rows()). */
+int ds_scaled_rows(const da_model *m, const da_dataset *ds, const ds_subject *s, float **ret_rows,
+                   size_t *ret_first, da_error *err) {
+        const da_arch *a = da_model_arch(m);
+        _cleanup_free_ unsigned *cols = calloc(a->n_features, sizeof(unsigned));
+        _cleanup_free_ float *rows = NULL;
+        int r;
+
+        if (!cols)
+                return -ENOMEM;
+        for (unsigned f = 0; f < a->n_features; f++) {
+                const char *name = da_model_feature(m, f);
+                unsigned k = 0;
+
+                if (!name)
+                        return da_error_set(err, -EINVAL, "the model names no input features");
+                while (k < ds->F && !streq(ds->names[k], name))
+                        k++;
+                if (k == ds->F)
+                        return da_error_set(err, -ENOENT, "model input '%s' is not among the data set's features",
+                                            name);
+                cols[f] = k;
+        }
+        rows = malloc((s->n_rows ? s->n_rows : 1) * a->n_features * sizeof(float));
+        if (!rows)
+                return -ENOMEM;
+        for (size_t i = 0; i < s->n_rows; i++)
+                for (unsigned f = 0; f < a->n_features; f++)
+                        rows[i * a->n_features + f] = s->rows[i * ds->F + cols[f]];
+        r = stream_scale_rows(m->scaling, m->warmup, m->scaler_median, m->scaler_iqr, a->n_features, rows,
+                              s->n_rows, ret_first);
+        if (r < 0)
+                return da_error_set(err, r, "cannot scale %s's features: %s", s->name, strerror(-r));
+        *ret_rows = TAKE_PTR(rows);
+        return 0;
 }

@@ -8,7 +8,7 @@
  * a window exactly as the stream's ring does, so window w covers rows
  * end[w] − T + 1 … end[w], contiguous. */
 
-#include "deepactif.h"
+#include "model.h"
 
 typedef struct ds_subject {
         char *name;
@@ -32,4 +32,12 @@ struct da_dataset {
 
 static inline const float *ds_window(const da_dataset *ds, const ds_subject *s, size_t w) {
         return s->rows + (s->end[w] + 1 - ds->T) * ds->F;
+}
+
+int ds_scaled_rows(const da_model *m, const da_dataset *ds, const ds_subject *s, float **ret_rows,
+                   size_t *ret_first, da_error *err);
+
+/* Whether window w of s lies wholly at or after row `first`. */
+static inline bool ds_window_usable(const da_dataset *ds, const ds_subject *s, size_t w, size_t first) {
+        return s->end[w] + 1 >= first + ds->T;
 }

@@ -142,6 +142,7 @@ typedef struct da_dataset_options {
         da_recording_format format;     /* default auto */
         const char *column_map;         /* generic CSV/TSV spec, or NULL */
         unsigned min_windows;           /* subjects with fewer are skipped (reported); default 1 */
+        bool keep_repeats;              /* keep frames that repeat the last one (default: dropped) */
 } da_dataset_options;
 
 void da_dataset_options_init(da_dataset_options *o);
@@ -188,8 +189,11 @@ typedef struct da_train_options {
         double beta;                    /* SmoothL1 β, default 1.0 (in the target's unit) */
         unsigned patience;              /* early stopping on the validation MAE, default 5 */
         double val_fraction;            /* of training windows held out, default 0.1 */
+        unsigned val_subjects;          /* > 0: hold out this many whole subjects instead */
         unsigned threads;               /* 0 = one per core */
         uint64_t seed;
+        da_scaling scaling;             /* default global; per-user scales each subject causally */
+        unsigned warmup;                /* per-user warm-up in valid frames */
         const unsigned *features;       /* subset of the data set's feature indices, or NULL = all */
         unsigned n_features;
         da_progress_fn progress;
@@ -206,6 +210,23 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
  * be among the data set's. */
 int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
              double *ret_mae, size_t *ret_windows, da_error *err);
+/* The model's prediction and the target of each window of subject s that a
+ * stream would evaluate (after any per-user warm-up), in stream order;
+ * arrays of *ret_n floats for the caller to free. */
+int da_predict_subject(const da_model *m, const da_dataset *ds, unsigned s, float **ret_pred,
+                       float **ret_target, size_t *ret_n, da_error *err);
+
+/* Reference predictors for a model's error (deepactifctl score): the
+ * median target of the training windows, and a ridge regression (λ = 1) on
+ * each window's mean scaled input, fit on the training data set's windows
+ * as the model's stream scales them, and scored on the windows
+ * da_predict_subject() evaluates. */
+typedef struct da_reference da_reference;
+
+int da_reference_fit(const da_model *m, const da_dataset *train, da_reference **ret, da_error *err);
+da_reference *da_reference_free(da_reference *ref);
+int da_reference_score(const da_reference *ref, const da_model *m, const da_dataset *ds, unsigned s,
+                       double *ret_median_mae, double *ret_ridge_mae, size_t *ret_windows, da_error *err);
 
 /* DeepACTIF scores over every window of the given subjects (all when
  * subjects is NULL), exactly as the model sees them: its inputs picked from

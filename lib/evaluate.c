@@ -208,32 +208,18 @@ typedef struct windows {
 } windows;
 
 /* The training subjects' windows as the fold's model sees them: its inputs
- * picked from the data set's columns by name and scaled with its scaler,
- * exactly as da_score() and the daemon's stream feed it. At most
+ * picked from the data set's columns by name and scaled as da_score() and
+ * the daemon's stream scale them (ds_scaled_rows()). At most
  * max_rank_windows of them, evenly spaced, when that is set. */
 static int collect_windows(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n,
                            unsigned max_windows, windows *w, da_error *err) {
         const da_arch *a = da_model_arch(m);
-        _cleanup_free_ unsigned *cols = NULL;
         size_t total = 0, want, next = 0, seen = 0;
+        int r;
 
         if (a->window != ds->T)
                 return da_error_set(err, -EINVAL, "the model's window is %u frames, the data set's %u", a->window,
                                     ds->T);
-        cols = calloc(a->n_features, sizeof(unsigned));
-        if (!cols)
-                return -ENOMEM;
-        for (unsigned f = 0; f < a->n_features; f++) {
-                const char *name = da_model_feature(m, f);
-                unsigned k = 0;
-
-                while (name && k < ds->F && !streq(ds->names[k], name))
-                        k++;
-                if (!name || k == ds->F)
-                        return da_error_set(err, -ENOENT, "model input %u is not among the data set's features", f);
-                cols[f] = k;
-        }
-
         for (unsigned i = 0; i < n; i++)
                 total += ds->subject[subjects[i]].n_windows;
         if (total == 0)
@@ -248,26 +234,22 @@ static int collect_windows(const da_model *m, const da_dataset *ds, const unsign
         w->n = 0;
         for (unsigned i = 0; i < n && w->n < want; i++) {
                 const ds_subject *s = &ds->subject[subjects[i]];
+                _cleanup_free_ float *rows = NULL;
+                size_t first;
 
+                r = ds_scaled_rows(m, ds, s, &rows, &first, err);
+                if (r < 0)
+                        return r;
                 for (size_t k = 0; k < s->n_windows && w->n < want; k++, seen++) {
-                        const float *src;
-                        float *dst;
-
                         /* window number next·total/want of all, in order */
                         if (seen != next * total / want)
                                 continue;
-                        src = ds_window(ds, s, k);
-                        dst = w->x + w->n * w->T * w->F;
-                        for (unsigned t = 0; t < w->T; t++) {
-                                float *row = dst + (size_t) t * w->F;
-
-                                for (unsigned f = 0; f < w->F; f++)
-                                        row[f] = src[(size_t) t * ds->F + cols[f]];
-                                if (da_model_scaler_median(m))
-                                        da_scaler_apply(da_model_scaler_median(m), da_model_scaler_iqr(m), w->F, row);
-                        }
-                        w->n++;
                         next++;
+                        if (!ds_window_usable(ds, s, k, first))
+                                continue;
+                        memcpy(w->x + w->n * w->T * w->F, rows + (s->end[k] + 1 - ds->T) * w->F,
+                               (size_t) w->T * w->F * sizeof(float));
+                        w->n++;
                 }
         }
         return 0;

@@ -65,6 +65,8 @@ lib_libdeepactif_la_SOURCES = \
 	lib/reader-parse.c \
 	lib/features.c \
 	lib/scaler.c \
+	lib/user-scaler.c \
+	lib/reference.c \
 	lib/dataset.h \
 	lib/dataset.c \
 	lib/adamw.h \

@@ -281,6 +281,35 @@ static int parse_reference_ranking(da_model *m, json_object *doc, da_error *err)
                 });
 }
 
+/* "scaling": {"type": "global"} or {"type": "per-user", "warmup": frames};
+ * absent in files written before it existed, which scale globally. */
+static int parse_scaling(da_model *m, json_object *doc, da_error *err) {
+        json_object *sc, *v;
+        unsigned warmup = 0;
+        int r, type;
+
+        if (!json_object_object_get_ex(doc, "scaling", &sc))
+                return 0;
+        if (!sc || !json_object_is_type(sc, json_type_object))
+                return da_error_set(err, -EBADMSG, "metadata field 'scaling' must be an object");
+        r = get_enum(sc, "scaling.", "type", da_scaling_from_string, &type, err);
+        if (r < 0)
+                return r;
+        if (type == DA_SCALING_PER_USER) {
+                r = get_uint(sc, "scaling.", "warmup", 4, DA_USER_SCALER_WARMUP_MAX, &warmup, err);
+                if (r < 0)
+                        return r;
+        } else if (json_object_object_get_ex(sc, "warmup", &v))
+                return da_error_set(err, -EBADMSG, "metadata field 'scaling.warmup' is only for per-user scaling");
+        json_object_object_foreach(sc, key, val) {
+                (void) val;
+                if (!streq(key, "type") && !streq(key, "warmup"))
+                        return da_error_set(err, -EBADMSG, "metadata field 'scaling.%s' is unknown", key);
+        }
+        return da_model_set_scaling(m, (da_scaling) type, warmup);
+}
+
+/* Fields that do not size tensors: task, features, scaler, scaling. */
 static int apply_metadata(da_model *m, json_object *doc, da_error *err) {
         json_object *task, *v, *feat, *sc;
         unsigned F = m->arch.n_features;
@@ -344,7 +373,10 @@ static int apply_metadata(da_model *m, json_object *doc, da_error *err) {
                 if (r < 0)
                         return r;
         }
-        return parse_reference_ranking(m, doc, err);
+        r = parse_reference_ranking(m, doc, err);
+        if (r < 0)
+                return r;
+        return parse_scaling(m, doc, err);
 }
 
 /* ---- tensors ----------------------------------------------------------- */
@@ -618,7 +650,7 @@ static json_object *float_array(const float *v, unsigned n) {
 
 static json_object *metadata_document(const da_model *m) {
         const da_arch *a = &m->arch;
-        json_object *doc, *arch, *win, *task, *feat;
+        json_object *doc, *arch, *win, *task, *feat, *scaling;
 
         doc = json_object_new_object();
         arch = json_object_new_object();
@@ -692,6 +724,11 @@ static json_object *metadata_document(const da_model *m) {
                 json_object_object_add(rr, "scores", sc);
                 json_object_object_add(doc, "reference_ranking", rr);
         }
+        scaling = json_object_new_object();
+        json_object_object_add(scaling, "type", json_object_new_string(da_scaling_to_string(m->scaling)));
+        if (m->scaling == DA_SCALING_PER_USER)
+                json_object_object_add(scaling, "warmup", json_object_new_int64(m->warmup));
+        json_object_object_add(doc, "scaling", scaling);
         return doc;
 }
 

@@ -429,6 +429,35 @@ int da_model_set_reference_ranking(da_model *m, const da_reference_ranking *ref)
         m->reference_location = ref->location;
         m->reference_aggregation = ref->aggregation;
         m->reference_windows = ref->windows;
+static const char *const scaling_names[_DA_SCALING_MAX] = {
+        [DA_SCALING_GLOBAL] = "global",
+        [DA_SCALING_PER_USER] = "per-user",
+};
+
+const char *da_scaling_to_string(da_scaling s) {
+        return (unsigned) s < _DA_SCALING_MAX ? scaling_names[s] : NULL;
+}
+
+int da_scaling_from_string(const char *s) {
+        for (unsigned i = 0; i < _DA_SCALING_MAX; i++)
+                if (s && streq(scaling_names[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+
+da_scaling da_model_scaling(const da_model *m, unsigned *ret_warmup) {
+        if (ret_warmup)
+                *ret_warmup = m->scaling == DA_SCALING_PER_USER ? m->warmup : 0;
+        return m->scaling;
+}
+
+int da_model_set_scaling(da_model *m, da_scaling scaling, unsigned warmup) {
+        if ((unsigned) scaling >= _DA_SCALING_MAX)
+                return -EINVAL;
+        if (scaling == DA_SCALING_PER_USER && (warmup < 4 || warmup > DA_USER_SCALER_WARMUP_MAX))
+                return -ERANGE;
+        m->scaling = scaling;
+        m->warmup = scaling == DA_SCALING_PER_USER ? warmup : 0;
         return 0;
 }
 

@@ -44,6 +44,8 @@ struct da_model {
         da_trace_location reference_location;
         da_aggregation reference_aggregation;
         uint64_t reference_windows;
+        da_scaling scaling;
+        unsigned warmup;        /* frames, per-user scaling only */
 
         da_lstm_layer *layer;   /* arch.layers */
         float *bn_weight, *bn_bias, *bn_mean, *bn_var; /* H each, when batchnorm */
@@ -58,6 +60,8 @@ struct da_model {
 };
 
 int model_alloc(const da_arch *arch, da_model **ret);
+int stream_scale_rows(da_scaling scaling, unsigned warmup, const float *median, const float *iqr, unsigned F,
+                      float *rows, size_t n, size_t *ret_first);
 int model_pack(da_model *m);
 unsigned model_head_in(const da_model *m);
 unsigned model_hidden_padded(const da_model *m);

@@ -196,10 +196,46 @@ int da_reader_open(const char *path, da_recording_format format, da_reader **ret
         return 0;
 }
 
+/* A repeat: every channel but the target bit-identical to the last frame's
+ * (a logger polling faster than the tracker writes the sample again, while
+ * the experiment's target moves on). */
+static bool frame_repeats(const da_frame *a, const da_frame *b) {
+        for (unsigned c = 0; c < _DA_CH_MAX; c++)
+                if (c != DA_CH_TARGET_DEPTH && memcmp(&a->ch[c], &b->ch[c], sizeof(float)) != 0)
+                        return false;
+        return true;
+}
+
 int da_reader_next(da_reader *r, da_frame *ret_frame, da_error *err) {
+        da_frame fr;
+        int k;
+
         if (!r || !ret_frame || !r->ops)
                 return da_error_set(err, -EINVAL, "invalid argument");
-        return r->ops->next(r, ret_frame, err);
+        for (;;) {
+                k = r->ops->next(r, &fr, err);
+                if (k <= 0)
+                        return k;
+                if (!r->drop_repeats)
+                        break;
+                if (r->have_last && frame_repeats(&fr, &r->last)) {
+                        r->repeats++;
+                        continue;
+                }
+                r->last = fr;
+                r->have_last = true;
+                break;
+        }
+        *ret_frame = fr;
+        return 1;
+}
+
+void da_reader_set_drop_repeats(da_reader *r, bool drop) {
+        r->drop_repeats = drop;
+}
+
+uint64_t da_reader_repeats(const da_reader *r) {
+        return r->repeats;
 }
 
 da_recording_format da_reader_format(const da_reader *r) {

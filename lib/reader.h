@@ -29,6 +29,10 @@ struct da_reader {
         size_t line_size;
         unsigned long line_no;
         void *state;            /* the format's own */
+        bool drop_repeats;
+        bool have_last;
+        da_frame last;          /* the last frame handed out, when dropping repeats */
+        uint64_t repeats;       /* frames dropped as repeats */
 };
 
 /* Reads the next line into r->line without its line end ("\r\n", "\r\r\n" or

@@ -95,12 +95,16 @@ int da_scaler_fit(const float *x, size_t rows, unsigned cols, float *ret_median,
                  * below 1e-4 of the column's level: float32 rounding noise,
                  * as in the norm of a unit gaze vector, which dividing by
                  * its IQR would blow up to values of 10⁵ and swamp the model. */
-                iqr[c] = q < 10 * DBL_EPSILON || q < 1e-4 * fabs((double) median[c]) ? 1.0f : (float) q;
+                iqr[c] = da_scaler_spread(q, median[c]);
         }
 
         memcpy(ret_median, median, cols * sizeof(float));
         memcpy(ret_iqr, iqr, cols * sizeof(float));
         return 0;
+}
+
+float da_scaler_spread(double iqr, double median) {
+        return iqr < 10 * DBL_EPSILON || iqr < 1e-4 * fabs(median) ? 1.0f : (float) iqr;
 }
 
 void da_scaler_apply(const float *median, const float *iqr, unsigned cols, float *row) {

@@ -27,6 +27,8 @@ struct da_stream {
         unsigned pos;           /* next row to write, < T */
         bool windows_only;      /* hand out windows without running the model */
         uint64_t valid;         /* valid frames since reset */
+        uint64_t ring_rows;     /* rows in the ring since reset (valid frames after any warm-up) */
+        da_user_scaler *user;   /* per-user scaling, or NULL */
         da_stream_stats stats;
 };
 
@@ -34,6 +36,7 @@ da_stream *da_stream_free(da_stream *s) {
         if (!s)
                 return NULL;
         da_featurizer_free(s->fz);
+        da_user_scaler_free(s->user);
         da_ctx_free(s->ctx);
         free(s->ring);
         free(s->proj);
@@ -46,6 +49,7 @@ da_stream *da_stream_free(da_stream *s) {
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_user_scaler *, da_user_scaler_free);
 
 static int model_feature_indices(const da_model *m, unsigned *ret, da_error *err) {
         for (unsigned f = 0; f < m->arch.n_features; f++) {
@@ -100,15 +104,42 @@ int da_stream_new(const da_model *m, da_trace_location location, da_stream **ret
         s->trace = calloc(s->F, sizeof(float));
         if (!s->ring || !s->proj || !s->proj_order || !s->row || !s->features || !s->output || !s->trace)
                 return -ENOMEM;
+        if (m->scaling == DA_SCALING_PER_USER) {
+                r = da_user_scaler_new(s->F, m->warmup, &s->user);
+                if (r < 0)
+                        return da_error_set(err, r, "cannot set up per-user scaling: %s", strerror(-r));
+        }
 
         *ret = TAKE_PTR(s);
         return 0;
 }
 
+/* The per-user statistics describe the user, not the stretch of frames, so
+ * a discontinuity (a replay looping, time going back) keeps them. */
 void da_stream_reset(da_stream *s) {
         da_featurizer_reset(s->fz);
         s->pos = 0;
         s->valid = 0;
+        s->ring_rows = 0;
+}
+
+int da_stream_adopt_user_scaling(da_stream *s, da_stream *from) {
+        if (!s->user || !from->user || s->F != from->F)
+                return -EINVAL;
+        for (unsigned f = 0; f < s->F; f++)
+                if (!streq(da_model_feature(s->m, f), da_model_feature(from->m, f)))
+                        return -EINVAL;
+        da_user_scaler_free(s->user);
+        s->user = TAKE_PTR(from->user);
+        return 0;
+}
+
+bool da_stream_warming_up(const da_stream *s, uint64_t *ret_frames, uint64_t *ret_warmup) {
+        if (ret_frames)
+                *ret_frames = s->user ? da_user_scaler_rows(s->user) : 0;
+        if (ret_warmup)
+                *ret_warmup = s->user ? da_user_scaler_warmup(s->user) : 0;
+        return s->user && !da_user_scaler_warm(s->user);
 }
 
 void da_stream_set_windows_only(da_stream *s, bool windows_only) {
@@ -137,7 +168,17 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
                         s->stats.invalid++;
                         return 0;
                 }
-        if (s->m->scaler_median)
+        s->valid++;
+        /* Per user: the row counts towards the user's statistics, then is
+         * scaled with them; rows before the warm-up ends fill no window. */
+        if (s->user) {
+                r = da_user_scaler_push(s->user, s->row);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return 0;
+                da_user_scaler_apply(s->user, s->row);
+        } else if (s->m->scaler_median)
                 da_scaler_apply(s->m->scaler_median, s->m->scaler_iqr, s->F, s->row);
 
         memcpy(s->ring + (size_t) s->pos * s->F, s->row, s->F * sizeof(float));
@@ -145,9 +186,11 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
         if (!s->windows_only)
                 lstm_project_input(s->ctx, s->row, s->proj + (size_t) s->pos * s->Hp4);
         s->pos = (s->pos + 1) % s->T;
-        s->valid++;
+        s->ring_rows++;
 
-        if (s->valid < s->T || (s->valid - s->T) % s->hop != 0)
+        /* The hop counts from the first valid frame, so windows land where
+         * da_dataset puts them whether or not a warm-up came first. */
+        if (s->ring_rows < s->T || (s->valid - s->T) % s->hop != 0)
                 return 0;
 
         /* Rows pos..pos+T−1 of the doubled ring are the last T frames, oldest first. */
@@ -198,4 +241,37 @@ uint64_t da_model_missing_channels(const da_model *m, uint64_t available) {
                                 missing |= UINT64_C(1) << ch[i];
         }
         return missing;
+}
+
+/* A subject's valid rows (n × F, in stream order) scaled in place exactly
+ * as da_stream_push scales them one by one; *ret_first is the first row a
+ * window may start at (the row that ends a per-user warm-up, else 0). */
+int stream_scale_rows(da_scaling scaling, unsigned warmup, const float *median, const float *iqr, unsigned F,
+                      float *rows, size_t n, size_t *ret_first) {
+        _cleanup_(da_user_scaler_freep) da_user_scaler *u = NULL;
+        size_t first = n;
+        int r;
+
+        if (scaling != DA_SCALING_PER_USER) {
+                if (median)
+                        for (size_t i = 0; i < n; i++)
+                                da_scaler_apply(median, iqr, F, rows + i * F);
+                *ret_first = 0;
+                return 0;
+        }
+        r = da_user_scaler_new(F, warmup, &u);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                r = da_user_scaler_push(u, rows + i * F);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                if (first == n)
+                        first = i;
+                da_user_scaler_apply(u, rows + i * F);
+        }
+        *ret_first = first;
+        return 0;
 }

@@ -91,6 +91,7 @@ typedef struct Trainer {
         const unsigned *sub;    /* data set subject of each training subject */
         float **rows;           /* per training subject: n_rows × F, scaled */
         float *median, *iqr;    /* the scaler fit on the training subjects, F each */
+        size_t *first;          /* per training subject: the first row a window may start at */
         win_ref *train, *val;
         size_t n_train, n_val;
 
@@ -224,6 +225,7 @@ static void trainer_done(Trainer *tr) {
         free(tr->rows);
         free(tr->median);
         free(tr->iqr);
+        free(tr->first);
         free(tr->train);
         free(tr->val);
         if (tr->tape)
@@ -251,6 +253,18 @@ static void trainer_done(Trainer *tr) {
  * trained on. */
 #define VAL_BLOCKS 5u
 
+/* With val_subjects = V, the training subjects at ⌊(i + ½)·n/V⌋, i < V,
+ * are held out whole for validation: early stopping then measures what a
+ * new user sees, not a neighbouring block of a known one. */
+static bool is_val_subject(const Trainer *tr, unsigned s) {
+        unsigned V = tr->opt->val_subjects;
+
+        for (unsigned i = 0; i < V; i++)
+                if ((unsigned) (((double) i + 0.5) * tr->n_sub / V) == s)
+                        return true;
+        return false;
+}
+
 static int split_windows(Trainer *tr) {
         _cleanup_free_ uint8_t *role = NULL;    /* 0 train, 1 validation, 2 left out */
         size_t total = 0, most = 0;
@@ -269,7 +283,7 @@ static int split_windows(Trainer *tr) {
                 const ds_subject *sj = &tr->ds->subject[tr->sub[s]];
                 size_t n = sj->n_windows, n_val = 0, block;
 
-                if (tr->opt->val_fraction > 0)
+                if (tr->opt->val_subjects == 0 && tr->opt->val_fraction > 0)
                         n_val = MIN((size_t) ceil(tr->opt->val_fraction * (double) n), n);
                 block = (n_val + VAL_BLOCKS - 1) / VAL_BLOCKS;
                 memset(role, 0, n);
@@ -282,6 +296,8 @@ static int split_windows(Trainer *tr) {
                         memset(role + first, 1, len);
                         done += len;
                 }
+                if (tr->opt->val_subjects > 0 && is_val_subject(tr, s))
+                        memset(role, 1, n);
                 /* ends grow by at least one row per window, so a window sharing
                  * a frame with window w is fewer than T windows away */
                 for (size_t w = 0; w < n; w++) {
@@ -294,6 +310,10 @@ static int split_windows(Trainer *tr) {
                                         break;
                                 }
                 }
+                /* windows a stream would not evaluate (still warming up) train nothing */
+                for (size_t w = 0; w < n; w++)
+                        if (!ds_window_usable(tr->ds, sj, w, tr->first[s]))
+                                role[w] = 2;
                 for (size_t w = 0; w < n; w++) {
                         if (role[w] == 1)
                                 tr->val[tr->n_val++] = (win_ref) { s, w };
@@ -305,7 +325,9 @@ static int split_windows(Trainer *tr) {
 }
 
 /* Fits the scaler on the training subjects' window-final frames (the
- * frames that carry an in-range target) and scales every row with it. */
+ * frames that carry an in-range target) and scales every row as the stream
+ * will: with that scaler, or per user with each subject's own statistics
+ * built causally, row by row. */
 static int scale_rows(Trainer *tr, const unsigned *cols) {
         _cleanup_free_ float *fit = NULL;
         size_t n = 0, k = 0;
@@ -318,7 +340,8 @@ static int scale_rows(Trainer *tr, const unsigned *cols) {
         tr->rows = calloc(tr->n_sub, sizeof(float *));
         tr->median = calloc(F, sizeof(float));
         tr->iqr = calloc(F, sizeof(float));
-        if (!fit || !tr->rows || !tr->median || !tr->iqr)
+        tr->first = calloc(tr->n_sub, sizeof(size_t));
+        if (!fit || !tr->rows || !tr->median || !tr->iqr || !tr->first)
                 return -ENOMEM;
 
         for (unsigned s = 0; s < tr->n_sub; s++) {
@@ -336,9 +359,12 @@ static int scale_rows(Trainer *tr, const unsigned *cols) {
         r = da_scaler_fit(fit, n, F, tr->median, tr->iqr);
         if (r < 0)
                 return r;
-        for (unsigned s = 0; s < tr->n_sub; s++)
-                for (size_t i = 0; i < tr->ds->subject[tr->sub[s]].n_rows; i++)
-                        da_scaler_apply(tr->median, tr->iqr, F, tr->rows[s] + i * F);
+        for (unsigned s = 0; s < tr->n_sub; s++) {
+                r = stream_scale_rows(tr->opt->scaling, tr->opt->warmup, tr->median, tr->iqr, F, tr->rows[s],
+                                      tr->ds->subject[tr->sub[s]].n_rows, &tr->first[s]);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -381,6 +407,13 @@ static int check_options(const da_dataset *ds, const unsigned *subjects, unsigne
                 return da_error_set(err, -EINVAL, "learning rate, weight decay, β or validation fraction out of range");
         if ((unsigned) o->pooling >= _DA_POOL_MAX || (unsigned) o->activation >= _DA_ACT_MAX)
                 return da_error_set(err, -EINVAL, "unknown pooling or activation");
+        if (o->val_subjects > 0 && o->val_subjects >= n_subjects)
+                return da_error_set(err, -EINVAL, "%u validation subjects leave none of the %u to train on",
+                                    o->val_subjects, n_subjects);
+        if ((unsigned) o->scaling >= _DA_SCALING_MAX ||
+            (o->scaling == DA_SCALING_PER_USER && (o->warmup < 4 || o->warmup > DA_USER_SCALER_WARMUP_MAX)))
+                return da_error_set(err, -EINVAL, "per-user scaling needs a warm-up of 4..%u frames",
+                                    DA_USER_SCALER_WARMUP_MAX);
         if (o->features) {
                 if (o->n_features == 0 || o->n_features > ds->F)
                         return da_error_set(err, -EINVAL, "the feature subset must name 1 to %u features", ds->F);
@@ -446,6 +479,8 @@ static int finish_model(Trainer *tr, double *params, da_model **ret, da_error *e
         if (r >= 0)
                 r = da_model_set_scaler(tr->m, tr->median, tr->iqr);
         if (r >= 0)
+                r = da_model_set_scaling(tr->m, tr->opt->scaling, tr->opt->warmup);
+        if (r >= 0)
                 r = da_model_set_task(tr->m, DA_TASK_REGRESSION, "m");
         if (r >= 0)
                 r = model_pack(tr->m);
@@ -494,16 +529,16 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
         for (unsigned f = 0; f < tr.F; f++)
                 cols[f] = opt->features ? opt->features[f] : f;
 
+        r = scale_rows(&tr, cols);
+        if (r < 0) {
+                r = da_error_set(err, r, "cannot fit the scaler on the training subjects: %s", strerror(-r));
+                goto finish;
+        }
         r = split_windows(&tr);
         if (r < 0)
                 goto finish;
         if (tr.n_train == 0) {
                 r = da_error_set(err, -ENODATA, "the training subjects hold no training window");
-                goto finish;
-        }
-        r = scale_rows(&tr, cols);
-        if (r < 0) {
-                r = da_error_set(err, r, "cannot fit the scaler on the training subjects: %s", strerror(-r));
                 goto finish;
         }
         r = make_model(&tr, err);
@@ -609,18 +644,18 @@ finish:
 
 /* ---- scoring ---------------------------------------------------------- */
 
-int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
-             double *ret_mae, size_t *ret_windows, da_error *err) {
+/* Predictions for every usable window of subject si, in window order,
+ * through the stream's scaling; *ret_n windows, targets beside them. */
+int da_predict_subject(const da_model *m, const da_dataset *ds, unsigned si, float **ret_pred,
+                       float **ret_target, size_t *ret_n, da_error *err) {
         _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
-        _cleanup_free_ unsigned *cols = NULL;
-        _cleanup_free_ float *x = NULL;
+        _cleanup_free_ float *rows = NULL, *pred = NULL, *target = NULL;
+        const ds_subject *s;
         const da_arch *a;
-        unsigned n = subjects ? n_subjects : ds ? ds->n_subjects : 0;
-        double sum = 0;
-        size_t windows = 0;
+        size_t first, n = 0;
         int r;
 
-        if (!m || !ds)
+        if (!m || !ds || !ret_pred || !ret_target || !ret_n)
                 return da_error_set(err, -EINVAL, "invalid argument");
         a = da_model_arch(m);
         if (a->outputs != 1 || da_model_task(m) != DA_TASK_REGRESSION)
@@ -628,54 +663,52 @@ int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, 
         if (a->window != ds->T)
                 return da_error_set(err, -EINVAL, "the model's window is %u frames, the data set's %u",
                                     a->window, ds->T);
-
-        cols = calloc(a->n_features, sizeof(unsigned));
-        x = malloc((size_t) a->window * a->n_features * sizeof(float));
-        if (!cols || !x)
-                return -ENOMEM;
-        for (unsigned f = 0; f < a->n_features; f++) {
-                const char *name = da_model_feature(m, f);
-                unsigned k = 0;
-
-                if (!name)
-                        return da_error_set(err, -EINVAL, "the model names no input features");
-                while (k < ds->F && !streq(ds->names[k], name))
-                        k++;
-                if (k == ds->F)
-                        return da_error_set(err, -ENOENT, "model input '%s' is not among the data set's features",
-                                            name);
-                cols[f] = k;
-        }
+        if (si >= ds->n_subjects)
+                return da_error_set(err, -EINVAL, "subject %u is not in the data set", si);
+        s = &ds->subject[si];
+        r = ds_scaled_rows(m, ds, s, &rows, &first, err);
+        if (r < 0)
+                return r;
         r = da_ctx_new(m, a->window, &ctx);
         if (r < 0)
                 return r;
+        pred = malloc((s->n_windows ? s->n_windows : 1) * sizeof(float));
+        target = malloc((s->n_windows ? s->n_windows : 1) * sizeof(float));
+        if (!pred || !target)
+                return -ENOMEM;
+        for (size_t w = 0; w < s->n_windows; w++) {
+                if (!ds_window_usable(ds, s, w, first))
+                        continue;
+                r = da_forward(ctx, rows + (s->end[w] + 1 - ds->T) * a->n_features, a->window, &pred[n]);
+                if (r < 0)
+                        return r;
+                target[n++] = s->target[w];
+        }
+        *ret_pred = TAKE_PTR(pred);
+        *ret_target = TAKE_PTR(target);
+        *ret_n = n;
+        return 0;
+}
 
+int da_score(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n_subjects,
+             double *ret_mae, size_t *ret_windows, da_error *err) {
+        unsigned n = subjects ? n_subjects : ds ? ds->n_subjects : 0;
+        double sum = 0;
+        size_t windows = 0;
+        int r;
+
+        if (!m || !ds)
+                return da_error_set(err, -EINVAL, "invalid argument");
         for (unsigned i = 0; i < n; i++) {
-                unsigned si = subjects ? subjects[i] : i;
-                const ds_subject *s;
+                _cleanup_free_ float *pred = NULL, *target = NULL;
+                size_t k;
 
-                if (si >= ds->n_subjects)
-                        return da_error_set(err, -EINVAL, "subject %u is not in the data set", si);
-                s = &ds->subject[si];
-                for (size_t w = 0; w < s->n_windows; w++) {
-                        const float *src = ds_window(ds, s, w);
-                        float out;
-
-                        for (unsigned t = 0; t < a->window; t++) {
-                                float *row = x + (size_t) t * a->n_features;
-
-                                for (unsigned f = 0; f < a->n_features; f++)
-                                        row[f] = src[(size_t) t * ds->F + cols[f]];
-                                if (da_model_scaler_median(m))
-                                        da_scaler_apply(da_model_scaler_median(m), da_model_scaler_iqr(m),
-                                                        a->n_features, row);
-                        }
-                        r = da_forward(ctx, x, a->window, &out);
-                        if (r < 0)
-                                return r;
-                        sum += fabs((double) out - (double) s->target[w]);
-                        windows++;
-                }
+                r = da_predict_subject(m, ds, subjects ? subjects[i] : i, &pred, &target, &k, err);
+                if (r < 0)
+                        return r;
+                for (size_t w = 0; w < k; w++)
+                        sum += fabs((double) pred[w] - (double) target[w]);
+                windows += k;
         }
         if (windows == 0)
                 return da_error_set(err, -ENODATA, "the subjects scored hold no window");

@@ -50,6 +50,16 @@ tests_test_rolling_SOURCES = tests/test-rolling.c
 tests_test_rolling_CFLAGS = $(TEST_CFLAGS)
 tests_test_rolling_LDADD = $(TEST_LDADD)
 
+# Per-user scaling: the online median/IQR on the shipped recordings.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-user-scaler
+TESTS += tests/test-user-scaler
+endif
+
+tests_test_user_scaler_SOURCES = tests/test-user-scaler.c
+tests_test_user_scaler_CFLAGS = $(TEST_CFLAGS)
+tests_test_user_scaler_LDADD = $(TEST_LDADD)
+
 tests_test_ranking_SOURCES = tests/test-ranking.c
 tests_test_ranking_CFLAGS = $(TEST_CFLAGS)
 tests_test_ranking_LDADD = $(TEST_LDADD)
@@ -356,6 +366,10 @@ EXTRA_DIST += tests/test-symbols.sh
 # Manual pages: present, installed, mandoc -Tlint clean, every --help option documented.
 TESTS += tests/test-man.sh
 EXTRA_DIST += tests/test-man.sh
+
+# The default model rebuilds bit for bit from its documented command.
+TESTS += tests/test-default-model.sh
+EXTRA_DIST += tests/test-default-model.sh
 
 # Kernel-level tests: a uhid GazeHid tracker and a uinput evdev tracker in a
 # QEMU VM (tests/vm/run-vm.sh boots it; tests/vm/vm-test.c runs inside).

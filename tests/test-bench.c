@@ -29,7 +29,7 @@ static char *run(const char *args) {
         return out;
 }
 
-static const char *const every_size[] = { "lstm-step", "weights-read", "lstm-window" };
+static const char *const every_size[] = { "lstm-step", "user-scaler", "weights-read", "lstm-window" };
 static const char *const attributed[] = {
         "deepactif-window", "lstm-recording", "deepactif-recording", "ig-50", "deeplift",
 };
@@ -100,6 +100,7 @@ START_TEST(test_bench_table) {
         ck_assert_msg(strstr(out, "BENCHMARK") && strstr(out, "MEDIAN"), "%s", out);
         ck_assert_msg(strstr(out, "H=128: a step multiplies 336 KiB of weights"), "%s", out);
         ck_assert_msg(strstr(out, "H=64: DeepACTIF's trace adds"), "%s", out);
+        ck_assert_msg(strstr(out, "H=128: per-user scaling (online median/IQR of 40 features) adds"), "%s", out);
         ck_assert_msg(strstr(out, "H=1435: DeepACTIF's trace adds"), "%s", out);
         ck_assert_msg(strstr(out, "Input health costs"), "%s", out);
 }

@@ -187,6 +187,29 @@ kill $daemon3; wait $daemon3 || true
 rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
 [ "$rows" -gt 0 ] 2>/dev/null || fail "nothing stored after SIGTERM: $rows"
 
+# ---- per-user scaling: the warm-up shows, a reload keeps the statistics ----
+check "per-user model: devices shows the warm-up; a reload keeps the device's statistics"
+"$ctl" train --data "$srcdir/contrib/data/robustvision/P9.tsv.gz" --hidden 4 --epochs 1 --scaling per-user --warmup 40 \
+        --out "$work/per-user.safetensors" >/dev/null || fail "training a per-user model"
+"$daemon" --user --replay "$rec" --loop --model "$work/per-user.safetensors" --database "$work/db4.sqlite" \
+        --config "$work/deepactifd.conf" --varlink "$work/vl4/io.deepactif.Daemon" 2>"$work/daemon4.log" &
+daemon_pid=$!
+pids+=($daemon_pid)
+warming() { "$ctl" devices --user --json | grep -oE '"warmingUp":[ ]*(true|false)' | grep -oE '(true|false)$'; }
+for _ in $(seq 100); do "$ctl" status --user >/dev/null 2>&1 && break; sleep 0.1; done
+"$ctl" status --user >/dev/null || fail "daemon not reachable: $(cat "$work/daemon4.log")"
+# the fixture delivers ~10 distinct samples a second: 40 take ~4 s
+[ "$(warming)" = true ] || fail "a fresh device is not warming up: $("$ctl" devices --user 2>&1)"
+"$ctl" devices --user | grep -q "warming up" || fail "devices does not show the warm-up: $("$ctl" devices --user)"
+for _ in $(seq 200); do [ "$(warming)" = false ] && break; sleep 0.1; done
+[ "$(warming)" = false ] || fail "the device never warmed up: $("$ctl" devices --user 2>&1)"
+"$ctl" reload --user >/dev/null || fail "reload with a per-user model"
+[ "$(warming)" = false ] || fail "a reload started the device's warm-up again"
+busctl --user get-property io.deepactif.Daemon1 "$(busctl --user call io.deepactif.Daemon1 /io/deepactif/Daemon1 \
+        io.deepactif.Daemon1.Manager ListDevices | grep -oE '"/[^"]+"' | head -1 | tr -d '"')" \
+        io.deepactif.Daemon1.Device WarmupRemaining | grep -qx "t 0" || fail "WarmupRemaining is not 0 when warm"
+kill $daemon_pid; wait $daemon_pid || true
+
 # ---- socket activation ----
 if command -v systemd-socket-activate >/dev/null; then
         check "systemd-socket-activate hands over the varlink socket"

@@ -147,6 +147,8 @@ static size_t read_frames(const char *recording, da_frame **ret) {
         int r;
 
         ck_assert_msg(da_reader_open(recording, DA_REC_AUTO, &reader, &err) == 0, "%s", err.message);
+        /* as the daemon's replay reads it */
+        da_reader_set_drop_repeats(reader, true);
         for (;;) {
                 frames = realloc(frames, (n + 1) * sizeof(da_frame));
                 r = da_reader_next(reader, &frames[n], &err);
@@ -619,7 +621,10 @@ START_TEST(test_ready_watchdog_sigterm) {
         int fd;
         pid_t pid;
 
-        pid = start_live_replay("RankingInterval=100ms\nFlushInterval=10s\n", "realtime", &db, &fd, &t0);
+        /* 5× real time: the fixture's distinct samples come ~100 ms apart at
+         * first (its repeats are dropped), and the 0.8 s below must hold a
+         * window. */
+        pid = start_live_replay("RankingInterval=100ms\nFlushInterval=10s\n", "5", &db, &fd, &t0);
         ck_assert_msg(wait_notify(fd, "READY=1", 5000, &ready), "no READY=1");
         fprintf(stderr, "test-daemon: READY=1 after %.1f ms\n", (double) (ready - t0) / 1000.0);
         /* WATCHDOG_USEC=200ms: sd-event pings at half of it. */
@@ -749,6 +754,70 @@ START_TEST(test_sighup_keeps_rankings) {
 }
 END_TEST
 
+/* A shipped subject replayed through the daemon with a per-user model:
+ * window for window the predictions `deepactifctl score` computes for it
+ * (da_predict_subject, every window whatever its target). A ranking
+ * interval of 1 µs snapshots every window, each carrying that window's
+ * prediction; the warm-up's frames yield none in either. */
+START_TEST(test_replay_predictions_match_score) {
+        const char *rec = TEST_SRCDIR "/../contrib/data/robustvision/P9.tsv.gz";
+        _cleanup_free_ char *model = make_model(rec, "", "10", "1");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *config = write_config("RollingWindows=10\nRankingInterval=1us\nFlushInterval=1h\n");
+        _cleanup_free_ float *pred = NULL, *target = NULL;
+        _cleanup_free_ const char **names = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", (char *) rec, "--speed", "max",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        da_model *m = NULL;
+        da_dataset *ds = NULL;
+        da_dataset_options o;
+        da_error err = {};
+        sqlite3 *sq;
+        sqlite3_stmt *st = NULL;
+        size_t n, k = 0;
+        unsigned warmup;
+
+        /* the model make-test-model trains, declared per-user */
+        ck_assert_msg(da_model_load(model, &m, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(da_model_set_scaling(m, DA_SCALING_PER_USER, 60), 0);
+        ck_assert_msg(da_model_save(m, model, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(run(argv, 60000), 0);
+
+        da_model_free(m);
+        ck_assert_msg(da_model_load(model, &m, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(da_model_scaling(m, &warmup), DA_SCALING_PER_USER);
+        ck_assert_uint_eq(warmup, 60);
+        names = calloc(da_model_arch(m)->n_features, sizeof(char *));
+        for (unsigned f = 0; f < da_model_arch(m)->n_features; f++)
+                names[f] = da_model_feature(m, f);
+        da_dataset_options_init(&o);
+        o.features = names;
+        o.n_features = da_model_arch(m)->n_features;
+        o.target_min = -INFINITY;
+        o.target_max = INFINITY;
+        ck_assert_msg(da_dataset_load(&rec, 1, &o, &ds, &err) == 0, "%s", err.message);
+        ck_assert_msg(da_predict_subject(m, ds, 0, &pred, &target, &n, &err) == 0, "%s", err.message);
+        ck_assert_uint_gt(n, 100);
+
+        sq = db_open(db);
+        ck_assert_int_eq(sqlite3_prepare_v2(sq, "SELECT last_prediction FROM snapshots ORDER BY id", -1, &st, NULL),
+                         SQLITE_OK);
+        while (sqlite3_step(st) == SQLITE_ROW) {
+                double p = sqlite3_column_double(st, 0);
+
+                ck_assert_uint_lt(k, n);
+                ck_assert_msg(fabs(p - pred[k]) <= 1e-5 * fmax(1, fabs(pred[k])),
+                              "window %zu: daemon %.9g, score %.9g", k, p, (double) pred[k]);
+                k++;
+        }
+        ck_assert_uint_eq(k, n);
+        sqlite3_finalize(st);
+        sqlite3_close(sq);
+        da_dataset_free(ds);
+        da_model_free(m);
+}
+END_TEST
+
 START_TEST(test_config_errors) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -791,6 +860,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_replay_evemu);
         tcase_add_test(tc, test_replay_hid_recorder);
         tcase_add_test(tc, test_config_errors);
+        tcase_add_test(tc, test_replay_predictions_match_score);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("service");

@@ -253,6 +253,7 @@ static size_t recording_traces(const da_model *m, const char *path, da_trace_loc
         int r;
 
         ck_assert_msg(da_reader_open(path, DA_REC_AUTO, &rd, &err) == 0, "%s: %s", path, err.message);
+        da_reader_set_drop_repeats(rd, true);
         ck_assert_msg(da_stream_new(m, loc, &st, &err) == 0, "%s", err.message);
         da_stream_set_windows_only(st, batched);
         while ((r = da_reader_next(rd, &fr, &err)) > 0) {
@@ -393,6 +394,107 @@ START_TEST(test_rank_cli) {
 }
 END_TEST
 
+static int cmp_float(const void *a, const void *b) {
+        float x = *(const float *) a, y = *(const float *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* `deepactifctl score --json --train` with the default (per-user) model:
+ * the model's MAE per subject and overall as the library predicts the same
+ * windows, and the training-median reference recomputed here from the
+ * training windows' targets. */
+START_TEST(test_score_cli) {
+        static const char *const test[] = { RV_DIR "/P9.tsv.gz", RV_DIR "/P19.tsv.gz" };
+        static const char *const train[] = { RV_DIR "/P14.tsv.gz", RV_DIR "/P3.tsv.gz" };
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_free_ char *cmd = NULL, *out = NULL;
+        _cleanup_free_ float *ytrain = NULL;
+        _cleanup_free_ const char **names = NULL;
+        da_dataset *ds = NULL, *tr = NULL;
+        da_dataset_options o;
+        da_error err = {};
+        json_object *doc, *v, *subs, *ref;
+        double sum = 0, sum_med = 0, median;
+        size_t windows = 0, n_train = 0, size;
+        FILE *p;
+        int status;
+
+        ck_assert_msg(da_model_load(DEFAULT_MODEL, &m, &err) == 0, "%s", err.message);
+        names = calloc(m->arch.n_features, sizeof(char *));
+        for (unsigned f = 0; f < m->arch.n_features; f++)
+                names[f] = da_model_feature(m, f);
+        da_dataset_options_init(&o);
+        o.features = names;
+        o.n_features = m->arch.n_features;
+        ck_assert_msg(da_dataset_load((const char *const *) train, 2, &o, &tr, &err) == 0, "%s", err.message);
+        for (unsigned s = 0; s < 2; s++) {
+                _cleanup_free_ float *pred = NULL, *target = NULL;
+                size_t n;
+
+                ck_assert_int_eq(da_predict_subject(m, tr, s, &pred, &target, &n, &err), 0);
+                ytrain = realloc(ytrain, (n_train + n) * sizeof(float));
+                memcpy(ytrain + n_train, target, n * sizeof(float));
+                n_train += n;
+        }
+        ck_assert_uint_gt(n_train, 10);
+        qsort(ytrain, n_train, sizeof(float), cmp_float);
+        median = n_train % 2 ? ytrain[n_train / 2] : ((double) ytrain[n_train / 2 - 1] + ytrain[n_train / 2]) / 2;
+
+        ck_assert_msg(da_dataset_load((const char *const *) test, 2, &o, &ds, &err) == 0, "%s", err.message);
+        ck_assert(asprintf(&cmd, "%s score --json --model %s --data %s --data %s --train %s --train %s", CTL,
+                           DEFAULT_MODEL, test[0], test[1], train[0], train[1]) > 0);
+        p = popen(cmd, "r");
+        ck_assert_ptr_nonnull(p);
+        out = malloc(1 << 16);
+        size = fread(out, 1, (1 << 16) - 1, p);
+        out[size] = 0;
+        status = pclose(p);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s failed", cmd);
+        doc = json_tokener_parse(out);
+        ck_assert_ptr_nonnull(doc);
+        ck_assert(json_object_object_get_ex(doc, "subjects", &subs));
+        ck_assert_uint_eq(json_object_array_length(subs), 2);
+        for (unsigned s = 0; s < 2; s++) {
+                _cleanup_free_ float *pred = NULL, *target = NULL;
+                json_object *js = json_object_array_get_idx(subs, s);
+                double sub_sum = 0, sub_med = 0;
+                size_t n;
+
+                ck_assert_int_eq(da_predict_subject(m, ds, s, &pred, &target, &n, &err), 0);
+                ck_assert_uint_gt(n, 0);
+                for (size_t w = 0; w < n; w++) {
+                        sub_sum += fabs((double) pred[w] - target[w]);
+                        sub_med += fabs(median - target[w]);
+                }
+                ck_assert(json_object_object_get_ex(js, "name", &v));
+                ck_assert_str_eq(json_object_get_string(v), s == 0 ? "P9" : "P19");
+                ck_assert(json_object_object_get_ex(js, "windows", &v));
+                ck_assert_int_eq(json_object_get_int64(v), (int64_t) n);
+                ck_assert(json_object_object_get_ex(js, "mae_cm", &v));
+                ck_assert_double_eq_tol(json_object_get_double(v), sub_sum / n * 100, 1e-6);
+                ck_assert(json_object_object_get_ex(js, "reference", &ref));
+                ck_assert(json_object_object_get_ex(ref, "median", &v));
+                ck_assert_double_eq_tol(json_object_get_double(v), sub_med / n * 100, 1e-4);
+                sum += sub_sum;
+                sum_med += sub_med;
+                windows += n;
+        }
+        ck_assert(json_object_object_get_ex(doc, "windows", &v));
+        ck_assert_int_eq(json_object_get_int64(v), (int64_t) windows);
+        ck_assert(json_object_object_get_ex(doc, "mae_cm", &v));
+        ck_assert_double_eq_tol(json_object_get_double(v), sum / windows * 100, 1e-6);
+        ck_assert(json_object_object_get_ex(doc, "reference", &ref));
+        ck_assert(json_object_object_get_ex(ref, "median", &v));
+        ck_assert_double_eq_tol(json_object_get_double(v), sum_med / windows * 100, 1e-4);
+        ck_assert(json_object_object_get_ex(ref, "ridge", &v));
+        ck_assert(isfinite(json_object_get_double(v)) && json_object_get_double(v) > 0);
+        json_object_put(doc);
+        da_dataset_free(ds);
+        da_dataset_free(tr);
+}
+END_TEST
+
 /* Bad arguments to rank fail with one line naming the problem. */
 START_TEST(test_rank_cli_errors) {
         static const struct {
@@ -436,6 +538,7 @@ int main(void) {
         tcase_add_test(tc, test_robustvision_subjects);
         tcase_add_test(tc, test_rank_cli);
         tcase_add_test(tc, test_rank_cli_errors);
+        tcase_add_test(tc, test_score_cli);
         suite_add_tcase(s, tc);
         return test_run(s);
 }

@@ -176,6 +176,33 @@ static void m_window(json_object *h, json_object *d) {
         ck_assert(json_object_object_get_ex(d, "window", &w));
         json_object_object_add(w, "length", json_object_new_int(0));
 }
+static void set_scaling(json_object *d, const char *type, json_object *warmup) {
+        json_object *sc = json_object_new_object();
+
+        if (type)
+                json_object_object_add(sc, "type", json_object_new_string(type));
+        if (warmup)
+                json_object_object_add(sc, "warmup", warmup);
+        json_object_object_add(d, "scaling", sc);
+}
+static void m_scaling_type(json_object *h, json_object *d) { set_scaling(d, "per-device", json_object_new_int(100)); }
+static void m_scaling_no_type(json_object *h, json_object *d) { set_scaling(d, NULL, json_object_new_int(100)); }
+static void m_scaling_no_warmup(json_object *h, json_object *d) { set_scaling(d, "per-user", NULL); }
+static void m_scaling_warmup_zero(json_object *h, json_object *d) { set_scaling(d, "per-user", json_object_new_int(0)); }
+static void m_scaling_warmup_type(json_object *h, json_object *d) {
+        set_scaling(d, "per-user", json_object_new_string("5s"));
+}
+static void m_scaling_global_warmup(json_object *h, json_object *d) { set_scaling(d, "global", json_object_new_int(9)); }
+static void m_scaling_extra(json_object *h, json_object *d) {
+        json_object *sc;
+
+        set_scaling(d, "per-user", json_object_new_int(100));
+        ck_assert(json_object_object_get_ex(d, "scaling", &sc));
+        json_object_object_add(sc, "window", json_object_new_int(5));
+}
+static void m_scaling_string(json_object *h, json_object *d) {
+        json_object_object_add(d, "scaling", json_object_new_string("per-user"));
+}
 static void m_no_meta(json_object *h, json_object *d) {}
 static json_object *reference_doc(double third) {
         json_object *rr = json_object_new_object(), *sc = json_object_new_array();
@@ -343,6 +370,14 @@ START_TEST(test_metadata) {
         expect_variant_error(m_iqr, "'scaler.iqr[1]' must be a finite positive number");
         expect_variant_error(m_task, "'task.type' has unknown value 'ranking'");
         expect_variant_error(m_window, "'window.length' is 0");
+        expect_variant_error(m_scaling_type, "'scaling.type' has unknown value 'per-device'");
+        expect_variant_error(m_scaling_no_type, "'scaling.type' is missing");
+        expect_variant_error(m_scaling_no_warmup, "'scaling.warmup' is missing");
+        expect_variant_error(m_scaling_warmup_zero, "'scaling.warmup' is 0, must be in 4..100000");
+        expect_variant_error(m_scaling_warmup_type, "'scaling.warmup' must be a int");
+        expect_variant_error(m_scaling_global_warmup, "'scaling.warmup' is only for per-user scaling");
+        expect_variant_error(m_scaling_extra, "'scaling.window' is unknown");
+        expect_variant_error(m_scaling_string, "'scaling' must be an object");
         (void) m_no_meta;
 }
 END_TEST
@@ -445,6 +480,8 @@ START_TEST(test_round_trip) {
         ck_assert_int_eq(da_model_set_reference_ranking(m, &(da_reference_ranking) {
                                 .location = DA_TRACE_INPUT, .aggregation = DA_AGG_PEN, .windows = 12345,
                                 .scores = scores }), 0);
+        ck_assert_int_eq(da_model_set_scaling(m, DA_SCALING_PER_USER, 3), -ERANGE);
+        ck_assert_int_eq(da_model_set_scaling(m, DA_SCALING_PER_USER, 250), 0);
         ck_assert(asprintf(&path, "%s/m.safetensors", dir) > 0);
         ck_assert_msg(da_model_save(m, path, &err) == 0, "%s", err.message);
         ck_assert_msg(da_model_load(path, &back, &err) == 0, "%s", err.message);
@@ -466,6 +503,12 @@ START_TEST(test_round_trip) {
         ck_assert_int_eq(ref.aggregation, DA_AGG_PEN);
         ck_assert_uint_eq(ref.windows, 12345);
         ck_assert_mem_eq(ref.scores, scores, sizeof(scores));
+        {
+                unsigned warmup = 0;
+
+                ck_assert_int_eq(da_model_scaling(back, &warmup), DA_SCALING_PER_USER);
+                ck_assert_uint_eq(warmup, 250);
+        }
         ck_assert_mem_eq(back->layer[1].w_ih, m->layer[1].w_ih, sizeof(float) * 4 * 20 * 20);
         ck_assert_mem_eq(back->bn_var, m->bn_var, sizeof(float) * 20);
         ck_assert_float_eq(back->bn_eps, m->bn_eps);

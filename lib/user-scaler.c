@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Per-user robust scaling: each feature's median and IQR estimated online
+ * from one device's own frames, in bounded memory and O(F) work a frame.
+ *
+ * The first `warmup` rows are kept whole; their exact median and IQR then
+ * centre and scale, per feature, a histogram of USER_SCALER_BINS bins, and
+ * the rows are counted into it. Each bin keeps its count and the smallest
+ * and largest value it received, so a quantile inside a bin is interpolated
+ * between values actually seen (exact for ties and a constant feature). Each
+ * quartile keeps a pointer to its bin and the count below it, moved a bin or
+ * so per row, so neither a push nor a lookup scans the histogram. Rows with
+ * a non-finite value are ignored whole, as the stream ignores them. */
+
+#include <math.h>
+
+#include "util.h"
+
+#define USER_SCALER_BINS 1024u
+/* Bins are even in asinh((x − centre)/scale) with scale an eighth of the
+ * warm-up IQR, over ±asinh(10⁴): near the centre 0.2% of that IQR wide, at
+ * distance d from it about 2% of d, so a bin is ~1% of the IQR wherever the
+ * quartiles land, and heavy tails (ratios of near-zero numbers) or a user
+ * whose spread outgrows the warm-up's stay inside without re-binning. */
+#define USER_SCALER_ZMAX 9.903487552536127 /* asinh(1e4) */
+/* Histograms are re-centred on the estimate after 2, 4, … up to this many
+ * times the warm-up's rows: by then a drift since the warm-up has shown. */
+#define USER_SCALER_RECENTRE_MAX 64u
+
+typedef struct quartile {
+        double q;               /* 0.25, 0.5, 0.75 */
+        unsigned k;             /* bin holding the rank */
+        unsigned next;          /* the first non-empty bin after k, or BINS */
+        uint64_t below;         /* rows in the bins before k */
+} quartile;
+
+typedef struct feature_hist {
+        double centre, scale;
+        uint32_t *count;        /* BINS */
+        float *min, *max;       /* BINS: the extreme values each bin received */
+        quartile qt[3];
+} feature_hist;
+
+struct da_user_scaler {
+        unsigned F, warmup;
+        uint64_t n;             /* rows pushed */
+        float *buffer;          /* warmup × F until the histograms are set up, then NULL */
+        feature_hist *h;        /* F */
+        feature_hist tmp;       /* scratch bins for re-centring */
+        uint64_t next_recentre; /* row count of the next re-centring, 0 = no more */
+        float *median, *iqr;    /* F: the current estimate */
+};
+
+da_user_scaler *da_user_scaler_free(da_user_scaler *u) {
+        if (!u)
+                return NULL;
+        if (u->h)
+                for (unsigned f = 0; f < u->F; f++) {
+                        free(u->h[f].count);
+                        free(u->h[f].min);
+                        free(u->h[f].max);
+                }
+        free(u->h);
+        free(u->tmp.count);
+        free(u->tmp.min);
+        free(u->tmp.max);
+        free(u->buffer);
+        free(u->median);
+        free(u->iqr);
+        return mfree(u);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_user_scaler *, da_user_scaler_free);
+
+int da_user_scaler_new(unsigned n_features, unsigned warmup, da_user_scaler **ret) {
+        _cleanup_(da_user_scaler_freep) da_user_scaler *u = NULL;
+
+        if (n_features == 0 || warmup < 4 || warmup > DA_USER_SCALER_WARMUP_MAX || !ret)
+                return -EINVAL;
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        u->F = n_features;
+        u->warmup = warmup;
+        u->h = calloc(n_features, sizeof(feature_hist));
+        u->median = calloc(n_features, sizeof(float));
+        u->iqr = calloc(n_features, sizeof(float));
+        u->tmp.count = calloc(USER_SCALER_BINS, sizeof(uint32_t));
+        u->tmp.min = calloc(USER_SCALER_BINS, sizeof(float));
+        u->tmp.max = calloc(USER_SCALER_BINS, sizeof(float));
+        if (!u->h || !u->median || !u->iqr || !u->tmp.count || !u->tmp.min || !u->tmp.max)
+                return -ENOMEM;
+        for (unsigned f = 0; f < n_features; f++) {
+                feature_hist *h = &u->h[f];
+
+                h->count = calloc(USER_SCALER_BINS, sizeof(uint32_t));
+                h->min = calloc(USER_SCALER_BINS, sizeof(float));
+                h->max = calloc(USER_SCALER_BINS, sizeof(float));
+                if (!h->count || !h->min || !h->max)
+                        return -ENOMEM;
+        }
+        da_user_scaler_reset(u);
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+void da_user_scaler_reset(da_user_scaler *u) {
+        u->n = 0;
+        for (unsigned f = 0; f < u->F; f++) {
+                u->median[f] = 0;
+                u->iqr[f] = 1;
+        }
+}
+
+bool da_user_scaler_warm(const da_user_scaler *u) {
+        return u->n >= u->warmup;
+}
+
+uint64_t da_user_scaler_rows(const da_user_scaler *u) {
+        return u->n;
+}
+
+unsigned da_user_scaler_warmup(const da_user_scaler *u) {
+        return u->warmup;
+}
+
+static void quartile_find_next(const feature_hist *h, quartile *qt) {
+        qt->next = qt->k + 1;
+        while (qt->next < USER_SCALER_BINS && h->count[qt->next] == 0)
+                qt->next++;
+}
+
+/* Moves the quartile's pointer to the bin holding its rank ⌊q·(n − 1)⌋
+ * (numpy's "linear" position, floored) among n values. */
+static void quartile_seek(const feature_hist *h, quartile *qt, uint64_t n) {
+        uint64_t j = (uint64_t) (qt->q * (double) (n - 1));
+        unsigned k0 = qt->k;
+
+        while (qt->k > 0 && j < qt->below) {
+                qt->k--;
+                qt->below -= h->count[qt->k];
+        }
+        while (qt->k + 1 < USER_SCALER_BINS && j >= qt->below + h->count[qt->k]) {
+                qt->below += h->count[qt->k];
+                qt->k++;
+        }
+        if (qt->k != k0)
+                quartile_find_next(h, qt);
+}
+
+/* The quantile at its fractional rank: interpolated between the values its
+ * bin received, assumed evenly spread from the smallest to the largest
+ * (exact for ties and a constant feature), or, when the rank falls after
+ * the bin's largest value, towards the next bin's smallest, as numpy
+ * interpolates between neighbouring values. */
+static double quartile_value(const feature_hist *h, const quartile *qt, uint64_t n) {
+        double pos = qt->q * (double) (n - 1) - (double) qt->below;
+        unsigned k = qt->k;
+        uint32_t c = h->count[k];
+
+        if (c > 1 && pos <= c - 1)
+                return h->min[k] + ((double) h->max[k] - h->min[k]) * pos / (c - 1);
+        if (qt->next < USER_SCALER_BINS)
+                return h->max[k] + ((double) h->min[qt->next] - h->max[k]) * (pos - (c - 1));
+        return h->max[k];
+}
+
+static unsigned hist_place(feature_hist *h, float x, uint32_t count) {
+        double z = asinh(((double) x - h->centre) / h->scale);
+        double b = floor((z + USER_SCALER_ZMAX) / (2 * USER_SCALER_ZMAX) * USER_SCALER_BINS);
+        unsigned k = b < 0 ? 0 : b >= USER_SCALER_BINS ? USER_SCALER_BINS - 1 : (unsigned) b;
+
+        if (h->count[k] == 0 || x < h->min[k])
+                h->min[k] = x;
+        if (h->count[k] == 0 || x > h->max[k])
+                h->max[k] = x;
+        h->count[k] += count;
+        return k;
+}
+
+static void hist_add(feature_hist *h, float x, uint64_t n_after) {
+        unsigned k = hist_place(h, x, 1);
+
+        for (unsigned q = 0; q < 3; q++) {
+                quartile *qt = &h->qt[q];
+
+                if (k < qt->k)
+                        qt->below++;
+                else if (k > qt->k && k < qt->next)
+                        qt->next = k;
+                quartile_seek(h, qt, n_after);
+        }
+}
+
+static int cmp_float(const void *a, const void *b) {
+        float x = *(const float *) a, y = *(const float *) b;
+
+        return (x > y) - (x < y);
+}
+
+/* numpy's linear percentile of sorted values. */
+static double sorted_percentile(const float *v, size_t n, double q) {
+        double pos = q * (double) (n - 1);
+        size_t lo = (size_t) pos;
+
+        if (lo + 1 >= n)
+                return v[n - 1];
+        return v[lo] + (pos - (double) lo) * ((double) v[lo + 1] - v[lo]);
+}
+
+static void update_estimate(da_user_scaler *u, unsigned f) {
+        const feature_hist *h = &u->h[f];
+        double med = quartile_value(h, &h->qt[1], u->n);
+        double iqr = quartile_value(h, &h->qt[2], u->n) - quartile_value(h, &h->qt[0], u->n);
+
+        u->median[f] = (float) med;
+        u->iqr[f] = da_scaler_spread(iqr, med);
+}
+
+static void hist_centre(feature_hist *h, double median, double iqr) {
+        h->centre = median;
+        h->scale = fmax(iqr, fmax(1e-6 * fabs(median), 1e-12)) / 8;
+}
+
+/* Re-centres a histogram on the current estimate: each old bin's values,
+ * taken as evenly spread from its smallest to its largest, go into the new
+ * bins. A user whose median has drifted from the warm-up's (the depths of a
+ * calibration sweep) gets fine bins where the quartiles now are. O(n + B). */
+static void hist_recentre(feature_hist *h, feature_hist *tmp, uint64_t n) {
+        const unsigned B = USER_SCALER_BINS;
+        double median = quartile_value(h, &h->qt[1], n);
+        double iqr = quartile_value(h, &h->qt[2], n) - quartile_value(h, &h->qt[0], n);
+
+        memcpy(tmp->count, h->count, B * sizeof(uint32_t));
+        memcpy(tmp->min, h->min, B * sizeof(float));
+        memcpy(tmp->max, h->max, B * sizeof(float));
+        memset(h->count, 0, B * sizeof(uint32_t));
+        hist_centre(h, median, iqr);
+        for (unsigned k = 0; k < B; k++) {
+                uint32_t c = tmp->count[k];
+
+                if (c == 0)
+                        continue;
+                if (c == 1 || tmp->min[k] == tmp->max[k]) {
+                        hist_place(h, tmp->min[k], c);
+                        continue;
+                }
+                for (uint32_t i = 0; i < c; i++)
+                        hist_place(h, (float) (tmp->min[k] + ((double) tmp->max[k] - tmp->min[k]) * i / (c - 1)), 1);
+        }
+        for (unsigned q = 0; q < 3; q++) {
+                quartile *qt = &h->qt[q];
+
+                *qt = (quartile) { .q = qt->q };
+                quartile_seek(h, qt, n);
+                quartile_find_next(h, qt);
+        }
+}
+
+/* The warm-up rows' exact quartiles set each histogram's range; then the
+ * rows are counted in it like any later row. */
+static int setup_histograms(da_user_scaler *u) {
+        _cleanup_free_ float *col = malloc(u->warmup * sizeof(float));
+        const unsigned B = USER_SCALER_BINS;
+
+        if (!col)
+                return -ENOMEM;
+        for (unsigned f = 0; f < u->F; f++) {
+                feature_hist *h = &u->h[f];
+                double q1, med, q3;
+
+                for (unsigned i = 0; i < u->warmup; i++)
+                        col[i] = u->buffer[(size_t) i * u->F + f];
+                qsort(col, u->warmup, sizeof(float), cmp_float);
+                q1 = sorted_percentile(col, u->warmup, 0.25);
+                med = sorted_percentile(col, u->warmup, 0.5);
+                q3 = sorted_percentile(col, u->warmup, 0.75);
+                memset(h->count, 0, B * sizeof(uint32_t));
+                hist_centre(h, med, q3 - q1);
+                h->qt[0] = (quartile) { .q = 0.25, .next = USER_SCALER_BINS };
+                h->qt[1] = (quartile) { .q = 0.5, .next = USER_SCALER_BINS };
+                h->qt[2] = (quartile) { .q = 0.75, .next = USER_SCALER_BINS };
+                for (unsigned i = 0; i < u->warmup; i++)
+                        hist_add(h, u->buffer[(size_t) i * u->F + f], i + 1);
+                update_estimate(u, f);
+        }
+        return 0;
+}
+
+int da_user_scaler_push(da_user_scaler *u, const float *row) {
+        int r;
+
+        for (unsigned f = 0; f < u->F; f++)
+                if (!isfinite(row[f]))
+                        return 0;
+
+        if (u->n < u->warmup) {
+                if (!u->buffer) {
+                        u->buffer = malloc((size_t) u->warmup * u->F * sizeof(float));
+                        if (!u->buffer)
+                                return -ENOMEM;
+                }
+                memcpy(u->buffer + (size_t) u->n * u->F, row, u->F * sizeof(float));
+                u->n++;
+                if (u->n < u->warmup)
+                        return 0;
+                r = setup_histograms(u);
+                if (r < 0) {
+                        u->n--;
+                        return r;
+                }
+                u->buffer = mfree(u->buffer);
+                u->next_recentre = 2 * (uint64_t) u->warmup;
+                return 1;
+        }
+
+        u->n++;
+        if (u->n == u->next_recentre) {
+                for (unsigned f = 0; f < u->F; f++)
+                        hist_recentre(&u->h[f], &u->tmp, u->n - 1);
+                u->next_recentre = u->n < USER_SCALER_RECENTRE_MAX * (uint64_t) u->warmup ? 2 * u->n : 0;
+        }
+        for (unsigned f = 0; f < u->F; f++) {
+                hist_add(&u->h[f], row[f], u->n);
+                update_estimate(u, f);
+        }
+        return 1;
+}
+
+void da_user_scaler_get(const da_user_scaler *u, float *ret_median, float *ret_iqr) {
+        memcpy(ret_median, u->median, u->F * sizeof(float));
+        memcpy(ret_iqr, u->iqr, u->F * sizeof(float));
+}
+
+void da_user_scaler_apply(const da_user_scaler *u, float *row) {
+        da_scaler_apply(u->median, u->iqr, u->F, row);
+}
