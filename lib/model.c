@@ -429,6 +429,9 @@ int da_model_set_reference_ranking(da_model *m, const da_reference_ranking *ref)
         m->reference_location = ref->location;
         m->reference_aggregation = ref->aggregation;
         m->reference_windows = ref->windows;
+        return 0;
+}
+
 static const char *const scaling_names[_DA_SCALING_MAX] = {
         [DA_SCALING_GLOBAL] = "global",
         [DA_SCALING_PER_USER] = "per-user",
