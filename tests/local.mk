@@ -259,6 +259,10 @@ tests_test_evaluate_SOURCES = tests/test-evaluate.c
 tests_test_evaluate_CFLAGS = $(TEST_CFLAGS)
 tests_test_evaluate_LDADD = $(TEST_LDADD)
 
+# deepactifctl evaluate --shard/--merge on the bundled subjects: merged equals unsharded.
+TESTS += tests/test-evaluate-shard.sh
+EXTRA_DIST += tests/test-evaluate-shard.sh
+
 # The varlink server against a fake interface over real sockets; the seed
 # corpus of its message parser's fuzz target.
 if HAVE_CHECK

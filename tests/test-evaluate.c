@@ -200,6 +200,37 @@ static void count_progress(const char *stage, unsigned step, unsigned steps, voi
         n_progress++;
 }
 
+static size_t total_windows(void) {
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        const char *paths[1] = { dir };
+        da_dataset_options o;
+        da_error err = {};
+        size_t n = 0;
+
+        data_options(&o);
+        ck_assert_msg(da_dataset_load(paths, 1, &o, &ds, &err) == 0, "%s", err.message);
+        for (unsigned s = 0; s < da_dataset_n_subjects(ds); s++)
+                n += da_dataset_n_windows(ds, s);
+        return n;
+}
+
+/* Every method but the random control ranked the same number of windows in
+ * each fold, and over all folds `expected` of them. */
+static void check_same_windows(const da_eval_report *rep, size_t expected) {
+        size_t sum = 0;
+
+        for (unsigned f = 0; f < rep->n_folds; f++) {
+                size_t n = rep->rows[0].fold_windows[f];
+
+                ck_assert_uint_gt(n, 0);
+                for (unsigned i = 0; i < rep->n_rows; i++)
+                        ck_assert_uint_eq(rep->rows[i].fold_windows[f], streq(rep->rows[i].method, "random") ? 0 : n);
+                sum += n;
+        }
+        ck_assert_uint_eq(sum, expected);
+        ck_assert_uint_eq(rep->rank_windows, expected);
+}
+
 static const da_eval_row *find_row(const da_eval_report *rep, const char *method, unsigned k) {
         for (unsigned i = 0; i < rep->n_rows; i++)
                 if (streq(rep->rows[i].method, method) && rep->rows[i].k_percent == k)
@@ -226,6 +257,7 @@ START_TEST(test_protocol) {
         o.k_percent[0] = 20;
         o.k_percent[1] = 40;
         o.n_k = 2;
+        o.rank_windows = 0;
         o.progress = count_progress;
 
         ck_assert_msg(da_evaluate(paths, 1, &o, &rep, &err) == 0, "%s", err.message);
@@ -237,7 +269,7 @@ START_TEST(test_protocol) {
         ck_assert_uint_eq(rep->n_features, N_FEATURES);
         ck_assert_uint_eq(rep->n_rows, 10);
         ck_assert_str_eq(rep->reference, "deepactif-gate-inv");
-        ck_assert_uint_gt(rep->rank_windows, 0);
+        check_same_windows(rep, total_windows() * (rep->n_folds - 1));
 
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 const da_eval_row *row = &rep->rows[i];
@@ -269,6 +301,75 @@ START_TEST(test_protocol) {
                 ck_assert_msg(row->mae_mean < 10, "%s's top 2 give %.2f cm", methods[i], row->mae_mean);
         }
         printf("all features: %.2f ± %.2f cm\n", rep->all_mae_mean, rep->all_mae_sd);
+}
+END_TEST
+
+/* A small protocol, whole and in shards: the shared sample has the size
+ * asked for in every fold, and the merged shards give the same figures bit
+ * for bit; a shard twice, a missing one and one of other settings are
+ * refused. */
+START_TEST(test_shards) {
+        _cleanup_(da_eval_report_freep) da_eval_report *whole = NULL, *merged = NULL, *other = NULL;
+        da_eval_report *parts[3] = {};
+        const char *paths[1] = { dir };
+        static const char *const methods[] = { "deepactif-gate-inv", "deepactif-input-mean", "ig", "random" };
+        da_eval_options o;
+        da_error err = {};
+
+        da_eval_options_init(&o, DA_EVAL_QUICK);
+        data_options(&o.data);
+        train_options(&o.train);
+        o.train.epochs = 2;
+        o.folds = 0;
+        o.rank_windows = 40;
+        o.n_methods = ELEMENTSOF(methods);
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                ck_assert_int_eq(da_eval_method_from_string(methods[i], &o.methods[i]), 0);
+        o.n_k = 2;
+
+        ck_assert_msg(da_evaluate(paths, 1, &o, &whole, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(whole->n_folds, N_SUBJECTS);
+        check_same_windows(whole, 40 * N_SUBJECTS);
+
+        o.shard_count = 3;
+        for (unsigned i = 0; i < 3; i++) {
+                o.shard_index = i;
+                ck_assert_msg(da_evaluate(paths, 1, &o, &parts[i], &err) == 0, "%s", err.message);
+        }
+        /* in another order than they were run */
+        ck_assert_msg(da_eval_report_merge((const da_eval_report *const[]) { parts[2], parts[0], parts[1] }, 3,
+                                           &merged, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(merged->n_rows, whole->n_rows);
+        ck_assert_mem_eq(&merged->all_mae_mean, &whole->all_mae_mean, sizeof(double));
+        ck_assert_mem_eq(&merged->all_mae_sd, &whole->all_mae_sd, sizeof(double));
+        for (unsigned i = 0; i < whole->n_rows; i++) {
+                const da_eval_row *a = &whole->rows[i], *b = &merged->rows[i];
+
+                ck_assert_str_eq(a->method, b->method);
+                ck_assert_mem_eq(a->fold_mae, b->fold_mae, sizeof(double) * whole->n_folds);
+                ck_assert_mem_eq(&a->mae_mean, &b->mae_mean, sizeof(double));
+                ck_assert_mem_eq(&a->mae_sd, &b->mae_sd, sizeof(double));
+                ck_assert(memcmp(&a->p_wilcoxon, &b->p_wilcoxon, sizeof(double)) == 0 ||
+                          (isnan(a->p_wilcoxon) && isnan(b->p_wilcoxon)));
+        }
+        check_same_windows(merged, 40 * N_SUBJECTS);
+
+        ck_assert_int_eq(da_eval_report_merge((const da_eval_report *const[]) { parts[0], parts[1], parts[1] }, 3,
+                                              &other, &err), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(err.message, "shard 2/3 is given twice"));
+        ck_assert_int_eq(da_eval_report_merge((const da_eval_report *const[]) { parts[0], parts[2] }, 2, &other,
+                                              &err), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(err.message, "shard 2/3 is missing"));
+
+        da_eval_report_free(parts[1]);
+        o.shard_index = 1;
+        o.seed = 1;
+        ck_assert_msg(da_evaluate(paths, 1, &o, &parts[1], &err) == 0, "%s", err.message);
+        ck_assert_int_eq(da_eval_report_merge((const da_eval_report *const *) parts, 3, &other, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.message, "different settings"));
+        ck_assert_ptr_null(other);
+        for (unsigned i = 0; i < 3; i++)
+                da_eval_report_free(parts[i]);
 }
 END_TEST
 
@@ -307,6 +408,7 @@ static Suite *evaluate_suite(void) {
         tcase_add_test(tc, test_method_names);
         tcase_add_test(tc, test_planted_keep_topk);
         tcase_add_test(tc, test_protocol);
+        tcase_add_test(tc, test_shards);
         tcase_add_test(tc, test_protocol_bad);
         suite_add_tcase(s, tc);
         return s;
