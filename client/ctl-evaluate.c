@@ -5,6 +5,7 @@
  * slice of the folds and saves it as JSON; --merge joins such parts into the
  * table the unsharded run prints. */
 
+#include <assert.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -20,6 +21,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(da_eval_report *, da_eval_report_free);
  * two-sided p over N pairs is 2/2^N. */
 #define WILCOXON_MIN_FOLDS 6u
 
+/* The published protocol's steps by option name, in da_published_step's order. */
+static const char *const published_steps[] = {
+        "iqr-filter", "depth-bins", "subject-scaler", "best-epoch-on-test", "reuse-model",
+};
+
+static_assert(DA_PUBLISHED_ALL == (1u << ELEMENTSOF(published_steps)) - 1, "a flag per published step");
+
 typedef struct evaluate_args {
         const char *paths[MAX_PATHS];
         unsigned n_paths;
@@ -29,6 +37,7 @@ typedef struct evaluate_args {
         const char *column_map;
         unsigned subjects, hidden, epochs, window, rank_windows;
         unsigned shard_index, shard_count;
+        unsigned published;
         bool seed_set, merge;
         uint64_t seed;
 } evaluate_args;
@@ -110,9 +119,26 @@ static void print_number(int width, int precision, double v) {
                 printf("%*s—", width - 1, ""); /* the dash is one column, three bytes */
 }
 
+static void print_steps(FILE *f, unsigned published) {
+        bool first = true;
+
+        for (unsigned i = 0; i < ELEMENTSOF(published_steps); i++)
+                if (published & (1u << i)) {
+                        fprintf(f, "%s%s", first ? "" : ", ", published_steps[i]);
+                        first = false;
+                }
+}
+
 static void print_table(const da_eval_report *rep, const char *preset) {
         printf(_("Keep-top-k evaluation (preset %s): %u subjects, %u folds grouped by subject, %u features\n"),
                preset, rep->n_subjects, rep->n_folds, rep->n_features);
+        if (rep->published) {
+                printf(_("Protocol: published steps ("));
+                print_steps(stdout, rep->published);
+                printf(_(") — these use the test subjects' labels or data; the figures are not an estimate "
+                         "of the error on new users\n"));
+        } else
+                printf(_("Protocol: clean (nothing is fit or chosen on the test subjects)\n"));
         if (rep->rank_windows_max > 0)
                 printf(_("Every method ranks the same training windows: an evenly spaced sample of at most %u "
                          "per fold (%zu over all folds)\n"), rep->rank_windows_max, rep->rank_windows);
@@ -176,6 +202,7 @@ static int write_json(const da_eval_report *rep, const char *preset, const char 
         snprintf(id, sizeof(id), "%016" PRIx64, rep->settings_id);
         json_object_object_add(o, "preset", json_object_new_string(preset));
         json_object_object_add(o, "settings_id", json_object_new_string(id));
+        json_object_object_add(o, "published", json_object_new_int((int) rep->published));
         json_object_object_add(o, "shard", json_object_new_int((int) rep->shard_index + 1));
         json_object_object_add(o, "shards", json_object_new_int((int) rep->shard_count));
         json_object_object_add(o, "subjects", json_object_new_int((int) rep->n_subjects));
@@ -285,7 +312,8 @@ static int read_part(const char *path, char *ret_preset, size_t preset_size, da_
         if (*id == '\0' || *end != '\0' || errno != 0)
                 goto bad;
         if (!json_get_uint(o, "subjects", &rep->n_subjects) || !json_get_uint(o, "features", &rep->n_features) ||
-            !json_get_uint(o, "rank_windows_max", &rep->rank_windows_max))
+            !json_get_uint(o, "rank_windows_max", &rep->rank_windows_max) ||
+            !json_get_uint(o, "published", &rep->published))
                 goto bad;
         if (json_object_object_get_ex(o, "seconds", &v))
                 rep->seconds = json_get_number(v);
@@ -537,6 +565,14 @@ static void evaluate_help(void) {
                  "                           --json PART (for job arrays)\n"
                  "  --merge                  Join the parts of --shard 1/N … N/N given as arguments into the\n"
                  "                           table of the unsharded run\n"
+                 "  --protocol clean|published\n"
+                 "                           published: the papers' public code's steps, all of which use the\n"
+                 "                           test subjects' labels (for comparison only; default clean)\n"
+                 "  --iqr-filter             Drop rows outside Q1−1.5·IQR…Q3+1·IQR of any column, per subject\n"
+                 "  --depth-bins             Resample each subject into 60 depth bins, windows from sorted rows\n"
+                 "  --subject-scaler         Fit a robust scaler on each subject, the test subject too\n"
+                 "  --best-epoch-on-test     Stop early and keep the best epoch on the held-out subject\n"
+                 "  --reuse-model            Start each fold from the previous fold's weights\n"
                  "  --column-map SPEC        Read generic CSV/TSV recordings with this column map\n"
                  "  --json FILE              Write the results as JSON\n"
                  "  --csv FILE               Write the results as CSV\n"
@@ -546,7 +582,7 @@ static void evaluate_help(void) {
 int verb_evaluate(int argc, char **argv) {
         enum { ARG_PRESET = 0x100, ARG_METHODS, ARG_K, ARG_FOLDS, ARG_JSON, ARG_CSV, ARG_SVG, ARG_SUBJECTS,
                ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP, ARG_RANK_WINDOWS, ARG_SHARD,
-               ARG_MERGE };
+               ARG_MERGE, ARG_PROTOCOL, ARG_STEP };
         static const struct option options[] = {
                 { "data",     required_argument, NULL, 'd' },
                 { "preset",   required_argument, NULL, ARG_PRESET },
@@ -562,6 +598,12 @@ int verb_evaluate(int argc, char **argv) {
                 { "rank-windows", required_argument, NULL, ARG_RANK_WINDOWS },
                 { "shard",    required_argument, NULL, ARG_SHARD },
                 { "merge",    no_argument,       NULL, ARG_MERGE },
+                { "protocol", required_argument, NULL, ARG_PROTOCOL },
+                { "iqr-filter",         no_argument, NULL, ARG_STEP },
+                { "depth-bins",         no_argument, NULL, ARG_STEP },
+                { "subject-scaler",     no_argument, NULL, ARG_STEP },
+                { "best-epoch-on-test", no_argument, NULL, ARG_STEP },
+                { "reuse-model",        no_argument, NULL, ARG_STEP },
                 { "json",     required_argument, NULL, ARG_JSON },
                 { "csv",      required_argument, NULL, ARG_CSV },
                 { "svg",      required_argument, NULL, ARG_SVG },
@@ -572,9 +614,9 @@ int verb_evaluate(int argc, char **argv) {
         evaluate_args a = { .preset = DA_EVAL_PAPER, .rank_windows = UINT_MAX };
         da_eval_options o;
         da_error err = {};
-        int c, v, r;
+        int c, v, r, index = 0;
 
-        while ((c = getopt_long(argc, argv, "d:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "d:h", options, &index)) >= 0)
                 switch (c) {
                 case 'd':
                         if (a.n_paths >= MAX_PATHS)
@@ -630,6 +672,19 @@ int verb_evaluate(int argc, char **argv) {
                         break;
                 case ARG_MERGE:
                         a.merge = true;
+                        break;
+                case ARG_PROTOCOL:
+                        if (streq(optarg, "published"))
+                                a.published = DA_PUBLISHED_ALL;
+                        else if (streq(optarg, "clean"))
+                                a.published = 0;
+                        else
+                                return ctl_fail(_("Unknown protocol '%s'; clean or published"), optarg);
+                        break;
+                case ARG_STEP:
+                        for (unsigned i = 0; i < ELEMENTSOF(published_steps); i++)
+                                if (streq(options[index].name, published_steps[i]))
+                                        a.published |= 1u << i;
                         break;
                 case ARG_SEED: {
                         char *end;
@@ -699,6 +754,13 @@ int verb_evaluate(int argc, char **argv) {
                 o.rank_windows = a.rank_windows;
         o.shard_index = a.shard_index;
         o.shard_count = a.shard_count;
+        o.published = a.published;
+        if (o.published) {
+                fprintf(stderr, _("Warning: the published protocol's steps ("));
+                print_steps(stderr, o.published);
+                fprintf(stderr, _(") use the test subjects' labels or data; the figures are for comparison with "
+                                  "the papers, not an estimate of the error on new users.\n"));
+        }
         if (isatty(STDERR_FILENO))
                 o.progress = progress;
 

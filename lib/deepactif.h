@@ -544,6 +544,13 @@ typedef struct da_train_options {
         uint64_t seed;
         const unsigned *features;       /* subset of the data set's feature indices, or NULL = all */
         unsigned n_features;
+        /* The published protocol's choices, for comparison only: validate
+         * (early stopping, best epoch) on these subjects' windows instead of
+         * a split of the training windows, and start from init's weights
+         * (same architecture) instead of random ones. NULL/0 normally. */
+        const unsigned *val_subjects;
+        unsigned n_val_subjects;
+        const da_model *init;
         da_progress_fn progress;
         void *userdata;
 } da_train_options;
@@ -605,6 +612,20 @@ typedef enum da_eval_preset {
 const char *da_eval_preset_to_string(da_eval_preset p);
 int da_eval_preset_from_string(const char *s);
 
+/* The steps of the papers' published protocol (their public code), each
+ * on its own; all of them use the test subjects' labels or data, so they
+ * are for comparing with the published figures only, never the default. */
+typedef enum da_published_step {
+        DA_PUBLISHED_IQR = 1 << 0,              /* drop rows outside Q1 − 1.5·IQR … Q3 + 1·IQR of any column,
+                                                 * the target included, per subject */
+        DA_PUBLISHED_BINS = 1 << 1,             /* resample each subject into 60 equal-width depth bins;
+                                                 * windows cut from the bin-sorted rows */
+        DA_PUBLISHED_SUBJECT_SCALER = 1 << 2,   /* a robust scaler fit on each subject, the test subject too */
+        DA_PUBLISHED_BEST_EPOCH = 1 << 3,       /* early stopping and best epoch on the held-out subjects */
+        DA_PUBLISHED_REUSE_MODEL = 1 << 4,      /* each fold starts from the previous fold's weights */
+        DA_PUBLISHED_ALL = (1 << 5) - 1,
+} da_published_step;
+
 #define DA_EVAL_METHODS_MAX 16u
 #define DA_EVAL_K_MAX 16u
 
@@ -623,6 +644,7 @@ typedef struct da_eval_options {
         unsigned rank_windows;          /* training windows per fold every method ranks: one evenly
                                          * spaced sample shared by all methods; 0 = all of them */
         uint64_t seed;
+        unsigned published;             /* da_published_step flags; 0 = the clean protocol */
         unsigned shard_index;           /* run only the folds f with f mod shard_count = shard_index; */
         unsigned shard_count;           /* 0 or 1 = every fold (da_eval_report_merge() joins shards) */
         da_eval_progress_fn progress;
@@ -659,6 +681,7 @@ typedef struct da_eval_report {
         bool *fold_done;                /* n_folds: run here (all unless sharded) */
         unsigned shard_index, shard_count;      /* as in the options; count 1 when not sharded */
         uint64_t settings_id;           /* hash of the options and the data that decide the results */
+        unsigned published;             /* the da_published_step flags it ran with */
         double seconds;
 } da_eval_report;
 

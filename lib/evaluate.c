@@ -12,6 +12,7 @@
 
 #include "dataset.h"
 #include "evaluate.h"
+#include "published.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
@@ -215,7 +216,7 @@ static int cmp_unsigned(const void *a, const void *b) {
 
 int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_train, const unsigned *test,
                        unsigned n_test, const unsigned *order, unsigned kept, const da_train_options *topt,
-                       double *ret_mae_cm, da_error *err) {
+                       da_model **chain, double *ret_mae_cm, da_error *err) {
         _cleanup_(da_model_freep) da_model *m = NULL;
         _cleanup_free_ unsigned *features = NULL;
         da_train_options o = *topt;
@@ -233,6 +234,8 @@ int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_t
 
         o.features = features;
         o.n_features = kept;
+        if (chain)
+                o.init = *chain;
         r = da_train(ds, train, n_train, &o, &m, err);
         if (r < 0)
                 return r;
@@ -240,6 +243,10 @@ int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_t
         if (r < 0)
                 return r;
         *ret_mae_cm = mae * 100;
+        if (chain) {
+                da_model_free(*chain);
+                *chain = TAKE_PTR(m);
+        }
         return 0;
 }
 
@@ -561,6 +568,7 @@ static void fnv1a(uint64_t *h, const void *p, size_t n) {
  * thread count or the callbacks) and the data set's subjects, features,
  * rows and targets. Shards agree on it or cannot be merged. */
 static uint64_t settings_id(const da_eval_options *o, const da_dataset *ds, unsigned S, unsigned n_folds) {
+        unsigned published = o->published & DA_PUBLISHED_ALL;
         const da_train_options *t = &o->train;
         const da_attr_options *a = &o->attr;
         uint64_t h = UINT64_C(0xcbf29ce484222325);
@@ -596,14 +604,18 @@ static uint64_t settings_id(const da_eval_options *o, const da_dataset *ds, unsi
                         fnv1a(&h, name, strlen(name) + 1);
         }
         fnv1a(&h, o->k_percent, o->n_k * sizeof(unsigned));
+        fnv1a(&h, &published, sizeof(published));
         return h;
 }
 
 /* One fold: the all-features model, one shared sample of its training
- * windows, every method's ranking of it and the retrains on each top k. */
+ * windows, every method's ranking of it and the retrains on each top k.
+ * With the published model reuse, chain[0] holds the previous fold's
+ * all-features model and chain[1 + row] each row's, and every training
+ * starts from and replaces its entry. */
 static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, unsigned fold,
                     const da_eval_options *opt, da_eval_report *rep, double *scores, unsigned *order,
-                    unsigned *step, unsigned steps, da_error *err) {
+                    da_model **chain, unsigned *step, unsigned steps, da_error *err) {
         _cleanup_(da_model_freep) da_model *m = NULL;
         da_train_options topt = opt->train;
         unsigned F = rep->n_features, n_folds = rep->n_folds;
@@ -618,9 +630,15 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
         topt.features = NULL;
         topt.n_features = 0;
         topt.seed = opt->train.seed + fold;
+        if (opt->published & DA_PUBLISHED_BEST_EPOCH) {
+                topt.val_subjects = sp.test;
+                topt.n_val_subjects = sp.n_test;
+        }
 
         progress(opt, step, steps, "fold %u/%u: training on all %u features", fold + 1, n_folds, F);
+        topt.init = chain ? chain[0] : NULL;
         r = da_train(ds, sp.train, sp.n_train, &topt, &m, err);
+        topt.init = NULL;
         if (r < 0) {
                 r = fold_error(err, r, fold, "training on all features");
                 goto finish;
@@ -666,12 +684,17 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
                         progress(opt, step, steps, "fold %u/%u: %s, top %u%% (%u features)", fold + 1, n_folds,
                                  rows[ki].method, rows[ki].k_percent, rows[ki].kept);
                         r = evaluate_keep_topk(ds, sp.train, sp.n_train, sp.test, sp.n_test, order, rows[ki].kept,
-                                               &topt, &rows[ki].fold_mae[fold], err);
+                                               &topt, chain ? &chain[1 + mi * opt->n_k + ki] : NULL,
+                                               &rows[ki].fold_mae[fold], err);
                         if (r < 0) {
                                 r = fold_error(err, r, fold, "retraining on the kept features");
                                 goto finish;
                         }
                 }
+        }
+        if (chain) {
+                da_model_free(chain[0]);
+                chain[0] = TAKE_PTR(m);
         }
         rep->fold_done[fold] = true;
 finish:
@@ -686,6 +709,7 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
         _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
         _cleanup_free_ unsigned *fold_of = NULL, *order = NULL;
         _cleanup_free_ double *scores = NULL;
+        _cleanup_free_ da_model **chain = NULL;
         unsigned S, F, n_folds, shards, step = 0, steps, mine = 0;
         double t_start = now_s();
         int r;
@@ -703,7 +727,14 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
         if (opt->shard_index >= shards)
                 return da_error_set(err, -EINVAL, "shard %u of %u does not exist", opt->shard_index + 1, shards);
 
+        if ((opt->published & DA_PUBLISHED_REUSE_MODEL) && shards > 1)
+                return da_error_set(err, -EINVAL, "reusing the model across folds chains them, so they cannot be "
+                                    "sharded");
+
         r = da_dataset_load(paths, n_paths, &opt->data, &ds, err);
+        if (r < 0)
+                return r;
+        r = published_apply(ds, opt->published, opt->seed ^ UINT64_C(0x9E3779B97F4A7C15), err);
         if (r < 0)
                 return r;
         S = da_dataset_n_subjects(ds);
@@ -737,6 +768,7 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
         rep->shard_index = opt->shard_index;
         rep->shard_count = shards;
         rep->settings_id = settings_id(opt, ds, S, n_folds);
+        rep->published = opt->published & DA_PUBLISHED_ALL;
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 da_eval_row *row = &rep->rows[i];
 
@@ -754,11 +786,17 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
         for (unsigned fold = opt->shard_index; fold < n_folds; fold += shards)
                 mine++;
         steps = mine * (1 + opt->n_methods * (1 + opt->n_k));
-        for (unsigned fold = opt->shard_index; fold < n_folds; fold += shards) {
-                r = run_fold(ds, fold_of, S, fold, opt, rep, scores, order, &step, steps, err);
-                if (r < 0)
-                        return r;
+        if (opt->published & DA_PUBLISHED_REUSE_MODEL) {
+                chain = calloc(1 + rep->n_rows, sizeof(da_model *));
+                if (!chain)
+                        return -ENOMEM;
         }
+        for (unsigned fold = opt->shard_index; fold < n_folds && r >= 0; fold += shards)
+                r = run_fold(ds, fold_of, S, fold, opt, rep, scores, order, chain, &step, steps, err);
+        for (unsigned i = 0; chain && i < 1 + rep->n_rows; i++)
+                da_model_free(chain[i]);
+        if (r < 0)
+                return r;
 
         if (shards == 1)
                 summarise(rep);
@@ -771,6 +809,7 @@ static bool same_layout(const da_eval_report *a, const da_eval_report *b) {
         if (a->settings_id != b->settings_id || a->n_subjects != b->n_subjects || a->n_folds != b->n_folds ||
             a->n_features != b->n_features || a->n_k != b->n_k || a->n_rows != b->n_rows ||
             a->shard_count != b->shard_count || a->rank_windows_max != b->rank_windows_max ||
+            a->published != b->published ||
             memcmp(a->k_percent, b->k_percent, sizeof(unsigned) * a->n_k) != 0)
                 return false;
         for (unsigned i = 0; i < a->n_rows; i++)
@@ -825,6 +864,7 @@ int da_eval_report_merge(const da_eval_report *const *parts, unsigned n_parts, d
         rep->rank_windows_max = first->rank_windows_max;
         rep->shard_count = 1;
         rep->settings_id = first->settings_id;
+        rep->published = first->published;
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 memcpy(rep->rows[i].method, first->rows[i].method, sizeof(rep->rows[i].method));
                 rep->rows[i].k_percent = first->rows[i].k_percent;

@@ -259,6 +259,15 @@ tests_test_evaluate_SOURCES = tests/test-evaluate.c
 tests_test_evaluate_CFLAGS = $(TEST_CFLAGS)
 tests_test_evaluate_LDADD = $(TEST_LDADD)
 
+# The published protocol's IQR rule and depth-bin balancing on hand-made tables.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-published
+TESTS += tests/test-published
+endif
+tests_test_published_SOURCES = tests/test-published.c
+tests_test_published_CFLAGS = $(TEST_CFLAGS)
+tests_test_published_LDADD = $(TEST_LDADD)
+
 # deepactifctl evaluate --shard/--merge on the bundled subjects: merged equals unsharded.
 TESTS += tests/test-evaluate-shard.sh
 EXTRA_DIST += tests/test-evaluate-shard.sh

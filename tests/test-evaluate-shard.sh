@@ -4,7 +4,9 @@
 # subjects with a small preset: the merged table equals the unsharded one
 # byte for byte apart from the measured cost columns and the total time;
 # the JSON and CSV figures too; a shard given twice, a missing one and one
-# run with other settings are each refused with one error line.
+# run with other settings are each refused with one error line. The same
+# with the published protocol's data steps, which warn that they use the
+# test subjects' labels; its model reuse refuses to be sharded.
 set -euo pipefail
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -61,5 +63,25 @@ refused "a missing shard" "shard 3/3 is missing" "$tmp/part1.json" "$tmp/part2.j
 refused "shards of different settings" "different settings" "$tmp/part1.json" "$tmp/part2.json" "$tmp/other3.json"
 echo "{ \"k\": [ 10 ] }" >"$tmp/other.json"
 refused "a file that is no part" "is not a part" "$tmp/other.json"
+
+published=(--iqr-filter --depth-bins --subject-scaler --best-epoch-on-test)
+"$ctl" evaluate "${small[@]}" "${published[@]}" >"$tmp/pub.txt" 2>"$tmp/pub.err"
+grep -q "^Warning: the published protocol's steps (iqr-filter, depth-bins, subject-scaler, best-epoch-on-test) use the test subjects' labels" \
+        "$tmp/pub.err" || bad "no warning for the published steps: $(cat "$tmp/pub.err")"
+grep -q '^Protocol: published steps (iqr-filter, depth-bins, subject-scaler, best-epoch-on-test)' "$tmp/pub.txt" ||
+        bad "the table does not name the published steps: $(head -3 "$tmp/pub.txt")"
+grep -q '^Protocol: clean' "$tmp/whole.txt" || bad "the clean table does not say so"
+cmp -s <(results "$tmp/pub.txt") <(results "$tmp/whole.txt") && bad "the published steps changed nothing"
+for i in 1 2; do
+        "$ctl" evaluate "${small[@]}" "${published[@]}" --shard "$i/2" --json "$tmp/pub$i.json" >/dev/null 2>&1
+done
+"$ctl" evaluate --merge "$tmp/pub1.json" "$tmp/pub2.json" >"$tmp/pub-merged.txt"
+diff -u <(results "$tmp/pub.txt") <(results "$tmp/pub-merged.txt") || bad "the merged published table differs"
+refused "published and clean shards" "different settings" "$tmp/pub1.json" "$tmp/part2.json" "$tmp/part3.json"
+if out=$("$ctl" evaluate "${small[@]}" --protocol published --shard 1/2 --json "$tmp/x.json" 2>&1); then
+        bad "the model reuse was sharded"
+else
+        grep -q "cannot be sharded" <<<"$out" || bad "the model reuse's refusal: $out"
+fi
 
 exit $fail
