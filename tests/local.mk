@@ -268,6 +268,12 @@ tests_test_published_SOURCES = tests/test-published.c
 tests_test_published_CFLAGS = $(TEST_CFLAGS)
 tests_test_published_LDADD = $(TEST_LDADD)
 
+# contrib/slurm/ on a real single-node Slurm (munged, slurmctld, slurmd in a
+# temporary directory): the merged job array equals the single-process run.
+TESTS += tests/test-slurm.sh
+EXTRA_DIST += tests/test-slurm.sh contrib/slurm/submit.sh contrib/slurm/evaluate-shard.sbatch \
+	contrib/slurm/evaluate-merge.sbatch contrib/slurm/README.md
+
 # deepactifctl evaluate --shard/--merge on the bundled subjects: merged equals unsharded.
 TESTS += tests/test-evaluate-shard.sh
 EXTRA_DIST += tests/test-evaluate-shard.sh
