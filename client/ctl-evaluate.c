@@ -175,6 +175,8 @@ static void print_table(const da_eval_report *rep, const char *preset) {
                        rep->n_folds, rep->n_folds, 2.0 / ldexp(1.0, (int) rep->n_folds), WILCOXON_MIN_FOLDS);
         printf(_("cost: wall time of producing one fold's ranking, mean over folds; peak: the largest growth "
                  "of the process's peak RSS while ranking.\n"));
+        printf(_("Models trained: %zu (a fold's retrains that keep the same features share one).\n"),
+               rep->trainings);
         printf(_("Total %.0f s.\n"), rep->seconds);
 }
 
@@ -210,6 +212,7 @@ static int write_json(const da_eval_report *rep, const char *preset, const char 
         json_object_object_add(o, "features", json_object_new_int((int) rep->n_features));
         json_object_object_add(o, "rank_windows_max", json_object_new_int((int) rep->rank_windows_max));
         json_object_object_add(o, "seconds", json_number(rep->seconds));
+        json_object_object_add(o, "trainings", json_object_new_int64((int64_t) rep->trainings));
         for (unsigned i = 0; i < rep->n_k; i++)
                 json_object_array_add(ks, json_object_new_int((int) rep->k_percent[i]));
         json_object_object_add(o, "k", ks);
@@ -317,6 +320,8 @@ static int read_part(const char *path, char *ret_preset, size_t preset_size, da_
                 goto bad;
         if (json_object_object_get_ex(o, "seconds", &v))
                 rep->seconds = json_get_number(v);
+        if (json_object_object_get_ex(o, "trainings", &v))
+                rep->trainings = (size_t) json_object_get_int64(v);
         rep->n_k = (unsigned) json_object_array_length(ks);
         for (unsigned i = 0; i < rep->n_k; i++)
                 rep->k_percent[i] = (unsigned) json_object_get_int(json_object_array_get_idx(ks, i));

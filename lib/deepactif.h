@@ -682,6 +682,8 @@ typedef struct da_eval_report {
         unsigned shard_index, shard_count;      /* as in the options; count 1 when not sharded */
         uint64_t settings_id;           /* hash of the options and the data that decide the results */
         unsigned published;             /* the da_published_step flags it ran with */
+        size_t trainings;               /* models trained: a fold's retrains that keep the same features
+                                         * share one */
         double seconds;
 } da_eval_report;
 

@@ -250,6 +250,29 @@ int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_t
         return 0;
 }
 
+/* Retrains already done in a fold, by kept feature set: training is
+ * deterministic for a given set, seed and data, so methods (and values of
+ * k) that keep the same features share one training and its error. */
+typedef struct retrain_cache {
+        uint64_t *key;          /* bitmask of the kept features (F ≤ 64) */
+        double *mae;
+        size_t n;
+} retrain_cache;
+
+static uint64_t kept_key(const unsigned *order, unsigned kept) {
+        uint64_t k = 0;
+
+        for (unsigned i = 0; i < kept; i++)
+                k |= UINT64_C(1) << order[i];
+        return k;
+}
+
+static void retrain_cache_done(retrain_cache *c) {
+        c->key = mfree(c->key);
+        c->mae = mfree(c->mae);
+        c->n = 0;
+}
+
 /* ---- windows to rank on ------------------------------------------------- */
 
 typedef struct windows {
@@ -619,11 +642,22 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
         _cleanup_(da_model_freep) da_model *m = NULL;
         da_train_options topt = opt->train;
         unsigned F = rep->n_features, n_folds = rep->n_folds;
+        retrain_cache cache = {};
         fold_split sp = {};
         windows w = {};
         double mae;
         int r;
 
+        /* the model reuse trains every row from its own previous model, and
+         * a data set of more than 64 features has no 64-bit key: no cache */
+        if (!chain && F <= 64) {
+                cache.key = calloc((size_t) opt->n_methods * opt->n_k, sizeof(uint64_t));
+                cache.mae = calloc((size_t) opt->n_methods * opt->n_k, sizeof(double));
+                if (!cache.key || !cache.mae) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
         r = split_fold(fold_of, S, fold, &sp);
         if (r < 0)
                 goto finish;
@@ -649,6 +683,7 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
                 goto finish;
         }
         rep->all_fold_mae[fold] = mae * 100;
+        rep->trainings++;
 
         r = collect_windows(m, ds, sp.train, sp.n_train, opt->rank_windows, &w, err);
         if (r < 0) {
@@ -681,14 +716,28 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
                 }
 
                 for (unsigned ki = 0; ki < opt->n_k; ki++) {
+                        uint64_t key = cache.key ? kept_key(order, rows[ki].kept) : 0;
+                        size_t c = 0;
+
                         progress(opt, step, steps, "fold %u/%u: %s, top %u%% (%u features)", fold + 1, n_folds,
                                  rows[ki].method, rows[ki].k_percent, rows[ki].kept);
+                        while (c < cache.n && cache.key[c] != key)
+                                c++;
+                        if (cache.key && c < cache.n) {
+                                rows[ki].fold_mae[fold] = cache.mae[c];
+                                continue;
+                        }
                         r = evaluate_keep_topk(ds, sp.train, sp.n_train, sp.test, sp.n_test, order, rows[ki].kept,
                                                &topt, chain ? &chain[1 + mi * opt->n_k + ki] : NULL,
                                                &rows[ki].fold_mae[fold], err);
                         if (r < 0) {
                                 r = fold_error(err, r, fold, "retraining on the kept features");
                                 goto finish;
+                        }
+                        rep->trainings++;
+                        if (cache.key) {
+                                cache.key[cache.n] = key;
+                                cache.mae[cache.n++] = rows[ki].fold_mae[fold];
                         }
                 }
         }
@@ -700,6 +749,7 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
 finish:
         free(w.x);
         fold_split_done(&sp);
+        retrain_cache_done(&cache);
         return r;
 }
 
@@ -874,6 +924,7 @@ int da_eval_report_merge(const da_eval_report *const *parts, unsigned n_parts, d
                 const da_eval_report *part = parts[p];
 
                 rep->seconds += part->seconds;
+                rep->trainings += part->trainings;
                 for (unsigned f = 0; f < rep->n_folds; f++) {
                         if (f % N != part->shard_index)
                                 continue;
