@@ -35,7 +35,7 @@ typedef struct evaluate_args {
         const char *methods, *k, *folds;
         const char *json, *csv, *svg;
         const char *column_map;
-        unsigned subjects, hidden, epochs, window, rank_windows;
+        unsigned subjects, hidden, epochs, window, hop, rank_windows, threads;
         unsigned shard_index, shard_count;
         unsigned published;
         bool seed_set, merge;
@@ -129,6 +129,43 @@ static void print_steps(FILE *f, unsigned published) {
                 }
 }
 
+static const da_eval_row *method_rows(const da_eval_report *rep, const char *method) {
+        for (unsigned i = 0; i < rep->n_rows; i += rep->n_k)
+                if (streq(rep->rows[i].method, method))
+                        return &rep->rows[i];
+        return NULL;
+}
+
+/* Per fold (in leave-one-subject-out, per subject): the all-features MAE
+ * and the reference's and IG's at each k. */
+static void print_folds(const da_eval_report *rep) {
+        const da_eval_row *shown[2] = { method_rows(rep, rep->reference), method_rows(rep, "ig") };
+        int w = 8;
+
+        for (unsigned f = 0; f < rep->n_folds; f++)
+                if (rep->fold_test[f])
+                        w = MAX(w, (int) strlen(rep->fold_test[f]));
+        printf(_("\nMAE (cm) per held-out fold\n"));
+        printf("%-*s %8s", w, _("held out"), _("all"));
+        for (unsigned m = 0; m < ELEMENTSOF(shown); m++)
+                for (unsigned k = 0; shown[m] && k < rep->n_k; k++) {
+                        char head[80];
+
+                        snprintf(head, sizeof(head), "%s@%u%%", m == 0 ? "ref" : "ig", shown[m][k].k_percent);
+                        printf(" %8s", head);
+                }
+        putchar('\n');
+        for (unsigned f = 0; f < rep->n_folds; f++) {
+                printf("%-*s %8.2f", w, rep->fold_test[f] ? rep->fold_test[f] : "?", rep->all_fold_mae[f]);
+                for (unsigned m = 0; m < ELEMENTSOF(shown); m++)
+                        for (unsigned k = 0; shown[m] && k < rep->n_k; k++)
+                                printf(" %8.2f", shown[m][k].fold_mae[f]);
+                putchar('\n');
+        }
+        if (shown[0])
+                printf(_("ref: %s\n"), rep->reference);
+}
+
 static void print_table(const da_eval_report *rep, const char *preset) {
         printf(_("Keep-top-k evaluation (preset %s): %u subjects, %u folds grouped by subject, %u features\n"),
                preset, rep->n_subjects, rep->n_folds, rep->n_features);
@@ -162,6 +199,8 @@ static void print_table(const da_eval_report *rep, const char *preset) {
                 print_number(10, 1, row->peak_mib);
                 putchar('\n');
         }
+
+        print_folds(rep);
 
         putchar('\n');
         if (rep->reference[0])
@@ -221,6 +260,14 @@ static int write_json(const da_eval_report *rep, const char *preset, const char 
         json_object_object_add(o, "folds_done", done);
         json_object_object_add(o, "all_features_mae", json_number(rep->all_mae_mean));
         json_object_object_add(o, "all_features_fold_mae", json_folds(rep, rep->all_fold_mae));
+        {
+                json_object *names = json_object_new_array();
+
+                for (unsigned f = 0; f < rep->n_folds; f++)
+                        json_object_array_add(names, rep->fold_done[f] && rep->fold_test[f] ?
+                                              json_object_new_string(rep->fold_test[f]) : NULL);
+                json_object_object_add(o, "fold_test_subjects", names);
+        }
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 const da_eval_row *row = &rep->rows[i];
                 json_object *e = json_object_new_object(), *wins = json_object_new_array();
@@ -329,6 +376,17 @@ static int read_part(const char *path, char *ret_preset, size_t preset_size, da_
                 rep->fold_done[f] = json_object_get_boolean(json_object_array_get_idx(done, f));
         if (!json_get_folds(o, "all_features_fold_mae", folds, rep->all_fold_mae))
                 goto bad;
+        if (json_object_object_get_ex(o, "fold_test_subjects", &v) && json_object_is_type(v, json_type_array) &&
+            json_object_array_length(v) == folds)
+                for (unsigned f = 0; f < folds; f++) {
+                        json_object *name = json_object_array_get_idx(v, f);
+
+                        if (json_object_is_type(name, json_type_string)) {
+                                rep->fold_test[f] = strdup(json_object_get_string(name));
+                                if (!rep->fold_test[f])
+                                        return ctl_fail(_("Out of memory")), -ENOMEM;
+                        }
+                }
         for (unsigned i = 0; i < n_rows; i++) {
                 json_object *e = json_object_array_get_idx(rows, i), *m;
                 da_eval_row *row = &rep->rows[i];
@@ -564,6 +622,10 @@ static void evaluate_help(void) {
                  "  --epochs N               Training epochs of every model\n"
                  "  --seed N                 Seed of folds, training and the random control (default: 0)\n"
                  "  --window T               Frames per window (default: 10)\n"
+                 "  --hop N                  Frames between windows' starts (quick 2, paper 10: windows of\n"
+                 "                           distinct frames)\n"
+                 "  --threads N              Training threads (default: one per core; the figures do not\n"
+                 "                           depend on it)\n"
                  "  --rank-windows N         Training windows per fold every method ranks (an evenly spaced\n"
                  "                           sample shared by all; 0 = all; quick 32, paper 256)\n"
                  "  --shard I/N              Run only the folds f with f mod N = I−1 and save them with\n"
@@ -587,7 +649,7 @@ static void evaluate_help(void) {
 int verb_evaluate(int argc, char **argv) {
         enum { ARG_PRESET = 0x100, ARG_METHODS, ARG_K, ARG_FOLDS, ARG_JSON, ARG_CSV, ARG_SVG, ARG_SUBJECTS,
                ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP, ARG_RANK_WINDOWS, ARG_SHARD,
-               ARG_MERGE, ARG_PROTOCOL, ARG_STEP };
+               ARG_MERGE, ARG_PROTOCOL, ARG_STEP, ARG_THREADS, ARG_HOP };
         static const struct option options[] = {
                 { "data",     required_argument, NULL, 'd' },
                 { "preset",   required_argument, NULL, ARG_PRESET },
@@ -604,6 +666,8 @@ int verb_evaluate(int argc, char **argv) {
                 { "shard",    required_argument, NULL, ARG_SHARD },
                 { "merge",    no_argument,       NULL, ARG_MERGE },
                 { "protocol", required_argument, NULL, ARG_PROTOCOL },
+                { "threads",  required_argument, NULL, ARG_THREADS },
+                { "hop",      required_argument, NULL, ARG_HOP },
                 { "iqr-filter",         no_argument, NULL, ARG_STEP },
                 { "depth-bins",         no_argument, NULL, ARG_STEP },
                 { "subject-scaler",     no_argument, NULL, ARG_STEP },
@@ -656,6 +720,14 @@ int verb_evaluate(int argc, char **argv) {
                         break;
                 case ARG_WINDOW:
                         if (parse_positive("window", optarg, &a.window) < 0)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_HOP:
+                        if (parse_positive("hop", optarg, &a.hop) < 0)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_THREADS:
+                        if (parse_positive("threads", optarg, &a.threads) < 0)
                                 return EXIT_FAILURE;
                         break;
                 case ARG_COLUMN_MAP:
@@ -745,12 +817,16 @@ int verb_evaluate(int argc, char **argv) {
                 o.max_subjects = a.subjects;
         if (a.window > 0)
                 o.data.window = a.window;
+        if (a.hop > 0)
+                o.data.hop = a.hop;
         if (a.column_map)
                 o.data.column_map = a.column_map;
         if (a.hidden > 0)
                 o.train.hidden = a.hidden;
         if (a.epochs > 0)
                 o.train.epochs = a.epochs;
+        if (a.threads > 0)
+                o.train.threads = a.threads;
         if (a.seed_set) {
                 o.seed = a.seed;
                 o.train.seed = a.seed;

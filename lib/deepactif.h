@@ -679,6 +679,7 @@ typedef struct da_eval_report {
         unsigned n_rows;
         da_eval_row *rows;              /* method-major, then k */
         bool *fold_done;                /* n_folds: run here (all unless sharded) */
+        char **fold_test;               /* n_folds: the held-out subjects' names, comma-separated */
         unsigned shard_index, shard_count;      /* as in the options; count 1 when not sharded */
         uint64_t settings_id;           /* hash of the options and the data that decide the results */
         unsigned published;             /* the da_published_step flags it ran with */

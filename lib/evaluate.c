@@ -144,9 +144,13 @@ void da_eval_options_init(da_eval_options *o, da_eval_preset preset) {
                 add_methods(o, quick_methods, ELEMENTSOF(quick_methods));
         } else {
                 /* Leave one subject out over every subject, the trainer's
-                 * defaults; every method ranks the same 256 windows per fold. */
+                 * defaults on windows of distinct frames (hop = window: a
+                 * tenth of the windows, hardly less information, since
+                 * windows one frame apart are nearly the same); every
+                 * method ranks the same 256 windows per fold. */
                 o->max_subjects = 0;
                 o->folds = 0;
+                o->data.hop = o->data.window;
                 o->rank_windows = 256;
                 add_methods(o, paper_methods, ELEMENTSOF(paper_methods));
         }
@@ -164,6 +168,9 @@ da_eval_report *da_eval_report_free(da_eval_report *r) {
         free(r->rows);
         free(r->all_fold_mae);
         free(r->fold_done);
+        for (unsigned f = 0; r->fold_test && f < r->n_folds; f++)
+                free(r->fold_test[f]);
+        free(r->fold_test);
         return mfree(r);
 }
 
@@ -179,8 +186,9 @@ int da_eval_report_new(unsigned n_folds, unsigned n_rows, da_eval_report **ret) 
         rep->shard_count = 1;
         rep->all_fold_mae = calloc(n_folds, sizeof(double));
         rep->fold_done = calloc(n_folds, sizeof(bool));
+        rep->fold_test = calloc(n_folds, sizeof(char *));
         rep->rows = calloc(n_rows, sizeof(da_eval_row));
-        if (!rep->all_fold_mae || !rep->fold_done || !rep->rows)
+        if (!rep->all_fold_mae || !rep->fold_done || !rep->fold_test || !rep->rows)
                 return -ENOMEM;
         rep->n_rows = n_rows;
         for (unsigned i = 0; i < n_rows; i++) {
@@ -631,6 +639,26 @@ static uint64_t settings_id(const da_eval_options *o, const da_dataset *ds, unsi
         return h;
 }
 
+static int fold_names(const da_dataset *ds, const fold_split *sp, char **ret) {
+        size_t len = 1;
+        char *s;
+
+        for (unsigned i = 0; i < sp->n_test; i++)
+                len += strlen(da_dataset_subject(ds, sp->test[i])) + 1;
+        s = malloc(len);
+        if (!s)
+                return -ENOMEM;
+        s[0] = '\0';
+        for (unsigned i = 0; i < sp->n_test; i++) {
+                if (i > 0)
+                        strcat(s, ",");
+                strcat(s, da_dataset_subject(ds, sp->test[i]));
+        }
+        free(*ret);
+        *ret = s;
+        return 0;
+}
+
 /* One fold: the all-features model, one shared sample of its training
  * windows, every method's ranking of it and the retrains on each top k.
  * With the published model reuse, chain[0] holds the previous fold's
@@ -659,6 +687,9 @@ static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, u
                 }
         }
         r = split_fold(fold_of, S, fold, &sp);
+        if (r < 0)
+                goto finish;
+        r = fold_names(ds, &sp, &rep->fold_test[fold]);
         if (r < 0)
                 goto finish;
         topt.features = NULL;
@@ -933,6 +964,11 @@ int da_eval_report_merge(const da_eval_report *const *parts, unsigned n_parts, d
                                                     N, f + 1);
                         rep->fold_done[f] = true;
                         rep->all_fold_mae[f] = part->all_fold_mae[f];
+                        if (part->fold_test[f]) {
+                                rep->fold_test[f] = strdup(part->fold_test[f]);
+                                if (!rep->fold_test[f])
+                                        return -ENOMEM;
+                        }
                         for (unsigned i = 0; i < rep->n_rows; i++) {
                                 rep->rows[i].fold_mae[f] = part->rows[i].fold_mae[f];
                                 rep->rows[i].fold_cost_s[f] = part->rows[i].fold_cost_s[f];

@@ -380,7 +380,7 @@ static int check_options(const da_dataset *ds, const unsigned *subjects, unsigne
         for (unsigned i = 0; i < n_subjects; i++)
                 if (subjects[i] >= ds->n_subjects)
                         return da_error_set(err, -EINVAL, "subject %u is not in the data set", subjects[i]);
-        if (o->hidden == 0 || o->hidden > 1024 || o->layers == 0 || o->layers > 16 || o->dense > 1024)
+        if (o->hidden == 0 || o->hidden > 4096 || o->layers == 0 || o->layers > 16 || o->dense > 1024)
                 return da_error_set(err, -EINVAL, "hidden size, layers or dense width out of range");
         if (o->epochs == 0 || o->batch == 0 || o->batch > 4096)
                 return da_error_set(err, -EINVAL, "epochs and batch must be positive (batch at most 4096)");
