@@ -13,13 +13,13 @@
 
 #include "evdev-profile.h"
 #include "log.h"
-#include "sources.h"
+#include "source.h"
 
 #define BATCH_EVENTS 8192
 
 typedef struct EvemuReplay {
-        Replay base;
-        Manager *manager;
+        Source base;
+        ReplayOptions options;
         char *path;
         FILE *file;
         long events_offset;             /* where the events start, for --loop */
@@ -34,15 +34,20 @@ typedef struct EvemuReplay {
         uint64_t start_mono_us, first_event_us;
 } EvemuReplay;
 
-static Replay *evemu_replay_free(Replay *base) {
+static void evemu_replay_free(Source *base) {
         EvemuReplay *r = (EvemuReplay *) base;
 
         sd_event_source_disable_unref(r->source);
         if (r->file)
                 fclose(r->file);
         free(r->path);
-        return mfree(r);
+        free(r);
 }
+
+static const SourceVTable evemu_replay_vtable = {
+        .name = "evemu",
+        .free = evemu_replay_free,
+};
 
 static uint64_t event_us(const struct input_event *ev) {
         return (uint64_t) ev->input_event_sec * 1000000u + (uint64_t) ev->input_event_usec;
@@ -67,12 +72,13 @@ static void push_event(EvemuReplay *r, const struct input_event *ev) {
 }
 
 static int finish(EvemuReplay *r) {
-        Manager *m = r->manager;
+        const SourceSink *sink = &r->base.context->sink;
 
-        if (m->options.loop) {
+        if (r->options.loop) {
                 if (fseek(r->file, r->events_offset, SEEK_SET) < 0) {
-                        log_error_errno(errno, "Failed to rewind '%s': %m", r->path);
-                        manager_replay_finished(m, -errno);
+                        int k = log_error_errno(errno, "Failed to rewind '%s': %m", r->path);
+
+                        sink->finished(sink->userdata, k);
                         return 0;
                 }
                 r->framer = r->initial;
@@ -82,7 +88,7 @@ static int finish(EvemuReplay *r) {
                 return 0;
         }
         (void) sd_event_source_set_enabled(r->source, SD_EVENT_OFF);
-        manager_replay_finished(m, 0);
+        sink->finished(sink->userdata, 0);
         return 0;
 }
 
@@ -100,10 +106,9 @@ static int on_batch(sd_event_source *s, void *userdata) {
 
 static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
         EvemuReplay *r = userdata;
-        Manager *m = r->manager;
 
         /* usec is when the timer was due; frames due since then go too. */
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
+        if (sd_event_now(r->base.context->event, CLOCK_MONOTONIC, &usec) < 0)
                 return finish(r);
         for (;;) {
                 if (!r->has_pending) {
@@ -116,16 +121,16 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
                                 r->start_mono_us = usec;
                         }
                 }
-                if (replay_due_usec(m, r->start_mono_us, r->first_event_us, event_us(&r->pending)) > usec)
+                if (replay_due_usec(&r->options, r->start_mono_us, r->first_event_us, event_us(&r->pending)) > usec)
                         break;
                 push_event(r, &r->pending);
                 r->has_pending = false;
         }
-        return sd_event_source_set_time(s, replay_due_usec(m, r->start_mono_us, r->first_event_us,
+        return sd_event_source_set_time(s, replay_due_usec(&r->options, r->start_mono_us, r->first_event_us,
                                                             event_us(&r->pending)));
 }
 
-int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
+int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret) {
         _cleanup_free_ char *copy = NULL, *name = NULL;
         struct evemu_device *dev = NULL;
         EvemuReplay *r;
@@ -134,8 +139,9 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        r->base.free = evemu_replay_free;
-        r->manager = m;
+        r->base.vtable = &evemu_replay_vtable;
+        r->base.context = ctx;
+        r->options = *o;
         evdev_framer_init(&r->framer);
         r->path = strdup(path);
         copy = strdup(path);
@@ -172,19 +178,19 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
                 k = log_oom();
                 goto fail;
         }
-        k = device_new(m, name, "replay", r->framer.channels, &r->device);
+        k = ctx->sink.add(ctx->sink.userdata, name, "replay", r->framer.channels, &r->device);
         if (k < 0)
                 goto fail;
         if (!r->device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: model '%s' cannot use evemu recording '%s'.",
-                                    m->model_path, path);
+                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use evemu recording '%s'.",
+                                    path);
                 goto fail;
         }
 
-        if (m->options.speed == REPLAY_SPEED_MAX)
-                k = sd_event_add_defer(m->event, &r->source, on_batch, r);
+        if (o->speed == REPLAY_SPEED_MAX)
+                k = sd_event_add_defer(ctx->event, &r->source, on_batch, r);
         else
-                k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, 0, 0, on_due, r);
+                k = sd_event_add_time(ctx->event, &r->source, CLOCK_MONOTONIC, 0, 0, on_due, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->source, SD_EVENT_ON);
         if (k < 0) {
