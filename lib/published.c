@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The published protocol's data steps (see published.h). Differences to the
- * public code that remain: the filter and the bins act on the model's
- * derived features (computed in recording order) rather than on the 11 raw
- * columns before deriving them from the resampled rows; the label
- * smoothing filter (remove_outliers_in_labels) is not applied; resampling
- * draws from the library's own generator, not numpy's. */
+/* The published protocol's data steps (see published.h). The IQR filter
+ * looks at the columns the public code filters: the raw gaze directions and
+ * origins (the World_Gaze_* features, plain copies of their channels) and
+ * the target; all features when none of those are in the set. Differences
+ * that remain: the features are derived in recording order, not from the
+ * resampled rows; the label smoothing filter (remove_outliers_in_labels) is
+ * not applied; resampling draws from the library's own generator, not
+ * numpy's. */
 
 #include <math.h>
 
@@ -158,9 +160,10 @@ int published_bin_balance(const float *target, size_t n, unsigned n_bins, uint64
 /* One subject: its window-ending rows and their targets as a table, the
  * chosen steps, windows again over consecutive rows of the result. */
 static int apply_subject(da_dataset *ds, ds_subject *s, unsigned steps, uint64_t seed) {
-        unsigned F = ds->F, T = ds->T, C = F + 1;
-        _cleanup_free_ float *table = NULL, *target = NULL, *rows = NULL, *median = NULL, *iqr = NULL;
+        unsigned F = ds->F, T = ds->T, C = F + 1, n_raw = 0;
+        _cleanup_free_ float *table = NULL, *target = NULL, *rows = NULL, *median = NULL, *iqr = NULL, *raw = NULL;
         _cleanup_free_ size_t *keep = NULL, *idx = NULL, *end = NULL;
+        _cleanup_free_ unsigned *raw_col = NULL;
         size_t n = s->n_windows, n_keep = n, n_out;
         int r;
 
@@ -177,7 +180,23 @@ static int apply_subject(da_dataset *ds, ds_subject *s, unsigned steps, uint64_t
                 keep[w] = w;
         }
         if (steps & DA_PUBLISHED_IQR) {
-                r = published_iqr_filter(table, n, C, keep, &n_keep);
+                raw_col = malloc(C * sizeof(unsigned));
+                if (!raw_col)
+                        return -ENOMEM;
+                for (unsigned f = 0; f < F; f++)
+                        if (strncmp(ds->names[f], "World_Gaze_", 11) == 0)
+                                raw_col[n_raw++] = f;
+                if (n_raw == 0)
+                        for (unsigned f = 0; f < F; f++)
+                                raw_col[n_raw++] = f;
+                raw_col[n_raw++] = F;   /* the target */
+                raw = malloc(n * n_raw * sizeof(float));
+                if (!raw)
+                        return -ENOMEM;
+                for (size_t w = 0; w < n; w++)
+                        for (unsigned c = 0; c < n_raw; c++)
+                                raw[w * n_raw + c] = table[w * C + raw_col[c]];
+                r = published_iqr_filter(raw, n, n_raw, keep, &n_keep);
                 if (r < 0)
                         return r;
         }

@@ -27,7 +27,8 @@ int published_bin_balance(const float *target, size_t n, unsigned n_bins, uint64
 
 /* Applies the data steps chosen in `steps` (DA_PUBLISHED_IQR,
  * DA_PUBLISHED_BINS, DA_PUBLISHED_SUBJECT_SCALER) to every subject in place:
- * the rows that end a window, with their targets, are filtered and/or
+ * the rows that end a window, with their targets, are filtered (on the raw
+ * gaze columns and the target, as published) and/or
  * resampled, windows are cut again from consecutive rows of the result
  * (target: the window's last row's), and each subject's rows are scaled
  * with a robust scaler fit on that subject alone. */
