@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* deepactifctl bench: median wall time of the library's kernels and of one
- * window's attribution by each method, on one core. */
+ * window's attribution by each method, on one core; and one training epoch
+ * of the FOVAL model on a fixed synthetic set (contrib/bench-train-torch.py
+ * times the same in PyTorch). */
 
 #include <getopt.h>
+#include <math.h>
 #include <sched.h>
 #include <time.h>
 
 #include "ctl.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
 
 typedef struct bench_case {
         const char *name;
@@ -227,6 +232,116 @@ static const bench_case *find_case(const bench_case *cases, size_t n, const char
         return NULL;
 }
 
+/* ---- one training epoch ---- */
+
+/* The synthetic set: a binocular recording at 100 Hz whose gaze converges
+ * on a target drifting between 0.4 and 2.6 m, with noise; the Robust Vision
+ * features (38) over windows of BENCH_WINDOW frames sliding by one. */
+static const char train_column_map[] =
+        "time=t:ms,target.depth=depth,"
+        "eye.right.direction.x=rdx,eye.right.direction.y=rdy,eye.right.direction.z=rdz,"
+        "eye.left.direction.x=ldx,eye.left.direction.y=ldy,eye.left.direction.z=ldz,"
+        "eye.right.origin.x=rox,eye.right.origin.z=roz,eye.left.origin.x=lox,eye.left.origin.z=loz";
+
+static int write_train_set(const char *path, unsigned frames) {
+        _cleanup_fclose_ FILE *f = fopen(path, "we");
+        uint64_t s = 7;
+
+        if (!f)
+                return -errno;
+        fputs("t\tdepth\trdx\trdy\trdz\tldx\tldy\tldz\trox\troz\tlox\tloz\n", f);
+        for (unsigned n = 0; n < frames; n++) {
+                double depth = 1.5 + 1.1 * sin(n / 60.0), ipd = 0.063, gx = 0.1 * sin(n / 37.0),
+                       gy = 0.05 * cos(n / 23.0), e[2];
+
+                for (unsigned k = 0; k < 2; k++)
+                        e[k] = 0.004 * (da_uniform01(&s) - 0.5);
+                /* each eye's direction towards the target point, normalised */
+                double rx = gx - ipd / 2 + e[0], lx = gx + ipd / 2 + e[1], rn = sqrt(rx * rx + gy * gy + depth * depth),
+                       ln = sqrt(lx * lx + gy * gy + depth * depth);
+
+                fprintf(f, "%u\t%.4f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.4f\t0\t%.4f\t0\n", n * 10, depth,
+                        -rx / rn, gy / rn, depth / rn, -lx / ln, gy / ln, depth / ln, ipd / 2, -ipd / 2);
+        }
+        return fflush(f) == 0 && !ferror(f) ? 0 : -EIO;
+}
+
+typedef struct epoch_clock {
+        double t[4];
+        unsigned n;
+} epoch_clock;
+
+static void epoch_done(unsigned epoch, unsigned epochs, double train_loss, double val_mae, void *userdata) {
+        epoch_clock *c = userdata;
+
+        if (c->n < ELEMENTSOF(c->t))
+                c->t[c->n++] = now_us();
+}
+
+/* One epoch (the second of two, so setup is not counted) over `windows`
+ * windows of the synthetic set, minibatches of 64, one thread, no
+ * validation; µs per window. */
+static int bench_train(const da_dataset *ds, unsigned H, double *ret_us, da_error *err) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        const unsigned subject = 0;
+        da_train_options o;
+        epoch_clock c = {};
+        int r;
+
+        da_train_options_init(&o);
+        o.hidden = H;
+        o.epochs = 2;
+        o.patience = 0;
+        o.val_fraction = 0;
+        o.threads = 1;
+        o.progress = epoch_done;
+        o.userdata = &c;
+        r = da_train(ds, &subject, 1, &o, &m, err);
+        if (r < 0)
+                return r;
+        if (c.n < 2)
+                return -EIO;
+        *ret_us = (c.t[1] - c.t[0]) / (double) da_dataset_n_windows(ds, 0);
+        return 0;
+}
+
+static int bench_training(bench_case *cases, size_t *n) {
+        static const struct {
+                unsigned hidden, windows;
+        } sizes[] = { { 32, 1024 }, { 64, 1024 }, { 1435, 64 } };
+        char dir[] = "/tmp/deepactif-bench.XXXXXX", path[64];
+        da_dataset_options dopt;
+        int r = 0;
+
+        if (!mkdtemp(dir))
+                return -errno;
+        snprintf(path, sizeof(path), "%s/train.tsv", dir);
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(sizes); i++) {
+                _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+                const char *paths[1] = { path };
+                da_error err = {};
+                double us;
+
+                da_dataset_options_init(&dopt);
+                dopt.column_map = train_column_map;
+                dopt.window = BENCH_WINDOW;
+                /* two more frames: the derived velocity and acceleration need them */
+                r = write_train_set(path, sizes[i].windows + BENCH_WINDOW + 1);
+                if (r >= 0)
+                        r = da_dataset_load(paths, 1, &dopt, &ds, &err);
+                if (r >= 0)
+                        r = bench_train(ds, sizes[i].hidden, &us, &err);
+                if (r < 0 && err.message[0])
+                        ctl_fail(_("Training benchmark at H=%u: %s"), sizes[i].hidden, err.message);
+                if (r >= 0)
+                        cases[(*n)++] = (bench_case) { "train-window", sizes[i].hidden, da_dataset_n_features(ds),
+                                                       BENCH_WINDOW, us };
+        }
+        (void) unlink(path);
+        (void) rmdir(dir);
+        return r;
+}
+
 /* The LSTM kernels for every hidden size; with attribute, one window's
  * DeepACTIF gate trace, IG-50 and DeepLIFT with default options too. */
 static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) {
@@ -389,7 +504,9 @@ int verb_bench(int argc, char **argv) {
                         break;
                 case 'h':
                         printf(_("Usage: deepactifctl bench [--json]\n"
-                                 "Median microseconds per call, one core, random weights, 40 features.\n"));
+                                 "Median microseconds per call, one core, random weights, 40 features;\n"
+                                 "train-window: one training epoch of the FOVAL model (38 features, batch 64,\n"
+                                 "AdamW) on a synthetic recording, per window.\n"));
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
@@ -405,6 +522,9 @@ int verb_bench(int argc, char **argv) {
                 if (r < 0)
                         return ctl_fail(_("Failed to run the LSTM benchmark: %s"), strerror(-r));
         }
+        r = bench_training(cases, &n);
+        if (r < 0)
+                return ctl_fail(_("Failed to run the training benchmark: %s"), strerror(-r));
 
         r = bench_health(cases, &n);
         if (r < 0)
@@ -459,5 +579,9 @@ int verb_bench(int argc, char **argv) {
                        format_added(da->us - fw->us, ig->us, added[1]), ig->us / db->us, ig->us / da->us);
         }
         print_health_summary(cases, n);
+        for (size_t i = 0; i < n; i++)
+                if (streq(cases[i].name, "train-window"))
+                        printf(_("H=%u: one training epoch of the FOVAL model takes %.1f µs per window, %.2f s "
+                                 "for 10,000 windows\n"), cases[i].hidden, cases[i].us, cases[i].us * 1e4 / 1e6);
         return EXIT_SUCCESS;
 }

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* deepactifctl evaluate: the keep-top-k protocol (DESIGN §4.5) on
  * recordings, printed as a table and optionally written as JSON, CSV and an
- * SVG chart of MAE against k. */
+ * SVG chart of MAE against k. With --shard I/N it runs one deterministic
+ * slice of the folds and saves it as JSON; --merge joins such parts into the
+ * table the unsharded run prints. */
 
+#include <assert.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <math.h>
 
@@ -18,6 +23,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(da_eval_report *, da_eval_report_free);
  * two-sided p over N pairs is 2/2^N. */
 #define WILCOXON_MIN_FOLDS 6u
 
+/* The published protocol's steps by option name, in da_published_step's order. */
+static const char *const published_steps[] = {
+        "iqr-filter", "depth-bins", "subject-scaler", "best-epoch-on-test", "reuse-model",
+};
+
+static_assert(DA_PUBLISHED_ALL == (1u << ELEMENTSOF(published_steps)) - 1, "a flag per published step");
+
 typedef struct evaluate_args {
         const char *paths[MAX_PATHS];
         unsigned n_paths;
@@ -26,8 +38,10 @@ typedef struct evaluate_args {
         const char *json, *csv, *svg;
         const char *column_map;
         da_recording_format format;
-        unsigned subjects, hidden, epochs, window;
-        bool seed_set;
+        unsigned subjects, hidden, epochs, window, hop, rank_windows, threads;
+        unsigned shard_index, shard_count;
+        unsigned published;
+        bool seed_set, merge;
         uint64_t seed;
 } evaluate_args;
 
@@ -138,11 +152,69 @@ static void print_number(int width, int precision, double v) {
                 printf("%*s—", width - 1, ""); /* the dash is one column, three bytes */
 }
 
-static void print_table(const da_eval_report *rep, const evaluate_args *a) {
+static void print_steps(FILE *f, unsigned published) {
+        bool first = true;
+
+        for (unsigned i = 0; i < ELEMENTSOF(published_steps); i++)
+                if (published & (1u << i)) {
+                        fprintf(f, "%s%s", first ? "" : ", ", published_steps[i]);
+                        first = false;
+                }
+}
+
+static const da_eval_row *method_rows(const da_eval_report *rep, const char *method) {
+        for (unsigned i = 0; i < rep->n_rows; i += rep->n_k)
+                if (streq(rep->rows[i].method, method))
+                        return &rep->rows[i];
+        return NULL;
+}
+
+/* Per fold (in leave-one-subject-out, per subject): the all-features MAE
+ * and the reference's and IG's at each k. */
+static void print_folds(const da_eval_report *rep) {
+        const da_eval_row *shown[2] = { method_rows(rep, rep->reference), method_rows(rep, "ig") };
+        int w = 8;
+
+        for (unsigned f = 0; f < rep->n_folds; f++)
+                if (rep->fold_test[f])
+                        w = MAX(w, (int) strlen(rep->fold_test[f]));
+        printf(_("\nMAE (cm) per held-out fold\n"));
+        printf("%-*s %8s", w, _("held out"), _("all"));
+        for (unsigned m = 0; m < ELEMENTSOF(shown); m++)
+                for (unsigned k = 0; shown[m] && k < rep->n_k; k++) {
+                        char head[80];
+
+                        snprintf(head, sizeof(head), "%s@%u%%", m == 0 ? "ref" : "ig", shown[m][k].k_percent);
+                        printf(" %8s", head);
+                }
+        putchar('\n');
+        for (unsigned f = 0; f < rep->n_folds; f++) {
+                printf("%-*s %8.2f", w, rep->fold_test[f] ? rep->fold_test[f] : "?", rep->all_fold_mae[f]);
+                for (unsigned m = 0; m < ELEMENTSOF(shown); m++)
+                        for (unsigned k = 0; shown[m] && k < rep->n_k; k++)
+                                printf(" %8.2f", shown[m][k].fold_mae[f]);
+                putchar('\n');
+        }
+        if (shown[0])
+                printf(_("ref: %s\n"), rep->reference);
+}
+
+static void print_table(const da_eval_report *rep, const char *preset) {
         printf(_("Keep-top-k evaluation (preset %s): %u subjects, %u folds grouped by subject, %u features\n"),
-               da_eval_preset_to_string(a->preset), rep->n_subjects, rep->n_folds, rep->n_features);
-        printf(_("Ranked on the training subjects' windows: DeepACTIF on all %zu (over all folds), the "
-                 "baselines on %u per fold\n"), rep->rank_windows, rep->attr_windows);
+               preset, rep->n_subjects, rep->n_folds, rep->n_features);
+        if (rep->published) {
+                printf(_("Protocol: published steps ("));
+                print_steps(stdout, rep->published);
+                printf(_(") — these use the test subjects' labels or data; the figures are not an estimate "
+                         "of the error on new users\n"));
+        } else
+                printf(_("Protocol: clean (nothing is fit or chosen on the test subjects)\n"));
+        if (rep->rank_windows_max > 0)
+                printf(_("Every method ranks the same training windows: an evenly spaced sample of at most %u "
+                         "per fold (%zu over all folds)\n"), rep->rank_windows_max, rep->rank_windows);
+        else
+                printf(_("Every method ranks the same training windows: all of them (%zu over all folds)\n"),
+                       rep->rank_windows);
         printf(_("All features: MAE %.2f ± %.2f cm\n\n"), rep->all_mae_mean, rep->all_mae_sd);
 
         printf("%-22s %4s %5s %-17s %9s %7s %10s %10s\n", _("method"), "k", _("kept"), _("  MAE ± SD (cm)"),
@@ -161,6 +233,8 @@ static void print_table(const da_eval_report *rep, const evaluate_args *a) {
                 putchar('\n');
         }
 
+        print_folds(rep);
+
         putchar('\n');
         if (rep->reference[0])
                 printf(_("p: paired Wilcoxon signed-rank test over the %u folds against %s at the same k "
@@ -173,6 +247,8 @@ static void print_table(const da_eval_report *rep, const evaluate_args *a) {
                        rep->n_folds, rep->n_folds, 2.0 / ldexp(1.0, (int) rep->n_folds), WILCOXON_MIN_FOLDS);
         printf(_("cost: wall time of producing one fold's ranking, mean over folds; peak: the largest growth "
                  "of the process's peak RSS while ranking.\n"));
+        printf(_("Models trained: %zu (a fold's retrains that keep the same features share one).\n"),
+               rep->trainings);
         printf(_("Total %.0f s.\n"), rep->seconds);
 }
 
@@ -180,26 +256,71 @@ static json_object *json_number(double v) {
         return isfinite(v) ? json_object_new_double(v) : NULL;
 }
 
-static int write_json(const da_eval_report *rep, const char *path) {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
-        json_object *ks = json_object_new_array(), *rows = json_object_new_array();
+/* Per-fold figures, null for the folds another shard runs. */
+static json_object *json_folds(const da_eval_report *rep, const double *v) {
+        json_object *a = json_object_new_array();
 
+        for (unsigned f = 0; f < rep->n_folds; f++)
+                json_object_array_add(a, rep->fold_done[f] ? json_number(v[f]) : NULL);
+        return a;
+}
+
+/* The summary and every per-fold figure, so that parts of a sharded run can
+ * be merged from these files (doubles are written with 17 significant
+ * digits, which read back to the same bits). */
+static int write_json(const da_eval_report *rep, const char *preset, const char *path) {
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object();
+        json_object *ks = json_object_new_array(), *rows = json_object_new_array(), *done = json_object_new_array();
+        char id[17];
+
+        snprintf(id, sizeof(id), "%016" PRIx64, rep->settings_id);
+        json_object_object_add(o, "preset", json_object_new_string(preset));
+        json_object_object_add(o, "settings_id", json_object_new_string(id));
+        json_object_object_add(o, "published", json_object_new_int((int) rep->published));
+        json_object_object_add(o, "shard", json_object_new_int((int) rep->shard_index + 1));
+        json_object_object_add(o, "shards", json_object_new_int((int) rep->shard_count));
+        json_object_object_add(o, "subjects", json_object_new_int((int) rep->n_subjects));
+        json_object_object_add(o, "folds", json_object_new_int((int) rep->n_folds));
+        json_object_object_add(o, "features", json_object_new_int((int) rep->n_features));
+        json_object_object_add(o, "rank_windows_max", json_object_new_int((int) rep->rank_windows_max));
+        json_object_object_add(o, "seconds", json_number(rep->seconds));
+        json_object_object_add(o, "trainings", json_object_new_int64((int64_t) rep->trainings));
         for (unsigned i = 0; i < rep->n_k; i++)
                 json_object_array_add(ks, json_object_new_int((int) rep->k_percent[i]));
         json_object_object_add(o, "k", ks);
+        for (unsigned f = 0; f < rep->n_folds; f++)
+                json_object_array_add(done, json_object_new_boolean(rep->fold_done[f]));
+        json_object_object_add(o, "folds_done", done);
         json_object_object_add(o, "all_features_mae", json_number(rep->all_mae_mean));
+        json_object_object_add(o, "all_features_fold_mae", json_folds(rep, rep->all_fold_mae));
+        {
+                json_object *names = json_object_new_array();
+
+                for (unsigned f = 0; f < rep->n_folds; f++)
+                        json_object_array_add(names, rep->fold_done[f] && rep->fold_test[f] ?
+                                              json_object_new_string(rep->fold_test[f]) : NULL);
+                json_object_object_add(o, "fold_test_subjects", names);
+        }
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 const da_eval_row *row = &rep->rows[i];
-                json_object *e = json_object_new_object();
+                json_object *e = json_object_new_object(), *wins = json_object_new_array();
 
                 json_object_object_add(e, "method", json_object_new_string(row->method));
                 json_object_object_add(e, "k", json_object_new_int((int) row->k_percent));
+                json_object_object_add(e, "kept", json_object_new_int((int) row->kept));
                 json_object_object_add(e, "mae_mean", json_number(row->mae_mean));
                 json_object_object_add(e, "mae_sd", json_number(row->mae_sd));
                 json_object_object_add(e, "p_wilcoxon", json_number(row->p_wilcoxon));
                 json_object_object_add(e, "effect_r", json_number(row->effect_r));
                 json_object_object_add(e, "cost_s", json_number(row->cost_s));
                 json_object_object_add(e, "peak_mib", json_number(row->peak_mib));
+                json_object_object_add(e, "fold_mae", json_folds(rep, row->fold_mae));
+                json_object_object_add(e, "fold_cost_s", json_folds(rep, row->fold_cost_s));
+                json_object_object_add(e, "fold_peak_mib", json_folds(rep, row->fold_peak_mib));
+                for (unsigned f = 0; f < rep->n_folds; f++)
+                        json_object_array_add(wins, rep->fold_done[f] ?
+                                              json_object_new_int64((int64_t) row->fold_windows[f]) : NULL);
+                json_object_object_add(e, "fold_windows", wins);
                 json_object_array_add(rows, e);
         }
         json_object_object_add(o, "results", rows);
@@ -208,6 +329,118 @@ static int write_json(const da_eval_report *rep, const char *path) {
                                     JSON_C_TO_STRING_NOSLASHESCAPE) < 0)
                 return ctl_fail(_("Failed to write '%s': %s"), path, json_util_get_last_err()), -EIO;
         return 0;
+}
+
+/* ---- reading parts back for --merge ---- */
+
+static bool json_get_uint(json_object *o, const char *key, unsigned *ret) {
+        json_object *v;
+
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int) ||
+            json_object_get_int64(v) < 0 || json_object_get_int64(v) > UINT_MAX)
+                return false;
+        *ret = (unsigned) json_object_get_int64(v);
+        return true;
+}
+
+static double json_get_number(json_object *v) {
+        return json_object_is_type(v, json_type_double) || json_object_is_type(v, json_type_int) ?
+                json_object_get_double(v) : NAN;
+}
+
+/* Reads an array of n per-fold numbers; null (a fold another shard runs,
+ * or an unmeasured figure) reads as NaN. */
+static bool json_get_folds(json_object *o, const char *key, unsigned n, double *ret) {
+        json_object *a;
+
+        if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array) ||
+            json_object_array_length(a) != n)
+                return false;
+        for (unsigned f = 0; f < n; f++)
+                ret[f] = json_get_number(json_object_array_get_idx(a, f));
+        return true;
+}
+
+static int read_part(const char *path, char *ret_preset, size_t preset_size, da_eval_report **ret) {
+        _cleanup_(json_object_putp) json_object *o = json_object_from_file(path);
+        _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
+        json_object *v, *ks, *done, *rows;
+        unsigned shard, shards, folds, n_rows;
+        double fold_w[1024];
+        const char *id;
+        char *end;
+        int r;
+
+        if (!o)
+                return ctl_fail(_("Failed to read '%s': %s"), path, json_util_get_last_err()), -EIO;
+        if (!json_get_uint(o, "shard", &shard) || !json_get_uint(o, "shards", &shards) ||
+            !json_get_uint(o, "folds", &folds) || folds == 0 || folds > ELEMENTSOF(fold_w) || shard == 0 ||
+            shards == 0 || !json_object_object_get_ex(o, "settings_id", &v) ||
+            !(id = json_object_get_string(v)) || !json_object_object_get_ex(o, "k", &ks) ||
+            !json_object_is_type(ks, json_type_array) || json_object_array_length(ks) == 0 ||
+            json_object_array_length(ks) > DA_EVAL_K_MAX || !json_object_object_get_ex(o, "folds_done", &done) ||
+            !json_object_is_type(done, json_type_array) || json_object_array_length(done) != folds ||
+            !json_object_object_get_ex(o, "results", &rows) || !json_object_is_type(rows, json_type_array) ||
+            json_object_array_length(rows) == 0)
+                goto bad;
+        n_rows = (unsigned) json_object_array_length(rows);
+        r = da_eval_report_new(folds, n_rows, &rep);
+        if (r < 0)
+                return ctl_fail(_("Failed to read '%s': %s"), path, strerror(-r)), r;
+
+        rep->shard_index = shard - 1;
+        rep->shard_count = shards;
+        errno = 0;
+        rep->settings_id = strtoull(id, &end, 16);
+        if (*id == '\0' || *end != '\0' || errno != 0)
+                goto bad;
+        if (!json_get_uint(o, "subjects", &rep->n_subjects) || !json_get_uint(o, "features", &rep->n_features) ||
+            !json_get_uint(o, "rank_windows_max", &rep->rank_windows_max) ||
+            !json_get_uint(o, "published", &rep->published))
+                goto bad;
+        if (json_object_object_get_ex(o, "seconds", &v))
+                rep->seconds = json_get_number(v);
+        if (json_object_object_get_ex(o, "trainings", &v))
+                rep->trainings = (size_t) json_object_get_int64(v);
+        rep->n_k = (unsigned) json_object_array_length(ks);
+        for (unsigned i = 0; i < rep->n_k; i++)
+                rep->k_percent[i] = (unsigned) json_object_get_int(json_object_array_get_idx(ks, i));
+        for (unsigned f = 0; f < folds; f++)
+                rep->fold_done[f] = json_object_get_boolean(json_object_array_get_idx(done, f));
+        if (!json_get_folds(o, "all_features_fold_mae", folds, rep->all_fold_mae))
+                goto bad;
+        if (json_object_object_get_ex(o, "fold_test_subjects", &v) && json_object_is_type(v, json_type_array) &&
+            json_object_array_length(v) == folds)
+                for (unsigned f = 0; f < folds; f++) {
+                        json_object *name = json_object_array_get_idx(v, f);
+
+                        if (json_object_is_type(name, json_type_string)) {
+                                rep->fold_test[f] = strdup(json_object_get_string(name));
+                                if (!rep->fold_test[f])
+                                        return ctl_fail(_("Out of memory")), -ENOMEM;
+                        }
+                }
+        for (unsigned i = 0; i < n_rows; i++) {
+                json_object *e = json_object_array_get_idx(rows, i), *m;
+                da_eval_row *row = &rep->rows[i];
+
+                if (!json_object_object_get_ex(e, "method", &m) || !json_object_is_type(m, json_type_string) ||
+                    !json_get_uint(e, "k", &row->k_percent) || !json_get_uint(e, "kept", &row->kept) ||
+                    !json_get_folds(e, "fold_mae", folds, row->fold_mae) ||
+                    !json_get_folds(e, "fold_cost_s", folds, row->fold_cost_s) ||
+                    !json_get_folds(e, "fold_peak_mib", folds, row->fold_peak_mib) ||
+                    !json_get_folds(e, "fold_windows", folds, fold_w))
+                        goto bad;
+                snprintf(row->method, sizeof(row->method), "%s", json_object_get_string(m));
+                for (unsigned f = 0; f < folds; f++)
+                        row->fold_windows[f] = isfinite(fold_w[f]) ? (size_t) fold_w[f] : 0;
+        }
+        if (json_object_object_get_ex(o, "preset", &v) && json_object_is_type(v, json_type_string))
+                snprintf(ret_preset, preset_size, "%s", json_object_get_string(v));
+        *ret = TAKE_PTR(rep);
+        return 0;
+bad:
+        return ctl_fail(_("'%s' is not a part written by deepactifctl evaluate --json"), path), -EINVAL;
 }
 
 static void csv_number(FILE *f, double v) {
@@ -351,8 +584,60 @@ static int write_svg(const da_eval_report *rep, const char *path) {
         return 0;
 }
 
+static int parse_shard(const char *s, unsigned *ret_index, unsigned *ret_count) {
+        unsigned long i, n;
+        char *end;
+
+        i = strtoul(s, &end, 10);
+        if (end == s || *end != '/')
+                return -EINVAL;
+        s = end + 1;
+        n = strtoul(s, &end, 10);
+        if (end == s || *end != '\0' || i == 0 || n == 0 || i > n || n > 100000)
+                return -EINVAL;
+        *ret_index = (unsigned) i - 1;
+        *ret_count = (unsigned) n;
+        return 0;
+}
+
+static int write_outputs(const da_eval_report *rep, const char *preset, const evaluate_args *a) {
+        if (a->json && write_json(rep, preset, a->json) < 0)
+                return -EIO;
+        if (a->csv && write_csv(rep, a->csv) < 0)
+                return -EIO;
+        if (a->svg && write_svg(rep, a->svg) < 0)
+                return -EIO;
+        return 0;
+}
+
+static int merge(char **paths, unsigned n, const evaluate_args *a) {
+        _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
+        _cleanup_free_ da_eval_report **parts = calloc(n, sizeof(da_eval_report *));
+        char preset[32] = "?";
+        da_error err = {};
+        int r = 0;
+
+        if (!parts)
+                return ctl_fail(_("Out of memory"));
+        for (unsigned i = 0; i < n && r >= 0; i++)
+                r = read_part(paths[i], preset, sizeof(preset), &parts[i]);
+        if (r >= 0) {
+                r = da_eval_report_merge((const da_eval_report *const *) parts, n, &rep, &err);
+                if (r < 0)
+                        ctl_fail(_("Cannot merge the parts: %s"), err.message[0] ? err.message : strerror(-r));
+        }
+        for (unsigned i = 0; i < n; i++)
+                da_eval_report_free(parts[i]);
+        if (r < 0)
+                return EXIT_FAILURE;
+
+        print_table(rep, preset);
+        return write_outputs(rep, preset, a) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 static void evaluate_help(void) {
         printf(_("Usage: deepactifctl evaluate --data PATH [OPTIONS]\n"
+                 "       deepactifctl evaluate --merge PART... [--json FILE] [--csv FILE] [--svg FILE]\n"
                  "\n"
                  "Run the keep-top-k protocol: per fold (grouped by subject), rank the features with each\n"
                  "method on the training subjects, keep the top k%%, retrain from scratch and score the MAE\n"
@@ -370,6 +655,24 @@ static void evaluate_help(void) {
                  "  --epochs N               Training epochs of every model\n"
                  "  --seed N                 Seed of folds, training and the random control (default: 0)\n"
                  "  --window T               Frames per window (default: 10)\n"
+                 "  --hop N                  Frames between windows' starts (quick 2, paper 10: windows of\n"
+                 "                           distinct frames)\n"
+                 "  --threads N              Training threads (default: one per core; the figures do not\n"
+                 "                           depend on it)\n"
+                 "  --rank-windows N         Training windows per fold every method ranks (an evenly spaced\n"
+                 "                           sample shared by all; 0 = all; quick 32, paper 256)\n"
+                 "  --shard I/N              Run only the folds f with f mod N = I−1 and save them with\n"
+                 "                           --json PART (for job arrays)\n"
+                 "  --merge                  Join the parts of --shard 1/N … N/N given as arguments into the\n"
+                 "                           table of the unsharded run\n"
+                 "  --protocol clean|published\n"
+                 "                           published: the papers' public code's steps, all of which use the\n"
+                 "                           test subjects' labels (for comparison only; default clean)\n"
+                 "  --iqr-filter             Drop rows outside Q1−1.5·IQR…Q3+1·IQR of any column, per subject\n"
+                 "  --depth-bins             Resample each subject into 60 depth bins, windows from sorted rows\n"
+                 "  --subject-scaler         Fit a robust scaler on each subject, the test subject too\n"
+                 "  --best-epoch-on-test     Stop early and keep the best epoch on the held-out subject\n"
+                 "  --reuse-model            Start each fold from the previous fold's weights\n"
                  "  --column-map SPEC        Read generic CSV/TSV recordings with this column map\n"
                  "  --format FORMAT          auto, robustvision, tobii, eyelink, pupil (default: auto)\n"
                  "  --json FILE              Write the results as JSON\n"
@@ -379,8 +682,8 @@ static void evaluate_help(void) {
 
 int verb_evaluate(int argc, char **argv) {
         enum { ARG_PRESET = 0x100, ARG_METHODS, ARG_K, ARG_FOLDS, ARG_JSON, ARG_CSV, ARG_SVG, ARG_SUBJECTS,
-               ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP,
-               ARG_FORMAT };
+               ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP, ARG_FORMAT, ARG_RANK_WINDOWS,
+               ARG_SHARD, ARG_MERGE, ARG_PROTOCOL, ARG_STEP, ARG_THREADS, ARG_HOP };
         static const struct option options[] = {
                 { "data",     required_argument, NULL, 'd' },
                 { "preset",   required_argument, NULL, ARG_PRESET },
@@ -394,6 +697,17 @@ int verb_evaluate(int argc, char **argv) {
                 { "window",   required_argument, NULL, ARG_WINDOW },
                 { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
                 { "format",   required_argument, NULL, ARG_FORMAT },
+                { "rank-windows", required_argument, NULL, ARG_RANK_WINDOWS },
+                { "shard",    required_argument, NULL, ARG_SHARD },
+                { "merge",    no_argument,       NULL, ARG_MERGE },
+                { "protocol", required_argument, NULL, ARG_PROTOCOL },
+                { "threads",  required_argument, NULL, ARG_THREADS },
+                { "hop",      required_argument, NULL, ARG_HOP },
+                { "iqr-filter",         no_argument, NULL, ARG_STEP },
+                { "depth-bins",         no_argument, NULL, ARG_STEP },
+                { "subject-scaler",     no_argument, NULL, ARG_STEP },
+                { "best-epoch-on-test", no_argument, NULL, ARG_STEP },
+                { "reuse-model",        no_argument, NULL, ARG_STEP },
                 { "json",     required_argument, NULL, ARG_JSON },
                 { "csv",      required_argument, NULL, ARG_CSV },
                 { "svg",      required_argument, NULL, ARG_SVG },
@@ -401,13 +715,13 @@ int verb_evaluate(int argc, char **argv) {
                 {}
         };
         _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
-        evaluate_args a = { .preset = DA_EVAL_PAPER };
+        evaluate_args a = { .preset = DA_EVAL_PAPER, .rank_windows = UINT_MAX };
         da_eval_options o;
         long rss0 = -1;
         da_error err = {};
-        int c, v, r;
+        int c, v, r, index = 0;
 
-        while ((c = getopt_long(argc, argv, "d:h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "d:h", options, &index)) >= 0)
                 switch (c) {
                 case 'd':
                         if (a.n_paths >= MAX_PATHS)
@@ -444,12 +758,50 @@ int verb_evaluate(int argc, char **argv) {
                         if (parse_positive("window", optarg, &a.window) < 0)
                                 return EXIT_FAILURE;
                         break;
+                case ARG_HOP:
+                        if (parse_positive("hop", optarg, &a.hop) < 0)
+                                return EXIT_FAILURE;
+                        break;
+                case ARG_THREADS:
+                        if (parse_positive("threads", optarg, &a.threads) < 0)
+                                return EXIT_FAILURE;
+                        break;
                 case ARG_COLUMN_MAP:
                         a.column_map = optarg;
                         break;
                 case ARG_FORMAT:
                         if (ctl_parse_format(optarg, &a.format) < 0)
                                 return EXIT_FAILURE;
+                        break;
+                case ARG_RANK_WINDOWS: {
+                        char *end;
+                        unsigned long n = strtoul(optarg, &end, 10);
+
+                        if (*optarg == '\0' || *end != '\0' || n > 100000000)
+                                return ctl_fail(_("--rank-windows needs a number of windows (0 = all), got '%s'"),
+                                                optarg);
+                        a.rank_windows = (unsigned) n;
+                        break;
+                }
+                case ARG_SHARD:
+                        if (parse_shard(optarg, &a.shard_index, &a.shard_count) < 0)
+                                return ctl_fail(_("--shard takes I/N with 1 ≤ I ≤ N, got '%s'"), optarg);
+                        break;
+                case ARG_MERGE:
+                        a.merge = true;
+                        break;
+                case ARG_PROTOCOL:
+                        if (streq(optarg, "published"))
+                                a.published = DA_PUBLISHED_ALL;
+                        else if (streq(optarg, "clean"))
+                                a.published = 0;
+                        else
+                                return ctl_fail(_("Unknown protocol '%s'; clean or published"), optarg);
+                        break;
+                case ARG_STEP:
+                        for (unsigned i = 0; i < ELEMENTSOF(published_steps); i++)
+                                if (streq(options[index].name, published_steps[i]))
+                                        a.published |= 1u << i;
                         break;
                 case ARG_SEED: {
                         char *end;
@@ -476,8 +828,17 @@ int verb_evaluate(int argc, char **argv) {
                 default:
                         return EXIT_FAILURE;
                 }
+        if (a.merge) {
+                if (optind >= argc)
+                        return ctl_fail(_("--merge needs the parts written by --shard I/N --json PART"));
+                if (a.n_paths > 0 || a.shard_count > 0)
+                        return ctl_fail(_("--merge takes only parts and --json, --csv, --svg"));
+                return merge(argv + optind, (unsigned) (argc - optind), &a);
+        }
         if (optind < argc)
                 return ctl_fail(_("Unexpected argument '%s'"), argv[optind]);
+        if (a.shard_count > 0 && !a.json)
+                return ctl_fail(_("--shard needs --json PART to save its folds for --merge"));
         if (a.n_paths == 0)
                 return ctl_fail(_("evaluate needs --data PATH (a recording file or directory)"));
 
@@ -496,6 +857,8 @@ int verb_evaluate(int argc, char **argv) {
                 o.max_subjects = a.subjects;
         if (a.window > 0)
                 o.data.window = a.window;
+        if (a.hop > 0)
+                o.data.hop = a.hop;
         if (a.column_map)
                 o.data.column_map = a.column_map;
         else
@@ -504,9 +867,22 @@ int verb_evaluate(int argc, char **argv) {
                 o.train.hidden = a.hidden;
         if (a.epochs > 0)
                 o.train.epochs = a.epochs;
+        if (a.threads > 0)
+                o.train.threads = a.threads;
         if (a.seed_set) {
                 o.seed = a.seed;
                 o.train.seed = a.seed;
+        }
+        if (a.rank_windows != UINT_MAX)
+                o.rank_windows = a.rank_windows;
+        o.shard_index = a.shard_index;
+        o.shard_count = a.shard_count;
+        o.published = a.published;
+        if (o.published) {
+                fprintf(stderr, _("Warning: the published protocol's steps ("));
+                print_steps(stderr, o.published);
+                fprintf(stderr, _(") use the test subjects' labels or data; the figures are for comparison with "
+                                  "the papers, not an estimate of the error on new users.\n"));
         }
         if (isatty(STDERR_FILENO))
                 o.progress = progress;
@@ -519,12 +895,18 @@ int verb_evaluate(int argc, char **argv) {
         if (r < 0)
                 return ctl_fail(_("Evaluation failed: %s"), err.message[0] ? err.message : strerror(-r));
 
-        print_table(rep, &a);
-        if (a.json && write_json(rep, a.json) < 0)
-                return EXIT_FAILURE;
-        if (a.csv && write_csv(rep, a.csv) < 0)
-                return EXIT_FAILURE;
-        if (a.svg && write_svg(rep, a.svg) < 0)
-                return EXIT_FAILURE;
-        return EXIT_SUCCESS;
+        if (rep->shard_count > 1) {
+                unsigned folds = 0;
+
+                for (unsigned f = 0; f < rep->n_folds; f++)
+                        folds += rep->fold_done[f];
+                if (write_json(rep, da_eval_preset_to_string(a.preset), a.json) < 0)
+                        return EXIT_FAILURE;
+                printf(_("Shard %u/%u: %u of %u folds in %.0f s, saved to %s; join the parts with deepactifctl "
+                         "evaluate --merge\n"), rep->shard_index + 1, rep->shard_count, folds, rep->n_folds,
+                       rep->seconds, a.json);
+                return EXIT_SUCCESS;
+        }
+        print_table(rep, da_eval_preset_to_string(a.preset));
+        return write_outputs(rep, da_eval_preset_to_string(a.preset), &a) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

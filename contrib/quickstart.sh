@@ -21,6 +21,8 @@ packages=(
         # The system test in a Debian guest (tests/vm-system/run.sh): the
         # image, and the .debs it installs.
         mmdebstrap e2fsprogs debhelper fakeroot
+        # The Slurm test (tests/test-slurm.sh): a single-node cluster.
+        munge slurmctld slurmd slurm-client
 )
 # Only for the package test (tests/test-packages.sh), which CI runs.
 [ "${CI:-}" = true ] && packages+=(lintian rpm)

@@ -196,6 +196,13 @@ typedef struct da_train_options {
         unsigned warmup;                /* per-user warm-up in valid frames */
         const unsigned *features;       /* subset of the data set's feature indices, or NULL = all */
         unsigned n_features;
+        /* The published protocol's choices, for comparison only: validate
+         * (early stopping, best epoch) on these subjects' windows instead of
+         * a split of the training windows, and start from init's weights
+         * (same architecture) instead of random ones. NULL/0 normally. */
+        const unsigned *val_on_subjects;
+        unsigned n_val_on_subjects;
+        const da_model *init;
         da_progress_fn progress;
         void *userdata;
 } da_train_options;
@@ -261,6 +268,20 @@ typedef enum da_eval_preset {
 const char *da_eval_preset_to_string(da_eval_preset p);
 int da_eval_preset_from_string(const char *s);
 
+/* The steps of the papers' published protocol (their public code), each
+ * on its own; all of them use the test subjects' labels or data, so they
+ * are for comparing with the published figures only, never the default. */
+typedef enum da_published_step {
+        DA_PUBLISHED_IQR = 1 << 0,              /* drop rows outside Q1 − 1.5·IQR … Q3 + 1·IQR of any column,
+                                                 * the target included, per subject */
+        DA_PUBLISHED_BINS = 1 << 1,             /* resample each subject into 60 equal-width depth bins;
+                                                 * windows cut from the bin-sorted rows */
+        DA_PUBLISHED_SUBJECT_SCALER = 1 << 2,   /* a robust scaler fit on each subject, the test subject too */
+        DA_PUBLISHED_BEST_EPOCH = 1 << 3,       /* early stopping and best epoch on the held-out subjects */
+        DA_PUBLISHED_REUSE_MODEL = 1 << 4,      /* each fold starts from the previous fold's weights */
+        DA_PUBLISHED_ALL = (1 << 5) - 1,
+} da_published_step;
+
 #define DA_EVAL_METHODS_MAX 16u
 #define DA_EVAL_K_MAX 16u
 
@@ -281,9 +302,12 @@ typedef struct da_eval_options {
         unsigned n_k;
         da_train_options train;         /* every model; .features is set per run */
         da_attr_options attr;           /* the baselines' options */
-        unsigned attr_windows;          /* training windows per fold the baselines attribute */
-        unsigned max_rank_windows;      /* training windows per fold ranked at most (evenly spaced); 0 = all */
+        unsigned rank_windows;          /* training windows per fold every method ranks: one evenly
+                                         * spaced sample shared by all methods; 0 = all of them */
         uint64_t seed;
+        unsigned published;             /* da_published_step flags; 0 = the clean protocol */
+        unsigned shard_index;           /* run only the folds f with f mod shard_count = shard_index; */
+        unsigned shard_count;           /* 0 or 1 = every fold (da_eval_report_merge() joins shards) */
         da_eval_progress_fn progress;
         da_eval_memory_fn memory;       /* NULL: peak_mib stays NaN */
         void *userdata;                 /* for progress and memory */
@@ -296,6 +320,9 @@ typedef struct da_eval_row {
         unsigned k_percent;
         unsigned kept;                  /* ⌊F·k/100⌋, at least 1 */
         double *fold_mae;               /* n_folds, cm */
+        double *fold_cost_s;            /* n_folds: ranking wall time */
+        double *fold_peak_mib;          /* n_folds: ranking peak RSS growth, NaN when not measured */
+        size_t *fold_windows;           /* n_folds: training windows the method ranked (0 for random) */
         double mae_mean, mae_sd;        /* cm over folds */
         double p_wilcoxon, effect_r;    /* paired over folds against the reference; NaN for itself or without it */
         double cost_s;                  /* ranking wall time, mean over folds */
@@ -309,10 +336,17 @@ typedef struct da_eval_report {
         double *all_fold_mae;           /* n_folds, cm: the all-features model */
         double all_mae_mean, all_mae_sd;
         char reference[64];             /* the Wilcoxon reference, "" when not among the methods */
-        unsigned attr_windows;          /* the baselines' sample per fold */
-        size_t rank_windows;            /* windows DeepACTIF ranked, summed over folds */
+        unsigned rank_windows_max;      /* the options' rank_windows: the shared sample's size per fold */
+        size_t rank_windows;            /* windows every method ranked, summed over folds */
         unsigned n_rows;
         da_eval_row *rows;              /* method-major, then k */
+        bool *fold_done;                /* n_folds: run here (all unless sharded) */
+        char **fold_test;               /* n_folds: the held-out subjects' names, comma-separated */
+        unsigned shard_index, shard_count;      /* as in the options; count 1 when not sharded */
+        uint64_t settings_id;           /* hash of the options and the data that decide the results */
+        unsigned published;             /* the da_published_step flags it ran with */
+        size_t trainings;               /* models trained: a fold's retrains that keep the same features
+                                         * share one */
         double seconds;
 } da_eval_report;
 
@@ -324,6 +358,15 @@ typedef struct da_eval_report {
 int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_options *opt, da_eval_report **ret,
                 da_error *err);
 da_eval_report *da_eval_report_free(da_eval_report *r);
+/* An empty report for n_folds folds and n_rows rows, every array allocated
+ * (for readers of saved shards). */
+int da_eval_report_new(unsigned n_folds, unsigned n_rows, da_eval_report **ret);
+/* Joins the reports of the shards 0…N−1 of one evaluation into the report
+ * the unsharded run gives (the same figures, bit for bit, apart from the
+ * measured cost and time). Refuses, with a message in err, a shard given
+ * twice, a missing one, or shards of different settings or data. */
+int da_eval_report_merge(const da_eval_report *const *parts, unsigned n_parts, da_eval_report **ret,
+                         da_error *err);
 
 #ifdef __cplusplus
 }

@@ -4,11 +4,13 @@
  * subjects' windows, retrain on the top ⌊F·k⌋, score the held-out subjects;
  * then MAE mean/SD over folds, Wilcoxon against DeepACTIF-INV, ranking cost. */
 
+#include <inttypes.h>
 #include <math.h>
 #include <time.h>
 
 #include "dataset.h"
 #include "evaluate.h"
+#include "published.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
@@ -110,8 +112,9 @@ void da_eval_options_init(da_eval_options *o, da_eval_preset preset) {
                 "deepactif-gate-inv", "deepactif-input-inv", "ig", "ablation", "random",
         };
         static const char *const paper_methods[] = {
-                "deepactif-gate-inv", "deepactif-input-inv", "deepactif-gate-mean", "deepactif-input-mean",
-                "ig", "deeplift", "gradshap", "ablation", "neflag", "random",
+                "deepactif-gate-inv", "deepactif-gate-mean", "deepactif-gate-meanstd", "deepactif-gate-pen",
+                "deepactif-input-inv", "deepactif-input-mean", "deepactif-input-meanstd", "deepactif-input-pen",
+                "ig", "deeplift", "gradshap", "kernelshap", "ablation", "neflag", "random",
         };
 
         *o = (da_eval_options) {
@@ -126,7 +129,7 @@ void da_eval_options_init(da_eval_options *o, da_eval_preset preset) {
         if (preset == DA_EVAL_QUICK) {
                 /* Sized for CI on two cores (about 1.5 minutes): 6 subjects in
                  * 3 folds, a small model, few epochs, every second window, IG
-                 * with 8 steps on 32 windows per fold. */
+                 * with 8 steps; every method ranks the same 32 windows per fold. */
                 o->max_subjects = 6;
                 o->folds = 3;
                 o->data.hop = 2;
@@ -135,14 +138,18 @@ void da_eval_options_init(da_eval_options *o, da_eval_preset preset) {
                 o->train.epochs = 8;
                 o->train.patience = 3;
                 o->attr.steps = 8;
-                o->attr_windows = 32;
+                o->rank_windows = 32;
                 add_methods(o, quick_methods, ELEMENTSOF(quick_methods));
         } else {
                 /* Leave one subject out over every subject, the trainer's
-                 * defaults; the baselines attribute 256 windows per fold. */
+                 * defaults on windows of distinct frames (hop = window: a
+                 * tenth of the windows, hardly less information, since
+                 * windows one frame apart are nearly the same); every
+                 * method ranks the same 256 windows per fold. */
                 o->max_subjects = 0;
                 o->folds = 0;
-                o->attr_windows = 256;
+                o->data.hop = o->data.window;
+                o->rank_windows = 256;
                 add_methods(o, paper_methods, ELEMENTSOF(paper_methods));
         }
 }
@@ -150,11 +157,55 @@ void da_eval_options_init(da_eval_options *o, da_eval_preset preset) {
 da_eval_report *da_eval_report_free(da_eval_report *r) {
         if (!r)
                 return NULL;
-        for (unsigned i = 0; i < r->n_rows; i++)
+        for (unsigned i = 0; r->rows && i < r->n_rows; i++) {
                 free(r->rows[i].fold_mae);
+                free(r->rows[i].fold_cost_s);
+                free(r->rows[i].fold_peak_mib);
+                free(r->rows[i].fold_windows);
+        }
         free(r->rows);
         free(r->all_fold_mae);
+        free(r->fold_done);
+        for (unsigned f = 0; r->fold_test && f < r->n_folds; f++)
+                free(r->fold_test[f]);
+        free(r->fold_test);
         return mfree(r);
+}
+
+int da_eval_report_new(unsigned n_folds, unsigned n_rows, da_eval_report **ret) {
+        _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
+
+        if (n_folds == 0 || n_rows == 0 || !ret)
+                return -EINVAL;
+        rep = calloc(1, sizeof(*rep));
+        if (!rep)
+                return -ENOMEM;
+        rep->n_folds = n_folds;
+        rep->shard_count = 1;
+        rep->all_fold_mae = calloc(n_folds, sizeof(double));
+        rep->fold_done = calloc(n_folds, sizeof(bool));
+        rep->fold_test = calloc(n_folds, sizeof(char *));
+        rep->rows = calloc(n_rows, sizeof(da_eval_row));
+        if (!rep->all_fold_mae || !rep->fold_done || !rep->fold_test || !rep->rows)
+                return -ENOMEM;
+        rep->n_rows = n_rows;
+        for (unsigned i = 0; i < n_rows; i++) {
+                da_eval_row *row = &rep->rows[i];
+
+                row->fold_mae = calloc(n_folds, sizeof(double));
+                row->fold_cost_s = calloc(n_folds, sizeof(double));
+                row->fold_peak_mib = calloc(n_folds, sizeof(double));
+                row->fold_windows = calloc(n_folds, sizeof(size_t));
+                if (!row->fold_mae || !row->fold_cost_s || !row->fold_peak_mib || !row->fold_windows)
+                        return -ENOMEM;
+                row->mae_mean = row->mae_sd = row->p_wilcoxon = row->effect_r = row->cost_s = NAN;
+                row->peak_mib = NAN;
+                for (unsigned f = 0; f < n_folds; f++)
+                        row->fold_peak_mib[f] = NAN;
+        }
+        rep->all_mae_mean = rep->all_mae_sd = NAN;
+        *ret = TAKE_PTR(rep);
+        return 0;
 }
 
 unsigned evaluate_kept(unsigned n_features, unsigned k_percent) {
@@ -171,7 +222,7 @@ static int cmp_unsigned(const void *a, const void *b) {
 
 int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_train, const unsigned *test,
                        unsigned n_test, const unsigned *order, unsigned kept, const da_train_options *topt,
-                       double *ret_mae_cm, da_error *err) {
+                       da_model **chain, double *ret_mae_cm, da_error *err) {
         _cleanup_(da_model_freep) da_model *m = NULL;
         _cleanup_free_ unsigned *features = NULL;
         da_train_options o = *topt;
@@ -189,6 +240,8 @@ int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_t
 
         o.features = features;
         o.n_features = kept;
+        if (chain)
+                o.init = *chain;
         r = da_train(ds, train, n_train, &o, &m, err);
         if (r < 0)
                 return r;
@@ -196,7 +249,34 @@ int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_t
         if (r < 0)
                 return r;
         *ret_mae_cm = mae * 100;
+        if (chain) {
+                da_model_free(*chain);
+                *chain = TAKE_PTR(m);
+        }
         return 0;
+}
+
+/* Retrains already done in a fold, by kept feature set: training is
+ * deterministic for a given set, seed and data, so methods (and values of
+ * k) that keep the same features share one training and its error. */
+typedef struct retrain_cache {
+        uint64_t *key;          /* bitmask of the kept features (F ≤ 64) */
+        double *mae;
+        size_t n;
+} retrain_cache;
+
+static uint64_t kept_key(const unsigned *order, unsigned kept) {
+        uint64_t k = 0;
+
+        for (unsigned i = 0; i < kept; i++)
+                k |= UINT64_C(1) << order[i];
+        return k;
+}
+
+static void retrain_cache_done(retrain_cache *c) {
+        c->key = mfree(c->key);
+        c->mae = mfree(c->mae);
+        c->n = 0;
 }
 
 /* ---- windows to rank on ------------------------------------------------- */
@@ -209,8 +289,9 @@ typedef struct windows {
 
 /* The training subjects' windows as the fold's model sees them: its inputs
  * picked from the data set's columns by name and scaled as da_score() and
- * the daemon's stream scale them (ds_scaled_rows()). At most
- * max_rank_windows of them, evenly spaced, when that is set. */
+ * the daemon's stream scale them (ds_scaled_rows()). At most max_windows of
+ * them (0 = all), evenly spaced over all the subjects' windows in order;
+ * every method of the fold ranks this one sample. */
 static int collect_windows(const da_model *m, const da_dataset *ds, const unsigned *subjects, unsigned n,
                            unsigned max_windows, windows *w, da_error *err) {
         const da_arch *a = da_model_arch(m);
@@ -288,11 +369,11 @@ static int rank_deepactif(const da_model *m, const windows *w, const da_eval_met
         return da_aggregate(a, w->n, w->F, meth->aggregation, ret_scores);
 }
 
-/* Baselines: |Σ_t φ[t,f]| per window over an evenly spaced sample. */
+/* Baselines: |Σ_t φ[t,f]| per window, over the same windows DeepACTIF ranks. */
 static int rank_baseline(const da_model *m, const windows *w, const da_eval_method *meth, const da_eval_options *o,
                          uint64_t seed, double *ret_scores, da_error *err) {
         _cleanup_free_ float *a = NULL, *phi = NULL;
-        size_t n = MIN(w->n, (size_t) MAX(o->attr_windows, 1u));
+        size_t n = w->n;
         da_attr_options ao = o->attr;
         int r;
 
@@ -302,7 +383,7 @@ static int rank_baseline(const da_model *m, const windows *w, const da_eval_meth
                 return -ENOMEM;
         ao.seed = seed;
         for (size_t i = 0; i < n; i++) {
-                const float *x = w->x + (i * w->n / n) * w->T * w->F;
+                const float *x = w->x + i * w->T * w->F;
                 da_attr_result res;
 
                 r = da_attribute(m, meth->method, &ao, x, w->T, phi, &res, err);
@@ -322,13 +403,16 @@ static int rank_baseline(const da_model *m, const windows *w, const da_eval_meth
         return r;
 }
 
+/* Scores every feature; *ret_windows is the number of windows looked at. */
 static int rank_method(const da_model *m, const windows *w, const da_eval_method *meth, const da_eval_options *o,
-                       uint64_t seed, double *ret_scores, da_error *err) {
+                       uint64_t seed, double *ret_scores, size_t *ret_windows, da_error *err) {
         if (meth->random) {
                 for (unsigned f = 0; f < w->F; f++)
                         ret_scores[f] = da_uniform01(&seed);
+                *ret_windows = 0;
                 return 0;
         }
+        *ret_windows = w->n;
         if (meth->method == DA_METHOD_DEEPACTIF)
                 return rank_deepactif(m, w, meth, ret_scores);
         return rank_baseline(m, w, meth, o, seed, ret_scores, err);
@@ -435,12 +519,30 @@ static int fold_error(da_error *err, int r, unsigned fold, const char *what) {
         return da_error_set(err, r, "fold %u, %s: %s", fold + 1, what, cause);
 }
 
+/* Mean and SD of the MAE, mean cost, largest peak and the Wilcoxon test
+ * against the reference, all from the per-fold figures, so a merge of
+ * shards computes them from the same numbers in the same order. */
 static void summarise(da_eval_report *rep) {
         const da_eval_row *ref = NULL;
 
         (void) da_mean_sd(rep->all_fold_mae, rep->n_folds, &rep->all_mae_mean, &rep->all_mae_sd);
-        for (unsigned i = 0; i < rep->n_rows; i++)
-                (void) da_mean_sd(rep->rows[i].fold_mae, rep->n_folds, &rep->rows[i].mae_mean, &rep->rows[i].mae_sd);
+        for (unsigned i = 0; i < rep->n_rows; i++) {
+                da_eval_row *row = &rep->rows[i];
+                double cost = 0;
+
+                (void) da_mean_sd(row->fold_mae, rep->n_folds, &row->mae_mean, &row->mae_sd);
+                row->peak_mib = NAN;
+                for (unsigned f = 0; f < rep->n_folds; f++) {
+                        cost += row->fold_cost_s[f];
+                        if (!isnan(row->fold_peak_mib[f]))
+                                row->peak_mib = isnan(row->peak_mib) ? row->fold_peak_mib[f] :
+                                                                       fmax(row->peak_mib, row->fold_peak_mib[f]);
+                }
+                row->cost_s = cost / rep->n_folds;
+        }
+        rep->rank_windows = 0;
+        for (unsigned f = 0; rep->n_rows > 0 && f < rep->n_folds; f++)
+                rep->rank_windows += rep->rows[0].fold_windows[f];
 
         for (unsigned i = 0; i < rep->n_rows && !ref; i++)
                 if (streq(rep->rows[i].method, REFERENCE_METHOD))
@@ -468,13 +570,211 @@ static void summarise(da_eval_report *rep) {
         }
 }
 
+static void fnv1a(uint64_t *h, const void *p, size_t n) {
+        const uint8_t *b = p;
+
+        for (size_t i = 0; i < n; i++)
+                *h = (*h ^ b[i]) * UINT64_C(0x100000001b3);
+}
+
+/* Everything that decides a fold's figures: the options (not the shard, the
+ * thread count or the callbacks) and the data set's subjects, features,
+ * rows and targets. Shards agree on it or cannot be merged. */
+static uint64_t settings_id(const da_eval_options *o, const da_dataset *ds, unsigned S, unsigned n_folds) {
+        unsigned published = o->published & DA_PUBLISHED_ALL;
+        const da_train_options *t = &o->train;
+        const da_attr_options *a = &o->attr;
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+        char text[512];
+        int n;
+
+        n = snprintf(text, sizeof(text),
+                     "S=%u folds=%u seed=%" PRIu64 " rank=%u H=%u L=%u D=%u bn=%d pool=%d act=%d ep=%u b=%u "
+                     "lr=%a wd=%a beta=%a pat=%u val=%a tseed=%" PRIu64 " out=%u base=%d steps=%u rule=%d "
+                     "fallback=%d ns=%u sd=%a ks=%u eps=%a nn=%u nt=%u",
+                     S, n_folds, o->seed, o->rank_windows, t->hidden, t->layers, t->dense, t->batchnorm,
+                     t->pooling, t->activation, t->epochs, t->batch, t->lr, t->weight_decay, t->beta, t->patience,
+                     t->val_fraction, t->seed, a->output, a->baseline_kind, a->steps, a->rule,
+                     a->deeplift_gradient_fallback, a->n_samples, a->stdevs, a->kernel_samples, a->neflag_epsilon,
+                     a->neflag_n, a->neflag_tries);
+        fnv1a(&h, text, (size_t) MAX(n, 0));
+        fnv1a(&h, &ds->T, sizeof(ds->T));
+        fnv1a(&h, &ds->hop, sizeof(ds->hop));
+        for (unsigned f = 0; f < ds->F; f++)
+                fnv1a(&h, ds->names[f], strlen(ds->names[f]) + 1);
+        for (unsigned s = 0; s < S; s++) {
+                const ds_subject *sj = &ds->subject[s];
+
+                fnv1a(&h, sj->name, strlen(sj->name) + 1);
+                fnv1a(&h, sj->rows, sj->n_rows * ds->F * sizeof(float));
+                fnv1a(&h, sj->end, sj->n_windows * sizeof(size_t));
+                fnv1a(&h, sj->target, sj->n_windows * sizeof(float));
+        }
+        for (unsigned i = 0; i < o->n_methods; i++) {
+                char name[64];
+
+                if (da_eval_method_name(&o->methods[i], name, sizeof(name)) >= 0)
+                        fnv1a(&h, name, strlen(name) + 1);
+        }
+        fnv1a(&h, o->k_percent, o->n_k * sizeof(unsigned));
+        fnv1a(&h, &published, sizeof(published));
+        return h;
+}
+
+static int fold_names(const da_dataset *ds, const fold_split *sp, char **ret) {
+        size_t len = 1;
+        char *s;
+
+        for (unsigned i = 0; i < sp->n_test; i++)
+                len += strlen(da_dataset_subject(ds, sp->test[i])) + 1;
+        s = malloc(len);
+        if (!s)
+                return -ENOMEM;
+        s[0] = '\0';
+        for (unsigned i = 0; i < sp->n_test; i++) {
+                if (i > 0)
+                        strcat(s, ",");
+                strcat(s, da_dataset_subject(ds, sp->test[i]));
+        }
+        free(*ret);
+        *ret = s;
+        return 0;
+}
+
+/* One fold: the all-features model, one shared sample of its training
+ * windows, every method's ranking of it and the retrains on each top k.
+ * With the published model reuse, chain[0] holds the previous fold's
+ * all-features model and chain[1 + row] each row's, and every training
+ * starts from and replaces its entry. */
+static int run_fold(const da_dataset *ds, const unsigned *fold_of, unsigned S, unsigned fold,
+                    const da_eval_options *opt, da_eval_report *rep, double *scores, unsigned *order,
+                    da_model **chain, unsigned *step, unsigned steps, da_error *err) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        da_train_options topt = opt->train;
+        unsigned F = rep->n_features, n_folds = rep->n_folds;
+        retrain_cache cache = {};
+        fold_split sp = {};
+        windows w = {};
+        double mae;
+        int r;
+
+        /* the model reuse trains every row from its own previous model, and
+         * a data set of more than 64 features has no 64-bit key: no cache */
+        if (!chain && F <= 64) {
+                cache.key = calloc((size_t) opt->n_methods * opt->n_k, sizeof(uint64_t));
+                cache.mae = calloc((size_t) opt->n_methods * opt->n_k, sizeof(double));
+                if (!cache.key || !cache.mae) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+        }
+        r = split_fold(fold_of, S, fold, &sp);
+        if (r < 0)
+                goto finish;
+        r = fold_names(ds, &sp, &rep->fold_test[fold]);
+        if (r < 0)
+                goto finish;
+        topt.features = NULL;
+        topt.n_features = 0;
+        topt.seed = opt->train.seed + fold;
+        if (opt->published & DA_PUBLISHED_BEST_EPOCH) {
+                topt.val_on_subjects = sp.test;
+                topt.n_val_on_subjects = sp.n_test;
+        }
+
+        progress(opt, step, steps, "fold %u/%u: training on all %u features", fold + 1, n_folds, F);
+        topt.init = chain ? chain[0] : NULL;
+        r = da_train(ds, sp.train, sp.n_train, &topt, &m, err);
+        topt.init = NULL;
+        if (r < 0) {
+                r = fold_error(err, r, fold, "training on all features");
+                goto finish;
+        }
+        r = da_score(m, ds, sp.test, sp.n_test, &mae, NULL, err);
+        if (r < 0) {
+                r = fold_error(err, r, fold, "scoring the all-features model");
+                goto finish;
+        }
+        rep->all_fold_mae[fold] = mae * 100;
+        rep->trainings++;
+
+        r = collect_windows(m, ds, sp.train, sp.n_train, opt->rank_windows, &w, err);
+        if (r < 0) {
+                r = fold_error(err, r, fold, "reading the windows to rank on");
+                goto finish;
+        }
+
+        for (unsigned mi = 0; mi < opt->n_methods; mi++) {
+                da_eval_row *rows = &rep->rows[mi * opt->n_k];
+                size_t ranked = 0;
+                double t0, cost, peak = NAN;
+
+                progress(opt, step, steps, "fold %u/%u: ranking with %s", fold + 1, n_folds, rows[0].method);
+                if (opt->memory)
+                        (void) opt->memory(true, opt->userdata);
+                t0 = now_s();
+                r = rank_method(m, &w, &opt->methods[mi], opt, opt->seed + fold, scores, &ranked, err);
+                cost = now_s() - t0;
+                if (opt->memory)
+                        peak = opt->memory(false, opt->userdata);
+                if (r >= 0)
+                        r = da_ranking(scores, F, order);
+                if (r < 0) {
+                        r = fold_error(err, r, fold, rows[0].method);
+                        goto finish;
+                }
+                for (unsigned ki = 0; ki < opt->n_k; ki++) {
+                        rows[ki].fold_cost_s[fold] = cost;
+                        rows[ki].fold_peak_mib[fold] = peak;
+                        rows[ki].fold_windows[fold] = ranked;
+                }
+
+                for (unsigned ki = 0; ki < opt->n_k; ki++) {
+                        uint64_t key = cache.key ? kept_key(order, rows[ki].kept) : 0;
+                        size_t c = 0;
+
+                        progress(opt, step, steps, "fold %u/%u: %s, top %u%% (%u features)", fold + 1, n_folds,
+                                 rows[ki].method, rows[ki].k_percent, rows[ki].kept);
+                        while (c < cache.n && cache.key[c] != key)
+                                c++;
+                        if (cache.key && c < cache.n) {
+                                rows[ki].fold_mae[fold] = cache.mae[c];
+                                continue;
+                        }
+                        r = evaluate_keep_topk(ds, sp.train, sp.n_train, sp.test, sp.n_test, order, rows[ki].kept,
+                                               &topt, chain ? &chain[1 + mi * opt->n_k + ki] : NULL,
+                                               &rows[ki].fold_mae[fold], err);
+                        if (r < 0) {
+                                r = fold_error(err, r, fold, "retraining on the kept features");
+                                goto finish;
+                        }
+                        rep->trainings++;
+                        if (cache.key) {
+                                cache.key[cache.n] = key;
+                                cache.mae[cache.n++] = rows[ki].fold_mae[fold];
+                        }
+                }
+        }
+        if (chain) {
+                da_model_free(chain[0]);
+                chain[0] = TAKE_PTR(m);
+        }
+        rep->fold_done[fold] = true;
+finish:
+        free(w.x);
+        fold_split_done(&sp);
+        retrain_cache_done(&cache);
+        return r;
+}
+
 int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_options *opt, da_eval_report **ret,
                 da_error *err) {
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
         _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
         _cleanup_free_ unsigned *fold_of = NULL, *order = NULL;
         _cleanup_free_ double *scores = NULL;
-        unsigned S, F, n_folds, step = 0, steps;
+        _cleanup_free_ da_model **chain = NULL;
+        unsigned S, F, n_folds, shards, step = 0, steps, mine = 0;
         double t_start = now_s();
         int r;
 
@@ -487,8 +787,18 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
         for (unsigned i = 0; i < opt->n_k; i++)
                 if (opt->k_percent[i] == 0 || opt->k_percent[i] > 100)
                         return da_error_set(err, -EINVAL, "k = %u%% is not within 1..100%%", opt->k_percent[i]);
+        shards = MAX(opt->shard_count, 1u);
+        if (opt->shard_index >= shards)
+                return da_error_set(err, -EINVAL, "shard %u of %u does not exist", opt->shard_index + 1, shards);
+
+        if ((opt->published & DA_PUBLISHED_REUSE_MODEL) && shards > 1)
+                return da_error_set(err, -EINVAL, "reusing the model across folds chains them, so they cannot be "
+                                    "sharded");
 
         r = da_dataset_load(paths, n_paths, &opt->data, &ds, err);
+        if (r < 0)
+                return r;
+        r = published_apply(ds, opt->published, opt->seed ^ UINT64_C(0x9E3779B97F4A7C15), err);
         if (r < 0)
                 return r;
         S = da_dataset_n_subjects(ds);
@@ -501,25 +811,28 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
         n_folds = opt->folds == 0 ? S : MIN(opt->folds, S);
         if (n_folds < 2)
                 return da_error_set(err, -EINVAL, "evaluation needs at least 2 folds");
+        if (shards > n_folds)
+                return da_error_set(err, -EINVAL, "%u shards for %u folds: at most one shard per fold", shards,
+                                    n_folds);
 
         fold_of = calloc(S, sizeof(unsigned));
         order = calloc(F, sizeof(unsigned));
         scores = calloc(F, sizeof(double));
-        rep = calloc(1, sizeof(*rep));
-        if (!fold_of || !order || !scores || !rep)
+        if (!fold_of || !order || !scores)
                 return -ENOMEM;
+        r = da_eval_report_new(n_folds, opt->n_methods * opt->n_k, &rep);
+        if (r < 0)
+                return r;
 
         rep->n_subjects = S;
-        rep->n_folds = n_folds;
         rep->n_features = F;
         rep->n_k = opt->n_k;
         memcpy(rep->k_percent, opt->k_percent, sizeof(unsigned) * opt->n_k);
-        rep->attr_windows = opt->attr_windows;
-        rep->all_fold_mae = calloc(n_folds, sizeof(double));
-        rep->rows = calloc((size_t) opt->n_methods * opt->n_k, sizeof(da_eval_row));
-        if (!rep->all_fold_mae || !rep->rows)
-                return -ENOMEM;
-        rep->n_rows = opt->n_methods * opt->n_k;
+        rep->rank_windows_max = opt->rank_windows;
+        rep->shard_index = opt->shard_index;
+        rep->shard_count = shards;
+        rep->settings_id = settings_id(opt, ds, S, n_folds);
+        rep->published = opt->published & DA_PUBLISHED_ALL;
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 da_eval_row *row = &rep->rows[i];
 
@@ -528,95 +841,126 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
                         return da_error_set(err, -EINVAL, "method %u has no name", i / opt->n_k + 1);
                 row->k_percent = opt->k_percent[i % opt->n_k];
                 row->kept = evaluate_kept(F, row->k_percent);
-                row->peak_mib = NAN;
-                row->fold_mae = calloc(n_folds, sizeof(double));
-                if (!row->fold_mae)
-                        return -ENOMEM;
         }
 
         r = assign_folds(S, n_folds, opt->seed, fold_of);
         if (r < 0)
                 return r;
 
-        steps = n_folds * (1 + opt->n_methods * (1 + opt->n_k));
-        for (unsigned fold = 0; fold < n_folds; fold++) {
-                _cleanup_(da_model_freep) da_model *m = NULL;
-                da_train_options topt = opt->train;
-                fold_split sp = {};
-                windows w = {};
-                double mae;
-
-                r = split_fold(fold_of, S, fold, &sp);
-                if (r < 0)
-                        goto fold_done;
-                topt.features = NULL;
-                topt.n_features = 0;
-                topt.seed = opt->train.seed + fold;
-
-                progress(opt, &step, steps, "fold %u/%u: training on all %u features", fold + 1, n_folds, F);
-                r = da_train(ds, sp.train, sp.n_train, &topt, &m, err);
-                if (r < 0) {
-                        r = fold_error(err, r, fold, "training on all features");
-                        goto fold_done;
-                }
-                r = da_score(m, ds, sp.test, sp.n_test, &mae, NULL, err);
-                if (r < 0) {
-                        r = fold_error(err, r, fold, "scoring the all-features model");
-                        goto fold_done;
-                }
-                rep->all_fold_mae[fold] = mae * 100;
-
-                r = collect_windows(m, ds, sp.train, sp.n_train, opt->max_rank_windows, &w, err);
-                if (r < 0) {
-                        r = fold_error(err, r, fold, "reading the windows to rank on");
-                        goto fold_done;
-                }
-                rep->rank_windows += w.n;
-
-                for (unsigned mi = 0; mi < opt->n_methods; mi++) {
-                        da_eval_row *rows = &rep->rows[mi * opt->n_k];
-                        double t0, cost, peak = NAN;
-
-                        progress(opt, &step, steps, "fold %u/%u: ranking with %s", fold + 1, n_folds, rows[0].method);
-                        if (opt->memory)
-                                (void) opt->memory(true, opt->userdata);
-                        t0 = now_s();
-                        r = rank_method(m, &w, &opt->methods[mi], opt, opt->seed + fold, scores, err);
-                        cost = now_s() - t0;
-                        if (opt->memory)
-                                peak = opt->memory(false, opt->userdata);
-                        if (r >= 0)
-                                r = da_ranking(scores, F, order);
-                        if (r < 0) {
-                                r = fold_error(err, r, fold, rows[0].method);
-                                goto fold_done;
-                        }
-                        for (unsigned ki = 0; ki < opt->n_k; ki++) {
-                                rows[ki].cost_s += cost / n_folds;
-                                if (!isnan(peak))
-                                        rows[ki].peak_mib = isnan(rows[ki].peak_mib) ? peak : fmax(rows[ki].peak_mib, peak);
-                        }
-
-                        for (unsigned ki = 0; ki < opt->n_k; ki++) {
-                                progress(opt, &step, steps, "fold %u/%u: %s, top %u%% (%u features)", fold + 1,
-                                         n_folds, rows[ki].method, rows[ki].k_percent, rows[ki].kept);
-                                r = evaluate_keep_topk(ds, sp.train, sp.n_train, sp.test, sp.n_test, order,
-                                                       rows[ki].kept, &topt, &rows[ki].fold_mae[fold], err);
-                                if (r < 0) {
-                                        r = fold_error(err, r, fold, "retraining on the kept features");
-                                        goto fold_done;
-                                }
-                        }
-                }
-        fold_done:
-                free(w.x);
-                fold_split_done(&sp);
-                if (r < 0)
-                        return r;
+        for (unsigned fold = opt->shard_index; fold < n_folds; fold += shards)
+                mine++;
+        steps = mine * (1 + opt->n_methods * (1 + opt->n_k));
+        if (opt->published & DA_PUBLISHED_REUSE_MODEL) {
+                chain = calloc(1 + rep->n_rows, sizeof(da_model *));
+                if (!chain)
+                        return -ENOMEM;
         }
+        for (unsigned fold = opt->shard_index; fold < n_folds && r >= 0; fold += shards)
+                r = run_fold(ds, fold_of, S, fold, opt, rep, scores, order, chain, &step, steps, err);
+        for (unsigned i = 0; chain && i < 1 + rep->n_rows; i++)
+                da_model_free(chain[i]);
+        if (r < 0)
+                return r;
 
-        summarise(rep);
+        if (shards == 1)
+                summarise(rep);
         rep->seconds = now_s() - t_start;
+        *ret = TAKE_PTR(rep);
+        return 0;
+}
+
+static bool same_layout(const da_eval_report *a, const da_eval_report *b) {
+        if (a->settings_id != b->settings_id || a->n_subjects != b->n_subjects || a->n_folds != b->n_folds ||
+            a->n_features != b->n_features || a->n_k != b->n_k || a->n_rows != b->n_rows ||
+            a->shard_count != b->shard_count || a->rank_windows_max != b->rank_windows_max ||
+            a->published != b->published ||
+            memcmp(a->k_percent, b->k_percent, sizeof(unsigned) * a->n_k) != 0)
+                return false;
+        for (unsigned i = 0; i < a->n_rows; i++)
+                if (!streq(a->rows[i].method, b->rows[i].method) || a->rows[i].k_percent != b->rows[i].k_percent ||
+                    a->rows[i].kept != b->rows[i].kept)
+                        return false;
+        return true;
+}
+
+int da_eval_report_merge(const da_eval_report *const *parts, unsigned n_parts, da_eval_report **ret,
+                         da_error *err) {
+        _cleanup_(da_eval_report_freep) da_eval_report *rep = NULL;
+        const da_eval_report *first;
+        unsigned N;
+        int r;
+
+        if (!parts || n_parts == 0 || !ret)
+                return da_error_set(err, -EINVAL, "merging needs at least one shard");
+        first = parts[0];
+        N = first->shard_count;
+        for (unsigned i = 0; i < n_parts; i++) {
+                if (!same_layout(first, parts[i]))
+                        return da_error_set(err, -EINVAL, "part %u comes from different settings or data than "
+                                            "part 1; every shard must be run with the same options on the same "
+                                            "recordings", i + 1);
+                if (parts[i]->shard_index >= N)
+                        return da_error_set(err, -EINVAL, "part %u claims shard %u of %u", i + 1,
+                                            parts[i]->shard_index + 1, N);
+                for (unsigned j = 0; j < i; j++)
+                        if (parts[j]->shard_index == parts[i]->shard_index)
+                                return da_error_set(err, -EEXIST, "shard %u/%u is given twice (parts %u and %u)",
+                                                    parts[i]->shard_index + 1, N, j + 1, i + 1);
+        }
+        if (n_parts != N)
+                for (unsigned s = 0; s < N; s++) {
+                        bool found = false;
+
+                        for (unsigned i = 0; i < n_parts && !found; i++)
+                                found = parts[i]->shard_index == s;
+                        if (!found)
+                                return da_error_set(err, -ENOENT, "shard %u/%u is missing (%u of %u given)", s + 1,
+                                                    N, n_parts, N);
+                }
+
+        r = da_eval_report_new(first->n_folds, first->n_rows, &rep);
+        if (r < 0)
+                return r;
+        rep->n_subjects = first->n_subjects;
+        rep->n_features = first->n_features;
+        rep->n_k = first->n_k;
+        memcpy(rep->k_percent, first->k_percent, sizeof(rep->k_percent));
+        rep->rank_windows_max = first->rank_windows_max;
+        rep->shard_count = 1;
+        rep->settings_id = first->settings_id;
+        rep->published = first->published;
+        for (unsigned i = 0; i < rep->n_rows; i++) {
+                memcpy(rep->rows[i].method, first->rows[i].method, sizeof(rep->rows[i].method));
+                rep->rows[i].k_percent = first->rows[i].k_percent;
+                rep->rows[i].kept = first->rows[i].kept;
+        }
+        for (unsigned p = 0; p < n_parts; p++) {
+                const da_eval_report *part = parts[p];
+
+                rep->seconds += part->seconds;
+                rep->trainings += part->trainings;
+                for (unsigned f = 0; f < rep->n_folds; f++) {
+                        if (f % N != part->shard_index)
+                                continue;
+                        if (!part->fold_done[f])
+                                return da_error_set(err, -ENODATA, "shard %u/%u lacks fold %u", part->shard_index + 1,
+                                                    N, f + 1);
+                        rep->fold_done[f] = true;
+                        rep->all_fold_mae[f] = part->all_fold_mae[f];
+                        if (part->fold_test[f]) {
+                                rep->fold_test[f] = strdup(part->fold_test[f]);
+                                if (!rep->fold_test[f])
+                                        return -ENOMEM;
+                        }
+                        for (unsigned i = 0; i < rep->n_rows; i++) {
+                                rep->rows[i].fold_mae[f] = part->rows[i].fold_mae[f];
+                                rep->rows[i].fold_cost_s[f] = part->rows[i].fold_cost_s[f];
+                                rep->rows[i].fold_peak_mib[f] = part->rows[i].fold_peak_mib[f];
+                                rep->rows[i].fold_windows[f] = part->rows[i].fold_windows[f];
+                        }
+                }
+        }
+        summarise(rep);
         *ret = TAKE_PTR(rep);
         return 0;
 }

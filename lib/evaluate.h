@@ -7,10 +7,11 @@
 
 /* Trains from scratch on the training subjects with only the first `kept`
  * features of order (data set feature indices, best first) and scores the
- * held-out subjects: MAE in cm. */
+ * held-out subjects: MAE in cm. With chain (the published model reuse),
+ * starts from *chain's weights when set and leaves the new model there. */
 int evaluate_keep_topk(const da_dataset *ds, const unsigned *train, unsigned n_train, const unsigned *test,
                        unsigned n_test, const unsigned *order, unsigned kept, const da_train_options *topt,
-                       double *ret_mae_cm, da_error *err);
+                       da_model **chain, double *ret_mae_cm, da_error *err);
 
 /* ⌊F·k/100⌋, at least 1 and at most F. */
 unsigned evaluate_kept(unsigned n_features, unsigned k_percent);

@@ -74,7 +74,9 @@ lib_libdeepactif_la_SOURCES = \
 	lib/train.c \
 	lib/stats.c \
 	lib/evaluate.h \
-	lib/evaluate.c
+	lib/evaluate.c \
+	lib/published.h \
+	lib/published.c
 
 lib_libdeepactif_la_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(ZLIB_CFLAGS)
 lib_libdeepactif_la_LIBADD = $(JSONC_LIBS) $(ZLIB_LIBS) -lm

@@ -88,7 +88,8 @@ typedef struct Trainer {
         const da_dataset *ds;
         const da_train_options *opt;
         unsigned F, T, n_sub;
-        const unsigned *sub;    /* data set subject of each training subject */
+        unsigned n_fit;         /* the first n_fit of sub are trained on; the rest only validate */
+        const unsigned *sub;    /* data set subject of each training (then validation) subject */
         float **rows;           /* per training subject: n_rows × F, scaled */
         float *median, *iqr;    /* the scaler fit on the training subjects, F each */
         size_t *first;          /* per training subject: the first row a window may start at */
@@ -260,7 +261,7 @@ static bool is_val_subject(const Trainer *tr, unsigned s) {
         unsigned V = tr->opt->val_subjects;
 
         for (unsigned i = 0; i < V; i++)
-                if ((unsigned) (((double) i + 0.5) * tr->n_sub / V) == s)
+                if ((unsigned) (((double) i + 0.5) * tr->n_fit / V) == s)
                         return true;
         return false;
 }
@@ -283,7 +284,14 @@ static int split_windows(Trainer *tr) {
                 const ds_subject *sj = &tr->ds->subject[tr->sub[s]];
                 size_t n = sj->n_windows, n_val = 0, block;
 
-                if (tr->opt->val_subjects == 0 && tr->opt->val_fraction > 0)
+                if (s >= tr->n_fit) {
+                        for (size_t w = 0; w < n; w++)
+                                tr->val[tr->n_val++] = (win_ref) { s, w };
+                        continue;
+                }
+                if (tr->opt->val_on_subjects || tr->opt->val_subjects)
+                        n_val = 0;
+                else if (tr->opt->val_fraction > 0)
                         n_val = MIN((size_t) ceil(tr->opt->val_fraction * (double) n), n);
                 block = (n_val + VAL_BLOCKS - 1) / VAL_BLOCKS;
                 memset(role, 0, n);
@@ -334,7 +342,7 @@ static int scale_rows(Trainer *tr, const unsigned *cols) {
         unsigned F = tr->F, Fd = tr->ds->F;
         int r;
 
-        for (unsigned s = 0; s < tr->n_sub; s++)
+        for (unsigned s = 0; s < tr->n_fit; s++)
                 n += tr->ds->subject[tr->sub[s]].n_windows;
         fit = malloc((n ? n : 1) * F * sizeof(float));
         tr->rows = calloc(tr->n_sub, sizeof(float *));
@@ -353,7 +361,7 @@ static int scale_rows(Trainer *tr, const unsigned *cols) {
                 for (size_t i = 0; i < sj->n_rows; i++)
                         for (unsigned f = 0; f < F; f++)
                                 tr->rows[s][i * F + f] = sj->rows[i * Fd + cols[f]];
-                for (size_t w = 0; w < sj->n_windows; w++, k++)
+                for (size_t w = 0; s < tr->n_fit && w < sj->n_windows; w++, k++)
                         memcpy(fit + k * F, tr->rows[s] + sj->end[w] * F, F * sizeof(float));
         }
         r = da_scaler_fit(fit, n, F, tr->median, tr->iqr);
@@ -398,7 +406,7 @@ static int check_options(const da_dataset *ds, const unsigned *subjects, unsigne
         for (unsigned i = 0; i < n_subjects; i++)
                 if (subjects[i] >= ds->n_subjects)
                         return da_error_set(err, -EINVAL, "subject %u is not in the data set", subjects[i]);
-        if (o->hidden == 0 || o->hidden > 1024 || o->layers == 0 || o->layers > 16 || o->dense > 1024)
+        if (o->hidden == 0 || o->hidden > 4096 || o->layers == 0 || o->layers > 16 || o->dense > 1024)
                 return da_error_set(err, -EINVAL, "hidden size, layers or dense width out of range");
         if (o->epochs == 0 || o->batch == 0 || o->batch > 4096)
                 return da_error_set(err, -EINVAL, "epochs and batch must be positive (batch at most 4096)");
@@ -455,11 +463,27 @@ static int make_model(Trainer *tr, da_error *err) {
                         tr->m->bn_mean[j] = 0;
                         tr->m->bn_var[j] = 1;
                 }
+        tr->n_params = da_model_n_parameters(tr->m);
+        if (o->init) {
+                _cleanup_free_ double *v = NULL;
+                const da_arch *ia = da_model_arch(o->init);
+
+                if (ia->n_features != arch.n_features || ia->hidden != arch.hidden || ia->layers != arch.layers ||
+                    ia->batchnorm != arch.batchnorm || ia->dense != arch.dense || ia->outputs != arch.outputs ||
+                    da_model_n_parameters(o->init) != tr->n_params)
+                        return da_error_set(err, -EINVAL, "the initial model's architecture differs");
+                v = malloc(tr->n_params * sizeof(double));
+                if (!v)
+                        return -ENOMEM;
+                /* params_copy() only reads the model it copies from */
+                params_copy((da_model *) o->init, v, false);
+                params_copy(tr->m, v, true);
+                return 0;
+        }
         /* Starting at the mean target saves the first epochs from learning an offset. */
         for (size_t i = 0; i < tr->n_train; i++)
                 mean += window_target(tr, &tr->train[i]);
         tr->m->out_b[0] = (float) (mean / (double) tr->n_train);
-        tr->n_params = da_model_n_parameters(tr->m);
         return 0;
 }
 
@@ -492,7 +516,7 @@ static int finish_model(Trainer *tr, double *params, da_model **ret, da_error *e
 
 int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects, const da_train_options *opt,
              da_model **ret, da_error *err) {
-        _cleanup_free_ unsigned *cols = NULL;
+        _cleanup_free_ unsigned *cols = NULL, *all = NULL;
         _cleanup_free_ double *params = NULL, *best = NULL, *g = NULL;
         da_train_options defaults;
         AdamW *adam = NULL;
@@ -513,10 +537,21 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
         if (r < 0)
                 return r;
 
+        if (opt->val_on_subjects && opt->n_val_on_subjects > 0) {
+                r = check_options(ds, opt->val_on_subjects, opt->n_val_on_subjects, opt, err);
+                if (r < 0)
+                        return r;
+                all = malloc((size_t) (n_subjects + opt->n_val_on_subjects) * sizeof(unsigned));
+                if (!all)
+                        return -ENOMEM;
+                memcpy(all, subjects, n_subjects * sizeof(unsigned));
+                memcpy(all + n_subjects, opt->val_on_subjects, opt->n_val_on_subjects * sizeof(unsigned));
+        }
         tr.ds = ds;
         tr.opt = opt;
-        tr.sub = subjects;
-        tr.n_sub = n_subjects;
+        tr.sub = all ? all : subjects;
+        tr.n_fit = n_subjects;
+        tr.n_sub = n_subjects + (all ? opt->n_val_on_subjects : 0);
         tr.T = ds->T;
         tr.F = opt->features ? opt->n_features : ds->F;
         tr.threads = opt->threads > 0 ? opt->threads : (unsigned) MAX(sysconf(_SC_NPROCESSORS_ONLN), 1L);

@@ -288,6 +288,25 @@ tests_test_evaluate_SOURCES = tests/test-evaluate.c
 tests_test_evaluate_CFLAGS = $(TEST_CFLAGS)
 tests_test_evaluate_LDADD = $(TEST_LDADD)
 
+# The published protocol's IQR rule and depth-bin balancing on hand-made tables.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-published
+TESTS += tests/test-published
+endif
+tests_test_published_SOURCES = tests/test-published.c
+tests_test_published_CFLAGS = $(TEST_CFLAGS)
+tests_test_published_LDADD = $(TEST_LDADD)
+
+# contrib/slurm/ on a real single-node Slurm (munged, slurmctld, slurmd in a
+# temporary directory): the merged job array equals the single-process run.
+TESTS += tests/test-slurm.sh
+EXTRA_DIST += tests/test-slurm.sh contrib/slurm/submit.sh contrib/slurm/evaluate-shard.sbatch \
+	contrib/slurm/evaluate-merge.sbatch contrib/slurm/README.md
+
+# deepactifctl evaluate --shard/--merge on the bundled subjects: merged equals unsharded.
+TESTS += tests/test-evaluate-shard.sh
+EXTRA_DIST += tests/test-evaluate-shard.sh
+
 # The varlink server against a fake interface over real sockets; the seed
 # corpus of its message parser's fuzz target.
 if HAVE_CHECK

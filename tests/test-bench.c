@@ -62,14 +62,16 @@ START_TEST(test_bench_json) {
 
         for (size_t i = 0; i < json_object_array_length(a); i++) {
                 json_object *o = json_object_array_get_idx(a, i), *v;
-                bool health;
+                bool health, train;
 
                 ck_assert_int_eq(json_object_object_length(o), 5);
                 ck_assert(json_object_object_get_ex(o, "name", &v));
-                /* The per-frame checks run on the Robust Vision inputs, one frame at a time. */
+                /* the kernels on 40 random inputs; the per-frame health checks and training on the 38
+                 * Robust Vision features */
                 health = streq(json_object_get_string(v), "input-health");
+                train = streq(json_object_get_string(v), "train-window");
                 ck_assert(json_object_object_get_ex(o, "features", &v));
-                ck_assert_int_eq(json_object_get_int(v), health ? 38 : 40);
+                ck_assert_int_eq(json_object_get_int(v), health || train ? 38 : 40);
                 ck_assert(json_object_object_get_ex(o, "window", &v));
                 ck_assert_int_eq(json_object_get_int(v), health ? 1 : 10);
                 ck_assert(json_object_object_get_ex(o, "us", &v));
@@ -86,7 +88,10 @@ START_TEST(test_bench_json) {
                                       hidden);
         }
         ck_assert_uint_eq(count(a, "input-health", 0), 1);
-        ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed) + 1);
+        /* one training epoch at H = 32, 64 and 1435 */
+        for (unsigned h = 0; h < 3; h++)
+                ck_assert_msg(count(a, "train-window", (unsigned[]) { 32, 64, 1435 }[h]) == 1, "train-window #%u", h);
+        ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed) + 1 + 3);
         json_object_put(a);
 }
 END_TEST
@@ -103,6 +108,7 @@ START_TEST(test_bench_table) {
         ck_assert_msg(strstr(out, "H=128: per-user scaling (online median/IQR of 40 features) adds"), "%s", out);
         ck_assert_msg(strstr(out, "H=1435: DeepACTIF's trace adds"), "%s", out);
         ck_assert_msg(strstr(out, "Input health costs"), "%s", out);
+        ck_assert_msg(strstr(out, "H=1435: one training epoch of the FOVAL model takes"), "%s", out);
 }
 END_TEST
 

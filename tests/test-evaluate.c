@@ -7,7 +7,9 @@
 #include <check.h>
 #include <math.h>
 
+#include "dataset.h"
 #include "evaluate.h"
+#include "published.h"
 #include "util.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
@@ -170,12 +172,12 @@ START_TEST(test_planted_keep_topk) {
         ck_assert_uint_eq(da_dataset_n_subjects(ds), N_SUBJECTS);
         ck_assert_uint_eq(da_dataset_n_features(ds), N_FEATURES);
 
-        ck_assert_msg(evaluate_keep_topk(ds, train, 3, test, 1, planted, 2, &topt, &mae_planted, &err) == 0, "%s",
-                      err.message);
-        ck_assert_msg(evaluate_keep_topk(ds, train, 3, test, 1, dropped, 2, &topt, &mae_dropped, &err) == 0, "%s",
-                      err.message);
-        ck_assert_msg(evaluate_keep_topk(ds, train, 3, test, 1, planted, N_FEATURES, &topt, &mae_all, &err) == 0,
+        ck_assert_msg(evaluate_keep_topk(ds, train, 3, test, 1, planted, 2, &topt, NULL, &mae_planted, &err) == 0,
                       "%s", err.message);
+        ck_assert_msg(evaluate_keep_topk(ds, train, 3, test, 1, dropped, 2, &topt, NULL, &mae_dropped, &err) == 0,
+                      "%s", err.message);
+        ck_assert_msg(evaluate_keep_topk(ds, train, 3, test, 1, planted, N_FEATURES, &topt, NULL, &mae_all,
+                                         &err) == 0, "%s", err.message);
         printf("keep-top-2 MAE: planted %.2f cm, dropped %.2f cm; all 10 features %.2f cm\n", mae_planted,
                mae_dropped, mae_all);
 
@@ -187,9 +189,106 @@ START_TEST(test_planted_keep_topk) {
                       mae_dropped);
 
         /* Bad arguments: nothing kept, or more than there are. */
-        ck_assert_int_eq(evaluate_keep_topk(ds, train, 3, test, 1, planted, 0, &topt, &mae_all, &err), -EINVAL);
-        ck_assert_int_eq(evaluate_keep_topk(ds, train, 3, test, 1, planted, N_FEATURES + 1, &topt, &mae_all, &err),
-                         -EINVAL);
+        ck_assert_int_eq(evaluate_keep_topk(ds, train, 3, test, 1, planted, 0, &topt, NULL, &mae_all, &err), -EINVAL);
+        ck_assert_int_eq(evaluate_keep_topk(ds, train, 3, test, 1, planted, N_FEATURES + 1, &topt, NULL, &mae_all,
+                                            &err), -EINVAL);
+}
+END_TEST
+
+static double val_mae[64];
+static unsigned n_epochs;
+
+static void record_val(unsigned epoch, unsigned epochs, double train_loss, double val, void *userdata) {
+        ck_assert_uint_lt(n_epochs, ELEMENTSOF(val_mae));
+        val_mae[n_epochs++] = val;
+}
+
+/* The published best epoch: with the held-out subject as the validation
+ * set, each epoch's validation error is that subject's error, and the model
+ * returned is the epoch where it was lowest (scored again here through the
+ * float forward pass, so within float rounding). Reusing a model: a
+ * training that starts from it and barely moves returns about its error. */
+START_TEST(test_published_training) {
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        _cleanup_(da_model_freep) da_model *m = NULL, *again = NULL;
+        const char *paths[1] = { dir };
+        const unsigned train[3] = { 0, 1, 2 }, test[1] = { 3 };
+        da_dataset_options dopt;
+        da_train_options topt;
+        da_error err = {};
+        double best = INFINITY, mae, mae_again;
+
+        data_options(&dopt);
+        train_options(&topt);
+        ck_assert_msg(da_dataset_load(paths, 1, &dopt, &ds, &err) == 0, "%s", err.message);
+        topt.epochs = 6;
+        topt.patience = 0;
+        topt.val_on_subjects = test;
+        topt.n_val_on_subjects = 1;
+        topt.progress = record_val;
+        n_epochs = 0;
+        ck_assert_msg(da_train(ds, train, 3, &topt, &m, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(n_epochs, 6);
+        for (unsigned e = 0; e < n_epochs; e++)
+                best = fmin(best, val_mae[e]);
+        ck_assert_msg(da_score(m, ds, test, 1, &mae, NULL, &err) == 0, "%s", err.message);
+        printf("best epoch on the test subject: %.4f m, scored %.4f m\n", best, mae);
+        ck_assert_double_eq_tol(mae, best, 1e-4);
+
+        train_options(&topt);
+        topt.init = m;
+        topt.epochs = 1;
+        topt.lr = 1e-9;
+        ck_assert_msg(da_train(ds, train, 3, &topt, &again, &err) == 0, "%s", err.message);
+        ck_assert_msg(da_score(again, ds, test, 1, &mae_again, NULL, &err) == 0, "%s", err.message);
+        ck_assert_double_eq_tol(mae_again, mae, 2e-3);
+
+        topt.features = (const unsigned[]) { 0, 1 };
+        topt.n_features = 2;
+        da_model_free(again);
+        again = NULL;
+        ck_assert_int_eq(da_train(ds, train, 3, &topt, &again, &err), -EINVAL);
+}
+END_TEST
+
+/* The data steps on whole subjects: after the depth bins every subject's
+ * window targets run in order of depth, bin by bin; after the subject
+ * scaler every feature's median over a subject's rows is 0. */
+START_TEST(test_published_data) {
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        const char *paths[1] = { dir };
+        da_dataset_options dopt;
+        da_error err = {};
+
+        data_options(&dopt);
+        ck_assert_msg(da_dataset_load(paths, 1, &dopt, &ds, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(published_apply(ds, DA_PUBLISHED_IQR | DA_PUBLISHED_BINS | DA_PUBLISHED_SUBJECT_SCALER, 1,
+                                         &err), 0);
+        for (unsigned s = 0; s < ds->n_subjects; s++) {
+                const ds_subject *sj = &ds->subject[s];
+                float mn = INFINITY, mx = -INFINITY;
+
+                ck_assert_uint_gt(sj->n_windows, 100);
+                ck_assert_uint_eq(sj->n_windows, sj->n_rows - WINDOW + 1);
+                for (size_t w = 0; w < sj->n_windows; w++) {
+                        mn = fminf(mn, sj->target[w]);
+                        mx = fmaxf(mx, sj->target[w]);
+                }
+                /* a bin is (max − min)/60 wide: a later window may lie below an earlier one only within one */
+                for (size_t w = 1; w < sj->n_windows; w++)
+                        ck_assert_msg(sj->target[w] >= sj->target[w - 1] - (mx - mn) / 60 * 1.001f,
+                                      "subject %u, window %zu: %g after %g", s, w, sj->target[w], sj->target[w - 1]);
+                for (unsigned f = 0; f < ds->F; f++) {
+                        size_t below = 0, above = 0;
+
+                        for (size_t i = 0; i < sj->n_rows; i++) {
+                                below += sj->rows[i * ds->F + f] < -1e-6f;
+                                above += sj->rows[i * ds->F + f] > 1e-6f;
+                        }
+                        ck_assert_msg(below <= sj->n_rows / 2 + 1 && above <= sj->n_rows / 2 + 1,
+                                      "subject %u feature %u: %zu below, %zu above 0", s, f, below, above);
+                }
+        }
 }
 END_TEST
 
@@ -198,6 +297,37 @@ static unsigned n_progress;
 static void count_progress(const char *stage, unsigned step, unsigned steps, void *userdata) {
         ck_assert_uint_lt(step, steps);
         n_progress++;
+}
+
+static size_t total_windows(void) {
+        _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
+        const char *paths[1] = { dir };
+        da_dataset_options o;
+        da_error err = {};
+        size_t n = 0;
+
+        data_options(&o);
+        ck_assert_msg(da_dataset_load(paths, 1, &o, &ds, &err) == 0, "%s", err.message);
+        for (unsigned s = 0; s < da_dataset_n_subjects(ds); s++)
+                n += da_dataset_n_windows(ds, s);
+        return n;
+}
+
+/* Every method but the random control ranked the same number of windows in
+ * each fold, and over all folds `expected` of them. */
+static void check_same_windows(const da_eval_report *rep, size_t expected) {
+        size_t sum = 0;
+
+        for (unsigned f = 0; f < rep->n_folds; f++) {
+                size_t n = rep->rows[0].fold_windows[f];
+
+                ck_assert_uint_gt(n, 0);
+                for (unsigned i = 0; i < rep->n_rows; i++)
+                        ck_assert_uint_eq(rep->rows[i].fold_windows[f], streq(rep->rows[i].method, "random") ? 0 : n);
+                sum += n;
+        }
+        ck_assert_uint_eq(sum, expected);
+        ck_assert_uint_eq(rep->rank_windows, expected);
 }
 
 static const da_eval_row *find_row(const da_eval_report *rep, const char *method, unsigned k) {
@@ -226,6 +356,7 @@ START_TEST(test_protocol) {
         o.k_percent[0] = 20;
         o.k_percent[1] = 40;
         o.n_k = 2;
+        o.rank_windows = 0;
         o.progress = count_progress;
 
         ck_assert_msg(da_evaluate(paths, 1, &o, &rep, &err) == 0, "%s", err.message);
@@ -237,7 +368,7 @@ START_TEST(test_protocol) {
         ck_assert_uint_eq(rep->n_features, N_FEATURES);
         ck_assert_uint_eq(rep->n_rows, 10);
         ck_assert_str_eq(rep->reference, "deepactif-gate-inv");
-        ck_assert_uint_gt(rep->rank_windows, 0);
+        check_same_windows(rep, total_windows() * (rep->n_folds - 1));
 
         for (unsigned i = 0; i < rep->n_rows; i++) {
                 const da_eval_row *row = &rep->rows[i];
@@ -269,6 +400,75 @@ START_TEST(test_protocol) {
                 ck_assert_msg(row->mae_mean < 10, "%s's top 2 give %.2f cm", methods[i], row->mae_mean);
         }
         printf("all features: %.2f ± %.2f cm\n", rep->all_mae_mean, rep->all_mae_sd);
+}
+END_TEST
+
+/* A small protocol, whole and in shards: the shared sample has the size
+ * asked for in every fold, and the merged shards give the same figures bit
+ * for bit; a shard twice, a missing one and one of other settings are
+ * refused. */
+START_TEST(test_shards) {
+        _cleanup_(da_eval_report_freep) da_eval_report *whole = NULL, *merged = NULL, *other = NULL;
+        da_eval_report *parts[3] = {};
+        const char *paths[1] = { dir };
+        static const char *const methods[] = { "deepactif-gate-inv", "deepactif-input-mean", "ig", "random" };
+        da_eval_options o;
+        da_error err = {};
+
+        da_eval_options_init(&o, DA_EVAL_QUICK);
+        data_options(&o.data);
+        train_options(&o.train);
+        o.train.epochs = 2;
+        o.folds = 0;
+        o.rank_windows = 40;
+        o.n_methods = ELEMENTSOF(methods);
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                ck_assert_int_eq(da_eval_method_from_string(methods[i], &o.methods[i]), 0);
+        o.n_k = 2;
+
+        ck_assert_msg(da_evaluate(paths, 1, &o, &whole, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(whole->n_folds, N_SUBJECTS);
+        check_same_windows(whole, 40 * N_SUBJECTS);
+
+        o.shard_count = 3;
+        for (unsigned i = 0; i < 3; i++) {
+                o.shard_index = i;
+                ck_assert_msg(da_evaluate(paths, 1, &o, &parts[i], &err) == 0, "%s", err.message);
+        }
+        /* in another order than they were run */
+        ck_assert_msg(da_eval_report_merge((const da_eval_report *const[]) { parts[2], parts[0], parts[1] }, 3,
+                                           &merged, &err) == 0, "%s", err.message);
+        ck_assert_uint_eq(merged->n_rows, whole->n_rows);
+        ck_assert_mem_eq(&merged->all_mae_mean, &whole->all_mae_mean, sizeof(double));
+        ck_assert_mem_eq(&merged->all_mae_sd, &whole->all_mae_sd, sizeof(double));
+        for (unsigned i = 0; i < whole->n_rows; i++) {
+                const da_eval_row *a = &whole->rows[i], *b = &merged->rows[i];
+
+                ck_assert_str_eq(a->method, b->method);
+                ck_assert_mem_eq(a->fold_mae, b->fold_mae, sizeof(double) * whole->n_folds);
+                ck_assert_mem_eq(&a->mae_mean, &b->mae_mean, sizeof(double));
+                ck_assert_mem_eq(&a->mae_sd, &b->mae_sd, sizeof(double));
+                ck_assert(memcmp(&a->p_wilcoxon, &b->p_wilcoxon, sizeof(double)) == 0 ||
+                          (isnan(a->p_wilcoxon) && isnan(b->p_wilcoxon)));
+        }
+        check_same_windows(merged, 40 * N_SUBJECTS);
+
+        ck_assert_int_eq(da_eval_report_merge((const da_eval_report *const[]) { parts[0], parts[1], parts[1] }, 3,
+                                              &other, &err), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(err.message, "shard 2/3 is given twice"));
+        ck_assert_int_eq(da_eval_report_merge((const da_eval_report *const[]) { parts[0], parts[2] }, 2, &other,
+                                              &err), -ENOENT);
+        ck_assert_ptr_nonnull(strstr(err.message, "shard 2/3 is missing"));
+
+        da_eval_report_free(parts[1]);
+        o.shard_index = 1;
+        o.seed = 1;
+        ck_assert_msg(da_evaluate(paths, 1, &o, &parts[1], &err) == 0, "%s", err.message);
+        ck_assert_int_eq(da_eval_report_merge((const da_eval_report *const *) parts, 3, &other, &err), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(err.message, "different settings"));
+        ck_assert_ptr_null(other);
+        for (unsigned i = 0; i < 3; i++)
+                da_eval_report_free(parts[i]);
 }
 END_TEST
 
@@ -307,6 +507,9 @@ static Suite *evaluate_suite(void) {
         tcase_add_test(tc, test_method_names);
         tcase_add_test(tc, test_planted_keep_topk);
         tcase_add_test(tc, test_protocol);
+        tcase_add_test(tc, test_shards);
+        tcase_add_test(tc, test_published_training);
+        tcase_add_test(tc, test_published_data);
         tcase_add_test(tc, test_protocol_bad);
         suite_add_tcase(s, tc);
         return s;

@@ -1,0 +1,149 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The peer's side of `deepactifctl bench`: the same work in PyTorch on one
+thread, so the ratio is measured side by side on any machine.
+
+- train-window: one training epoch of the FOVAL model (LSTM → batchnorm →
+  max pool → fc1 32 → ELU → fc5; 38 features, windows of 10 frames,
+  minibatches of 64, AdamW lr 1e-3 wd 1e-2, SmoothL1 β 1) over 1024 windows
+  at H = 32 and 64 and 64 windows at H = 1435, the second of two epochs
+  timed, in µs per window — as `deepactifctl bench` does on its synthetic
+  recording (the values do not change the work).
+- ig-50: Integrated Gradients with 50 steps for one window (the bench's
+  model: LSTM, last step, one output; 40 features), the 50 scaled inputs in
+  one batch as Captum does by default; median µs per window.
+
+Usage: contrib/bench-train-torch.py [--json] [DEEPACTIFCTL]
+With the path of deepactifctl, runs `deepactifctl bench --json` too and
+prints the ratio for each entry (PyTorch's time over deepactif's: above 1
+means deepactif is faster). Needs python3-torch with OpenBLAS behind it
+(Debian: apt-get install python3-torch libopenblas0-pthread; without
+OpenBLAS, Debian's PyTorch multiplies with the reference BLAS, many times
+slower, which the script names in its output). Both run pinned to one core.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+# one thread for OpenBLAS too, set before it loads
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ["OMP_NUM_THREADS"] = "1"
+
+import torch  # noqa: E402
+from torch import nn
+
+WINDOW = 10
+
+
+class Foval(nn.Module):
+    def __init__(self, features, hidden, dense=32):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, batch_first=True)
+        self.bn = nn.BatchNorm1d(hidden)
+        self.fc1 = nn.Linear(hidden, dense)
+        self.act = nn.ELU()
+        self.fc5 = nn.Linear(dense, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        out = self.bn(out.transpose(1, 2)).transpose(1, 2)
+        out = out.max(dim=1).values
+        return self.fc5(self.act(self.fc1(out)))
+
+
+class Last(nn.Module):
+    def __init__(self, features, hidden):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, 1)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1, :])
+
+
+def train_window_us(hidden, windows, features=38, batch=64):
+    torch.manual_seed(0)
+    x = torch.randn(windows, WINDOW, features)
+    y = torch.rand(windows, 1) * 2 + 0.5
+    model = Foval(features, hidden)
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
+    loss_fn = nn.SmoothL1Loss(beta=1.0)
+    times = []
+    for _ in range(2):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(windows)
+        for i in range(0, windows, batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad()
+            loss = loss_fn(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        times.append(time.perf_counter() - t0)
+    return times[-1] / windows * 1e6
+
+
+def ig50_us(hidden, features=40, steps=50, repeats=7):
+    torch.manual_seed(0)
+    model = Last(features, hidden).eval()
+    x = torch.rand(1, WINDOW, features) * 2 - 1
+    baseline = torch.zeros_like(x)
+    alphas = torch.linspace(0, 1, steps).view(steps, 1, 1)
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        scaled = (baseline + alphas * (x - baseline)).requires_grad_(True)
+        out = model(scaled).sum()
+        (grad,) = torch.autograd.grad(out, scaled)
+        attribution = (x - baseline) * grad.mean(dim=0, keepdim=True)
+        attribution.sum().item()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples) * 1e6
+
+
+def blas_library():
+    """The BLAS library this process multiplies with, from its mappings."""
+    torch.ones(64, 64) @ torch.ones(64, 64)
+    with open("/proc/self/maps") as f:
+        libs = {line.split()[-1] for line in f if "blas" in line.lower() and line.split()[-1].startswith("/")}
+    return ", ".join(sorted(libs)) or "none found"
+
+
+def main(argv):
+    as_json = "--json" in argv
+    args = [a for a in argv if a != "--json"]
+    torch.set_num_threads(1)
+    os.sched_setaffinity(0, {os.sched_getaffinity(0).pop()})
+    cases = []
+    for hidden, windows in ((32, 1024), (64, 1024), (1435, 64)):
+        cases.append({"name": "train-window", "hidden": hidden, "us": train_window_us(hidden, windows)})
+    for hidden in (64, 1435):
+        cases.append({"name": "ig-50", "hidden": hidden, "us": ig50_us(hidden)})
+
+    ours = {}
+    if args:
+        bench = json.loads(subprocess.run([args[0], "bench", "--json"], check=True, capture_output=True,
+                                          text=True).stdout)
+        ours = {(c["name"], c["hidden"]): c["us"] for c in bench}
+    for c in cases:
+        if (c["name"], c["hidden"]) in ours:
+            c["deepactif_us"] = ours[(c["name"], c["hidden"])]
+            c["ratio"] = c["us"] / c["deepactif_us"]
+    if as_json:
+        print(json.dumps(cases, indent=2))
+        return 0
+    print(f"PyTorch {torch.__version__}, one thread, BLAS: {blas_library()}")
+    print(f"{'BENCHMARK':<14} {'HIDDEN':>6} {'PYTORCH µs':>12} {'DEEPACTIF µs':>13} {'PYTORCH/DEEPACTIF':>18}")
+    for c in cases:
+        print(f"{c['name']:<14} {c['hidden']:>6} {c['us']:>12.1f} {c.get('deepactif_us', float('nan')):>13.1f} "
+              f"{c.get('ratio', float('nan')):>18.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
