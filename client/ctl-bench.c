@@ -11,6 +11,7 @@
 typedef struct bench_case {
         const char *name;
         unsigned hidden, features, window;
+        da_precision precision;         /* of the LSTM weights */
         double us;
 } bench_case;
 
@@ -67,6 +68,11 @@ static double measure(bench_fn fn, void *userdata) {
 /* The weights one step multiplies: W_ih and W_hh of the four gates. */
 static size_t step_weights(unsigned H) {
         return (size_t) 4 * H * (BENCH_FEATURES + H);
+}
+
+/* The bytes they take at a precision, i8 with its float scale per row. */
+static size_t step_bytes(unsigned H, da_precision p) {
+        return step_weights(H) * da_precision_bytes(p) + (p == DA_PRECISION_I8 ? 2 * 4 * H * sizeof(float) : 0);
 }
 
 typedef struct lstm_bench {
@@ -149,12 +155,12 @@ static void run_read(void *userdata) {
         READ_BODY
 }
 
-static double measure_read(size_t n_floats) {
+static double measure_read(size_t bytes) {
         _cleanup_free_ float *data = NULL;
+        size_t n_floats = (bytes / sizeof(float) + 63) / 64 * 64;
         read_bench rb;
         bench_fn fn = run_read;
 
-        n_floats = (n_floats + 63) / 64 * 64;
         if (posix_memalign((void **) &data, 64, n_floats * sizeof(float)) != 0)
                 return -1;
         for (size_t i = 0; i < n_floats; i++)
@@ -177,11 +183,37 @@ static const char *format_added(double us, double ig_us, char buf[static 96]) {
         return buf;
 }
 
-static const bench_case *find_case(const bench_case *cases, size_t n, const char *name, unsigned hidden) {
+static const bench_case *find_case(const bench_case *cases, size_t n, const char *name, unsigned hidden,
+                                   da_precision p) {
         for (size_t i = 0; i < n; i++)
-                if (streq(cases[i].name, name) && cases[i].hidden == hidden)
+                if (streq(cases[i].name, name) && cases[i].hidden == hidden && cases[i].precision == p)
                         return &cases[i];
         return NULL;
+}
+
+/* The streaming step with the weights stored at a reduced precision, and
+ * reading as many bytes as those take. */
+static int bench_step_reduced(const da_arch *arch, da_precision p, const float *x, bench_case *cases, size_t *n) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+        unsigned H = arch->hidden;
+        lstm_bench b;
+        int r;
+
+        r = da_model_new_random(arch, 1, &m);
+        if (r < 0)
+                return r;
+        r = da_model_set_precision(m, p);
+        if (r < 0)
+                return r;
+        r = da_ctx_new(m, arch->window, &ctx);
+        if (r < 0)
+                return r;
+        b = (lstm_bench) { .m = m, .ctx = ctx, .x = (float *) x, .T = arch->window };
+        cases[(*n)++] = (bench_case) { "lstm-step", H, arch->n_features, arch->window, p, measure(run_step, &b) };
+        cases[(*n)++] = (bench_case) { "weights-read", H, arch->n_features, arch->window, p,
+                                       measure_read(step_bytes(H, p)) };
+        return 0;
 }
 
 /* The LSTM kernels for every hidden size; with attribute, one window's
@@ -215,13 +247,19 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
                 x[i] = 2 * da_uniform01(&s) - 1;
 
         b = (lstm_bench) { .m = m, .ctx = ctx, .x = x, .out = out, .trace = trace, .phi = phi, .T = T };
-        cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, measure(run_step, &b) };
-        cases[(*n)++] = (bench_case) { "weights-read", H, F, T, measure_read(step_weights(H)) };
-        cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, measure(run_window, &b) };
+        cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, DA_PRECISION_F32, measure(run_step, &b) };
+        cases[(*n)++] = (bench_case) { "weights-read", H, F, T, DA_PRECISION_F32,
+                                       measure_read(step_bytes(H, DA_PRECISION_F32)) };
+        for (da_precision p = DA_PRECISION_F32 + 1; p < _DA_PRECISION_MAX; p++) {
+                r = bench_step_reduced(&arch, p, x, cases, n);
+                if (r < 0)
+                        return r;
+        }
+        cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, DA_PRECISION_F32, measure(run_window, &b) };
         if (!attribute)
                 return 0;
 
-        cases[(*n)++] = (bench_case) { "deepactif-window", H, F, T, measure(run_window_traced, &b) };
+        cases[(*n)++] = (bench_case) { "deepactif-window", H, F, T, DA_PRECISION_F32, measure(run_window_traced, &b) };
 
         /* Ranking a recording offline: 64 windows sliding by one frame at a
          * time, in one batch; the cost per window. */
@@ -239,14 +277,16 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
         b.xs = xs;
         b.outs = outs;
         b.traces = traces;
-        cases[(*n)++] = (bench_case) { "lstm-recording", H, F, T, measure(run_frames, &b) / BENCH_BATCH };
-        cases[(*n)++] = (bench_case) { "deepactif-recording", H, F, T, measure(run_frames_traced, &b) / BENCH_BATCH };
+        cases[(*n)++] = (bench_case) { "lstm-recording", H, F, T, DA_PRECISION_F32,
+                                       measure(run_frames, &b) / BENCH_BATCH };
+        cases[(*n)++] = (bench_case) { "deepactif-recording", H, F, T, DA_PRECISION_F32,
+                                       measure(run_frames_traced, &b) / BENCH_BATCH };
         da_batch_free(batch);
 
         b.method = DA_METHOD_IG;
-        cases[(*n)++] = (bench_case) { "ig-50", H, F, T, measure(run_attribute, &b) };
+        cases[(*n)++] = (bench_case) { "ig-50", H, F, T, DA_PRECISION_F32, measure(run_attribute, &b) };
         b.method = DA_METHOD_DEEPLIFT;
-        cases[(*n)++] = (bench_case) { "deeplift", H, F, T, measure(run_attribute, &b) };
+        cases[(*n)++] = (bench_case) { "deeplift", H, F, T, DA_PRECISION_F32, measure(run_attribute, &b) };
         return 0;
 }
 
@@ -257,7 +297,7 @@ int verb_bench(int argc, char **argv) {
                 {}
         };
         static const unsigned hidden[] = { 64, 128, 1435 };
-        bench_case cases[32];
+        bench_case cases[64];
         size_t n = 0;
         bool json = false;
         cpu_set_t one;
@@ -297,6 +337,8 @@ int verb_bench(int argc, char **argv) {
                         json_object_object_add(o, "hidden", json_object_new_int((int) cases[i].hidden));
                         json_object_object_add(o, "features", json_object_new_int((int) cases[i].features));
                         json_object_object_add(o, "window", json_object_new_int((int) cases[i].window));
+                        json_object_object_add(o, "precision",
+                                               json_object_new_string(da_precision_to_string(cases[i].precision)));
                         json_object_object_add(o, "us", json_object_new_double(cases[i].us));
                         json_object_array_add(a, o);
                 }
@@ -304,24 +346,29 @@ int verb_bench(int argc, char **argv) {
                 return EXIT_SUCCESS;
         }
 
-        printf("%-20s %7s %9s %7s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"), _("MEDIAN µs"));
+        printf("%-20s %7s %9s %7s %9s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"),
+               _("PRECISION"), _("MEDIAN µs"));
         for (size_t i = 0; i < n; i++)
-                printf("%-20s %7u %9u %7u %12.3f\n", cases[i].name, cases[i].hidden, cases[i].features,
-                       cases[i].window, cases[i].us);
+                printf("%-20s %7u %9u %7u %9s %12.3f\n", cases[i].name, cases[i].hidden, cases[i].features,
+                       cases[i].window, da_precision_to_string(cases[i].precision), cases[i].us);
         for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
                 char added[2][96];
-                const bench_case *st = find_case(cases, n, "lstm-step", hidden[i]),
-                                 *rd = find_case(cases, n, "weights-read", hidden[i]),
-                                 *da = find_case(cases, n, "deepactif-window", hidden[i]),
-                                 *fw = find_case(cases, n, "lstm-window", hidden[i]),
-                                 *db = find_case(cases, n, "deepactif-recording", hidden[i]),
-                                 *fb = find_case(cases, n, "lstm-recording", hidden[i]),
-                                 *ig = find_case(cases, n, "ig-50", hidden[i]);
+                const bench_case *da = find_case(cases, n, "deepactif-window", hidden[i], DA_PRECISION_F32),
+                                 *fw = find_case(cases, n, "lstm-window", hidden[i], DA_PRECISION_F32),
+                                 *db = find_case(cases, n, "deepactif-recording", hidden[i], DA_PRECISION_F32),
+                                 *fb = find_case(cases, n, "lstm-recording", hidden[i], DA_PRECISION_F32),
+                                 *ig = find_case(cases, n, "ig-50", hidden[i], DA_PRECISION_F32);
 
-                if (st && rd && rd->us > 0)
-                        printf(_("H=%u: a step multiplies %.0f KiB of weights; only reading them takes %.2f µs, "
-                                 "the step %.2f µs (%.2f×)\n"),
-                               hidden[i], step_weights(hidden[i]) * sizeof(float) / 1024.0, rd->us, st->us, st->us / rd->us);
+                for (da_precision p = 0; p < _DA_PRECISION_MAX; p++) {
+                        const bench_case *st = find_case(cases, n, "lstm-step", hidden[i], p),
+                                         *rd = find_case(cases, n, "weights-read", hidden[i], p);
+
+                        if (st && rd && rd->us > 0)
+                                printf(_("H=%u, %s: a step multiplies %.0f KiB of weights; only reading them takes "
+                                         "%.2f µs, the step %.2f µs (%.2f×)\n"),
+                                       hidden[i], da_precision_to_string(p), step_bytes(hidden[i], p) / 1024.0,
+                                       rd->us, st->us, st->us / rd->us);
+                }
                 if (!da || !db || !fw || !fb || !ig)
                         continue;
                 printf(_("H=%u: DeepACTIF's trace adds %s per window to the forward pass when ranking a recording, "

@@ -146,6 +146,8 @@ static void help(void) {
                  "\n"
                  "Local commands:\n"
                  "  model info FILE [--json]       Show a model's architecture and features\n"
+                 "  model convert --precision P IN OUT\n"
+                 "                                 Store the LSTM's weights as f32, bf16, f16 or i8\n"
                  "  predict --model FILE --input WINDOW.csv [--json]\n"
                  "                                 Run a model on one window of scaled inputs\n"
                  "  bench [--json]                 Measure the LSTM kernels on this machine\n"

@@ -8,7 +8,8 @@ static cpu_variant detect(void) {
         bool avx2;
 
         __builtin_cpu_init();
-        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        /* every AVX2 CPU has F16C too; the GEMV of f16 weights uses it */
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
         if (force && streq(force, "baseline"))
                 return CPU_BASELINE;
         if (force && streq(force, "avx2") && avx2)

@@ -307,6 +307,15 @@ tests_test_deepactif_SOURCES = tests/test-deepactif.c tests/test-util.h tests/te
 tests_test_deepactif_CFLAGS = $(TEST_CFLAGS)
 tests_test_deepactif_LDADD = $(TEST_LDADD)
 
+# Reduced-precision weights: conversions, kernels, files, agreement with f32.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-precision
+TESTS += tests/test-precision
+endif
+tests_test_precision_SOURCES = tests/test-precision.c tests/test-util.h tests/test-util.c
+tests_test_precision_CFLAGS = $(TEST_CFLAGS)
+tests_test_precision_LDADD = $(TEST_LDADD)
+
 # `deepactifctl bench`: the JSON the performance figures are read from.
 if HAVE_CHECK
 check_PROGRAMS += tests/test-bench
