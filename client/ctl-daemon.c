@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * deepactifctl's daemon commands: status, devices, top, watch, history,
- * export, reload, over D-Bus (system bus, or --user) or varlink (--varlink).
+ * export, metrics, reload, over D-Bus (system bus, or --user) or varlink (--varlink).
  * Both transports are read into the same JSON shapes, printed by one set of
  * formatters.
  */
@@ -240,6 +240,27 @@ static int op_status(Client *c, json_object **ret) {
         return 0;
 }
 
+/* {"text": the Prometheus exposition text} */
+static int op_metrics(Client *c, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *step = _("Reading the metrics"), *text;
+        json_object *o;
+        int r;
+
+        if (c->o->varlink)
+                return varlink_call(c, step, VARLINK_IFACE ".GetMetrics", NULL, ret);
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "GetMetrics", &e, &reply, NULL);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0)
+                return fail_bus(c->o, step, &e, r), r;
+        o = json_object_new_object();
+        json_object_object_add(o, "text", json_object_new_string(text));
+        *ret = o;
+        return 0;
+}
+
 static int op_devices(Client *c, json_object **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -443,6 +464,7 @@ static void daemon_verb_help(const char *verb) {
                 { "export",  N_("export [--format csv|json]\n"
                                 "                        Stored rankings for other tools") },
                 { "reload",  N_("reload                  Reload configuration and model (root)") },
+                { "metrics", N_("metrics                 The Prometheus metrics MetricsFile= receives") },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(usages); i++)
@@ -582,6 +604,8 @@ int verb_daemon(int argc, char **argv) {
                 r = op_history(&c, &out);
         else if (streq(argv[0], "reload"))
                 r = op_reload(&c);
+        else if (streq(argv[0], "metrics"))
+                r = op_metrics(&c, &out);
         else
                 r = watch(&c, &o);
         if (r < 0) {
@@ -601,7 +625,9 @@ int verb_daemon(int argc, char **argv) {
                         puts(_("Reloaded the configuration and the model."));
         } else if (streq(argv[0], "watch")) {
                 /* printed as it came */
-        } else if (o.json)
+        } else if (streq(argv[0], "metrics") && !o.json)
+                fputs(str(out, "text"), stdout);
+        else if (o.json)
                 ctl_print_json(out);
         else if (streq(argv[0], "status")) {
                 printf(_("State: %s\nVersion: %s\nAPI version: %s\n"), str(out, "state"), str(out, "version"),

@@ -27,6 +27,7 @@ static const struct {
         { "history",  verb_daemon },
         { "export",   verb_daemon },
         { "reload",   verb_daemon },
+        { "metrics",  verb_daemon },
 };
 
 int ctl_fail(const char *fmt, ...) {
@@ -142,6 +143,7 @@ static void help(void) {
                  "                                 Stored rankings, newest first\n"
                  "  export [--format csv|json]     Stored rankings for other tools\n"
                  "  reload                         Reload configuration and model (root)\n"
+                 "  metrics                        The Prometheus metrics MetricsFile= receives\n"
                  "  Each takes --json, --system (default), --user, --varlink PATH.\n"
                  "\n"
                  "Local commands:\n"

@@ -18,6 +18,7 @@ packages=(
         libevdev-dev libsystemd-dev libsqlite3-dev libjson-c-dev libinih-dev
         libevemu-dev zlib1g-dev check
         clang dbus sqlite3 mandoc systemd qemu-system-x86 bash-completion
+        prometheus prometheus-node-exporter curl
 )
 # Only for the package test (tests/test-packages.sh), which CI runs.
 [ "${CI:-}" = true ] && packages+=(debhelper lintian rpm fakeroot)

@@ -13,6 +13,9 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/deepactif/deepactifd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/deepactif/deepactif.sqlite"
 #define CONFIG_DEFAULT_MODEL PKGDATADIR "/models/foval-robustvision.safetensors"
+/* Where Debian's prometheus-node-exporter textfile collector reads; the
+ * documented value of MetricsFile=, which is off unless set. */
+#define CONFIG_METRICS_FILE_DEBIAN "/var/lib/prometheus/node-exporter/deepactif.prom"
 
 #define USEC_PER_MSEC UINT64_C(1000)
 #define USEC_PER_SEC UINT64_C(1000000)
@@ -30,6 +33,8 @@ typedef struct Config {
         uint64_t database_max_size;             /* DatabaseMaxSize=, bytes, 0 = no limit */
         char **devices;                         /* Devices=, NULL-terminated */
         bool discover;                          /* Discover=, yes */
+        char *metrics_file;                     /* MetricsFile=, NULL = none */
+        int precision;                          /* Precision=, -1 = as the model file stores it */
 } Config;
 
 void config_init(Config *c);

@@ -32,6 +32,8 @@ daemon_deepactifd_SOURCES = \
 	daemon/manager.c \
 	daemon/device.h \
 	daemon/device.c \
+	daemon/metrics.h \
+	daemon/metrics.c \
 	daemon/sources.h \
 	daemon/source-replay.c \
 	daemon/source-evemu.c \

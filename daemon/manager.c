@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "sources.h"
 
 /* How often retention runs, at most. */
@@ -95,7 +96,8 @@ Manager *manager_free(Manager *m) {
 
 /* The previous model is handed back in ret_old, to be freed once no device
  * stream refers to it any more. */
-static int load_model(Manager *m, const char *path, da_model **ret_old) {
+/* precision: Precision=, -1 to keep the file's */
+static int load_model(Manager *m, const char *path, int precision, da_model **ret_old) {
         _cleanup_(da_model_freep) da_model *model = NULL;
         _cleanup_free_ char *p = NULL, *identity = NULL;
         da_error err = {};
@@ -106,6 +108,13 @@ static int load_model(Manager *m, const char *path, da_model **ret_old) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load model '%s': %s", path,
                                        err.message[0] ? err.message : strerror(-r));
+        if (precision >= 0) {
+                r = da_model_set_precision(model, precision);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to convert model '%s' to %s: %s", path,
+                                               da_precision_to_string(precision),
+                                               r == -ERANGE ? "weights out of range" : strerror(-r));
+        }
         /* Cheap identity: enough to tell a replaced file from the old one. */
         if (stat(path, &st) < 0)
                 return log_error_errno(errno, "Failed to stat model '%s': %m", path);
@@ -236,6 +245,8 @@ static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         (void) manager_flush(m, false);
+        metrics_update_rates(m);
+        (void) metrics_write(m);
         manager_update_status(m);
         (void) sd_event_source_set_time(s, usec + m->config.flush_interval_usec);
         return 0;
@@ -256,6 +267,8 @@ static void manager_shutdown(Manager *m, int code) {
                 }
         if (manager_flush(m, true) < 0 && code == 0)
                 code = 1;
+        metrics_update_rates(m);
+        (void) metrics_write(m);
         manager_exit(m, code);
 }
 
@@ -319,7 +332,7 @@ int manager_reload(Manager *m) {
         for (Device *d = m->devices; d; d = d->next)
                 (void) device_snapshot(d, false);
 
-        r = load_model(m, c.model ?: CONFIG_DEFAULT_MODEL, &old);
+        r = load_model(m, c.model ?: CONFIG_DEFAULT_MODEL, c.precision, &old);
         if (r < 0) {
                 config_done(&c);
                 log_error("Reloading failed; keeping the previous configuration and model.");
@@ -360,7 +373,7 @@ int manager_startup(Manager *m) {
         r = load_config(m, &m->config);
         if (r < 0)
                 return r;
-        r = load_model(m, m->config.model ?: CONFIG_DEFAULT_MODEL, &old);
+        r = load_model(m, m->config.model ?: CONFIG_DEFAULT_MODEL, m->config.precision, &old);
         if (r < 0)
                 return r;
         r = open_store(m, m->config.database ?: CONFIG_DEFAULT_DATABASE);
@@ -388,6 +401,9 @@ int manager_startup(Manager *m) {
                 if (r < 0)
                         return r;
         }
+
+        metrics_update_rates(m);
+        (void) metrics_write(m);
 
         /* The D-Bus/varlink code (issue 7) holds READY here until its name
          * is owned: manager_ready_hold() before, _release() once acquired. */

@@ -59,6 +59,7 @@ struct Manager {
         store *store;
         char *database_path;
         bool store_failing;             /* the last flush failed: log only the change */
+        bool metrics_failing;           /* writing MetricsFile= failed: log only the change */
         uint64_t last_retention_us;
 
         Device *devices;

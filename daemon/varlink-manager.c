@@ -7,6 +7,7 @@
 
 #include "bus.h"
 #include "log.h"
+#include "metrics.h"
 #include "varlink-manager.h"
 #include "varlink.h"
 
@@ -70,6 +71,10 @@ const char varlink_manager_description[] =
         "\n"
         "# Reloads configuration and model, as SIGHUP does. Root only.\n"
         "method Reload() -> ()\n"
+        "\n"
+        "# The Prometheus metrics in the text exposition format, as\n"
+        "# MetricsFile= receives them.\n"
+        "method GetMetrics() -> (text: string)\n"
         "\n"
         "# With \"more\": a reply for every new ranking (of one device, or all).\n"
         "method Watch(device: ?string, topK: ?int) -> (ranking: Ranking)\n"
@@ -343,6 +348,16 @@ static int method_get_history(VarlinkCall *call, json_object *params, void *user
         return reply_one(call, "rankings", a);
 }
 
+static int method_get_metrics(VarlinkCall *call, json_object *params, void *userdata) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = metrics_format(userdata, &text);
+        if (r < 0)
+                return r;
+        return reply_one(call, "text", json_object_new_string(text));
+}
+
 static int method_reload(VarlinkCall *call, json_object *params, void *userdata) {
         Manager *m = userdata;
         uid_t uid;
@@ -376,6 +391,7 @@ static int method_watch(VarlinkCall *call, json_object *params, void *userdata) 
 
 static const VarlinkMethod methods[] = {
         { "GetStatus",   method_get_status },
+        { "GetMetrics",  method_get_metrics },
         { "ListDevices", method_list_devices },
         { "GetRanking",  method_get_ranking },
         { "GetHistory",  method_get_history },

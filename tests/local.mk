@@ -297,6 +297,11 @@ tests_varlink_send_SOURCES = tests/varlink-send.c
 TESTS += tests/test-bus.sh
 EXTRA_DIST += tests/test-bus.sh
 
+# Prometheus metrics: promtool on MetricsFile= and `deepactifctl metrics`;
+# real prometheus-node-exporter and prometheus on loopback ports.
+TESTS += tests/test-prometheus.sh
+EXTRA_DIST += tests/test-prometheus.sh
+
 # DeepACTIF end to end: traces against their definition, a planted model,
 # the bundled Robust Vision subjects through the library and `rank`.
 if HAVE_CHECK
