@@ -680,6 +680,20 @@ START_TEST(test_config_errors) {
         free(log);
         log = read_stderr();
         ck_assert_msg(strstr(log, "50-bad.conf:3: Invalid value for Aggregation=: 'median'"), "%s", log);
+
+        /* MetricsFile= must be absolute; Precision= one of the four. */
+        bad = "[Daemon]\nMetricsFile=deepactif.prom\n";
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for MetricsFile=: 'deepactif.prom'"), "%s", log);
+        bad = "[Daemon]\nPrecision=fp8\n";
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for Precision=: 'fp8'"), "%s", log);
 }
 END_TEST
 

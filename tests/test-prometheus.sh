@@ -52,7 +52,9 @@ wait_for() {
 # ---- the daemon writes the file, the client prints the same text ----
 mkdir "$work/textfile"
 prom=$work/textfile/deepactif.prom
-printf '[Daemon]\nRankingInterval=200ms\nFlushInterval=300ms\nMetricsFile=%s\n' "$prom" > "$work/deepactifd.conf"
+# Precision= converts the float32 model at load time; the info gauge says so.
+printf '[Daemon]\nRankingInterval=200ms\nFlushInterval=300ms\nPrecision=bf16\nMetricsFile=%s\n' "$prom" \
+        > "$work/deepactifd.conf"
 "$daemon" --no-bus --replay "$rec" --loop --model "$model" --database "$work/db.sqlite" \
         --config "$work/deepactifd.conf" --varlink "$work/vl" 2>"$work/daemon.log" &
 pids+=($!)
@@ -69,7 +71,7 @@ for name in deepactif_device_frames_total deepactif_device_frames_dropped_total 
             deepactif_store_flush_failures_total deepactif_varlink_clients; do
         grep -q "^# TYPE $name " "$prom" || fail "$name is missing from $prom"
 done
-grep -q '^deepactif_device_info{device="replay:P14-head.tsv",.*precision="f32"} 1$' "$prom" \
+grep -q '^deepactif_device_info{device="replay:P14-head.tsv",.*precision="bf16"} 1$' "$prom" \
         || fail "no device_info naming the device and precision: $(grep device_info "$prom")"
 [ "$(grep -c '^deepactif_device_feature_score{' "$prom")" = 10 ] || fail "not 10 top features"
 # Only the file itself: temporary files are renamed over it, never left.
