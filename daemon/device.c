@@ -162,6 +162,28 @@ int device_bind(Device *d) {
         return r;
 }
 
+static bool name_taken(const Manager *m, const char *name) {
+        for (const Device *i = m->devices; i; i = i->next)
+                if (streq(i->name, name))
+                        return true;
+        return false;
+}
+
+int device_replay_name(Manager *m, const char *path, char **ret) {
+        const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+        char *name;
+
+        if (asprintf(&name, "replay:%s", base) < 0)
+                return -ENOMEM;
+        for (unsigned n = 2; name_taken(m, name); n++) {
+                free(name);
+                if (asprintf(&name, "replay:%s#%u", base, n) < 0)
+                        return -ENOMEM;
+        }
+        *ret = name;
+        return 0;
+}
+
 int device_new(Manager *m, const char *name, const char *source, uint64_t channels, Device **ret) {
         Device *d;
         int r;

@@ -53,6 +53,10 @@ struct Device {
         uint64_t rate_frames, rate_at_usec; /* frames_processed and CLOCK_MONOTONIC then */
 };
 
+/* "replay:<file name>", or with "#2", "#3", … appended when the name is
+ * taken (one recording replayed as several devices). */
+int device_replay_name(Manager *m, const char *path, char **ret);
+
 /* Creates the device, binds it to the manager's model and links it into the
  * manager's list. An unsupported device is still created (ret set), with a
  * warning naming the missing channels. */

@@ -75,7 +75,9 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        m->replay = replay_free(m->replay);
+        for (unsigned i = 0; i < m->n_replays; i++)
+                replay_free(m->replays[i]);
+        m->replays = mfree(m->replays);
         m->evdev = evdev_monitor_free(m->evdev);
         m->hidraw = hidraw_monitor_free(m->hidraw);
         while (m->devices)
@@ -277,16 +279,20 @@ void manager_replay_finished(Manager *m, int error) {
         struct rusage ru = {};
         double cpu;
 
+        /* with several replays, the daemon exits after the last one (or
+         * the first that fails) */
         if (error < 0)
-                log_error("Replay of '%s' ended early; exiting.", m->options.replay_path);
+                log_error("A replay ended early; exiting.");
+        else if (++m->replays_finished < m->n_replays)
+                return;
         for (Device *d = m->devices; d; d = d->next)
                 frames += d->frames_processed;
         /* The benchmark figures: frames per CPU second and peak memory. */
         (void) getrusage(RUSAGE_SELF, &ru);
         cpu = (double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec +
                 ((double) ru.ru_utime.tv_usec + (double) ru.ru_stime.tv_usec) / 1e6;
-        log_info("Replay of '%s' finished: %" PRIu64 " frames in %.3f s of CPU time (%.0f frames/s), "
-                 "peak RSS %ld KiB.", m->options.replay_path, frames, cpu, cpu > 0 ? (double) frames / cpu : 0.0,
+        log_info("Replay of %u recording(s) finished: %" PRIu64 " frames in %.3f s of CPU time (%.0f frames/s), "
+                 "peak RSS %ld KiB.", m->n_replays, frames, cpu, cpu > 0 ? (double) frames / cpu : 0.0,
                  ru.ru_maxrss);
         manager_shutdown(m, error < 0 ? 1 : 0);
 }
@@ -386,13 +392,25 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to arm the flush timer: %m");
         (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
 
-        if (m->options.replay_path) {
-                if (m->options.replay_evemu)
-                        r = evemu_replay_new(m, m->options.replay_path, &m->replay);
-                else
-                        r = replay_new(m, m->options.replay_path, m->options.replay_format, &m->replay);
-                if (r < 0)
-                        return r;
+        if (m->options.replay_paths) {
+                size_t n = 0;
+
+                while (m->options.replay_paths[n])
+                        n++;
+                m->replays = calloc(n, sizeof(Replay *));
+                if (!m->replays)
+                        return log_oom();
+                for (size_t i = 0; i < n; i++) {
+                        const char *path = m->options.replay_paths[i];
+
+                        if (m->options.replay_evemu)
+                                r = evemu_replay_new(m, path, &m->replays[i]);
+                        else
+                                r = replay_new(m, path, m->options.replay_format, &m->replays[i]);
+                        if (r < 0)
+                                return r;
+                        m->n_replays++;
+                }
         } else if (m->config.discover || m->config.devices) {
                 r = hidraw_monitor_new(m, &m->hidraw);
                 if (r < 0)

@@ -30,7 +30,7 @@ typedef struct ManagerOptions {
         const char *config_path;        /* NULL: CONFIG_DEFAULT_PATH */
         const char *model_path;         /* overrides Model= */
         const char *database_path;      /* overrides Database= */
-        const char *replay_path;
+        char **replay_paths;            /* --replay, repeatable: one device each; NULL-terminated */
         da_recording_format replay_format;
         bool replay_evemu;              /* --format evemu */
         ReplaySpeed speed;
@@ -65,7 +65,8 @@ struct Manager {
         Device *devices;
         unsigned n_devices;
 
-        Replay *replay;
+        Replay **replays;               /* one per replay_paths entry */
+        unsigned n_replays, replays_finished;
         EvdevMonitor *evdev;
         HidrawMonitor *hidraw;
 

@@ -8,7 +8,6 @@
  */
 
 #include <errno.h>
-#include <libgen.h>
 #include <evemu.h>
 
 #include "evdev-profile.h"
@@ -126,7 +125,7 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
-        _cleanup_free_ char *copy = NULL, *name = NULL;
+        _cleanup_free_ char *name = NULL;
         struct evemu_device *dev = NULL;
         EvemuReplay *r;
         int k;
@@ -138,8 +137,7 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r->manager = m;
         evdev_framer_init(&r->framer);
         r->path = strdup(path);
-        copy = strdup(path);
-        if (!r->path || !copy) {
+        if (!r->path) {
                 k = log_oom();
                 goto fail;
         }
@@ -168,7 +166,7 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r->initial = r->framer;
         r->events_offset = ftell(r->file);
 
-        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
+        if (device_replay_name(m, path, &name) < 0) {
                 k = log_oom();
                 goto fail;
         }

@@ -9,7 +9,6 @@
  */
 
 #include <errno.h>
-#include <libgen.h>
 #include <math.h>
 
 #include "log.h"
@@ -195,7 +194,7 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
 
 int replay_new(Manager *m, const char *path, da_recording_format format, Replay **ret) {
         ReaderReplay *r;
-        _cleanup_free_ char *copy = NULL, *name = NULL;
+        _cleanup_free_ char *name = NULL;
         uint64_t channels = 0;
         int k;
 
@@ -206,8 +205,7 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
         r->manager = m;
         r->format = format;
         r->path = strdup(path);
-        copy = strdup(path);
-        if (!r->path || !copy) {
+        if (!r->path) {
                 k = log_oom();
                 goto fail;
         }
@@ -224,7 +222,7 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
         r->first_frame_us = r->probe[0].time_us;
         r->i_probe = 0;
 
-        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
+        if (device_replay_name(m, path, &name) < 0) {
                 k = log_oom();
                 goto fail;
         }
