@@ -182,7 +182,7 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         if (m->options.speed == REPLAY_SPEED_MAX)
                 k = sd_event_add_defer(m->event, &r->source, on_batch, r);
         else
-                k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, 0, 0, on_due, r);
+                k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_due, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->source, SD_EVENT_ON);
         if (k < 0) {

@@ -240,7 +240,10 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
         else {
                 k = sd_event_now(m->event, CLOCK_MONOTONIC, &r->start_mono_us);
                 if (k >= 0)
-                        k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, r->start_mono_us, 0,
+                        /* 1 ms: sd-event's default slack of 250 ms would
+                         * deliver a fast tracker's frames in quarter-second
+                         * bursts */
+                        k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, r->start_mono_us, USEC_PER_MSEC,
                                               on_due, r);
         }
         if (k >= 0)
