@@ -140,13 +140,18 @@ class Watchers(threading.Thread):
                 key.data[0] += chunk
                 *msgs, key.data[0] = key.data[0].split(b"\0")
                 for m in msgs:
-                    reply = json.loads(m)
-                    if "error" in reply:
+                    # the snapshot's time without parsing the whole reply:
+                    # the client must keep up with thousands a second
+                    at = m.find(b'"time":')
+                    if at < 0 or m.startswith(b'{"error"'):
                         self.errors += 1
                         continue
                     self.replies += 1
                     if self.recording.is_set():
-                        t = reply["parameters"]["ranking"]["time"]
+                        end = at + 7
+                        while m[end:end + 1].isspace():
+                            end += 1
+                        t = int(m[end:end + 20].split(b",")[0].split(b"}")[0])
                         self.latencies.append((now_us - t) / 1000.0)
         for key in list(self.sel.get_map().values()):
             key.fileobj.close()
@@ -182,6 +187,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def runqueue_seconds(pid):
+    """Time the daemon was runnable but waited for a CPU (schedstat)."""
+    try:
+        with open("/proc/%d/schedstat" % pid) as f:
+            return int(f.read().split()[1]) / 1e9
+    except OSError:
+        return float("nan")
+
+
 def memory_kib(pid):
     out = {}
     with open("/proc/%d/status" % pid) as f:
@@ -211,7 +225,9 @@ def run_one(args, n, work, bus_env, rate, source_rate):
         cmd = ["taskset", "-c", args.daemon_cpus] + cmd
     env = dict(bus_env, NOTIFY_SOCKET=notify_path, WATCHDOG_USEC=str(args.watchdog_sec * 1000000))
     log = open(os.path.join(work, "daemon-%d.log" % n), "w")
-    daemon = subprocess.Popen(cmd, env=env, stderr=log)
+    # without taskset, off the clients' CPUs this script is bound to
+    every_cpu = None if args.daemon_cpus else (lambda: os.sched_setaffinity(0, range(os.cpu_count())))
+    daemon = subprocess.Popen(cmd, env=env, stderr=log, preexec_fn=every_cpu)
     try:
         if not notify.ready.wait(60):
             sys.exit("deepactifd with %d streams did not get ready; see %s" % (n, log.name))
@@ -223,12 +239,14 @@ def run_one(args, n, work, bus_env, rate, source_rate):
         time.sleep(args.warmup)
 
         f0, c0, t0 = device_frames(vl), cpu_seconds(daemon.pid), time.monotonic()
+        w0 = runqueue_seconds(daemon.pid)
         pings0 = len(notify.pings)
         watchers.recording.set()
         for c in callers:
             c.recording.set()
         time.sleep(args.seconds)
         f1, c1, t1 = device_frames(vl), cpu_seconds(daemon.pid), time.monotonic()
+        w1 = runqueue_seconds(daemon.pid)
         mem = memory_kib(daemon.pid)
         watchers.stop.set()
         for c in callers:
@@ -247,6 +265,10 @@ def run_one(args, n, work, bus_env, rate, source_rate):
 
     dt = t1 - t0
     rates = [(f1.get(d, 0) - f0.get(d, 0)) / dt for d in f1]
+    frames = sum(f1.get(d, 0) - f0.get(d, 0) for d in f1)
+    # the daemon's CPU per frame, all its work (the interfaces too) included:
+    # on a machine shared with other load, what it would need, not what it got
+    us_per_frame = 1e6 * (c1 - c0) / frames if frames else float("nan")
     behind = sum(max(0.0, rate * dt - (f1.get(d, 0) - f0.get(d, 0))) for d in f1)
     pings = notify.pings[pings0:]
     gaps = [b - a for a, b in zip(pings, pings[1:])]
@@ -261,6 +283,9 @@ def run_one(args, n, work, bus_env, rate, source_rate):
         "frames_behind_pct": round(100.0 * behind / (rate * dt * n), 2),
         "cpu_pct_total": round(100.0 * (c1 - c0) / dt, 1),
         "cpu_pct_per_stream": round(100.0 * (c1 - c0) / dt / n, 2),
+        "runqueue_wait_pct": round(100.0 * (w1 - w0) / dt, 1),
+        "cpu_us_per_frame": round(us_per_frame, 2),
+        "streams_per_free_core": int(1e6 / (us_per_frame * rate)) if frames else 0,
         "watch_clients": args.watchers,
         "watch_replies": len(watchers.latencies),
         "watch_errors": watchers.errors,
@@ -294,12 +319,15 @@ def main():
     p.add_argument("--ranking-interval", type=float, default=1.0, help="seconds between snapshots (default 1)")
     p.add_argument("--watchdog-sec", type=int, default=30, help="WATCHDOG_USEC, as the unit's WatchdogSec=")
     p.add_argument("--daemon-cpus", default="1", help="taskset CPU list for deepactifd ('' for none)")
+    p.add_argument("--client-cpus", default="0", help="CPU list for the clients, this script included ('' for any)")
     p.add_argument("--json", action="store_true", help="print one JSON object per stream count")
     args = p.parse_args()
 
     for tool in ("dbus-daemon", "busctl", "taskset"):
         if not shutil.which(tool):
             sys.exit("%s is not installed" % tool)
+    if args.client_cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
     source_rate = recording_rate(args.recording)
     work = tempfile.mkdtemp(prefix="deepactif-load.")
     bus_path = os.path.join(work, "bus")
@@ -319,12 +347,13 @@ def main():
                 print(json.dumps(row), flush=True)
             else:
                 print("%3d streams × %.0f Hz: reached %.1f Hz (min %.1f), %d frames behind (%.2f%%); CPU %.1f%% "
-                      "(%.2f%% per stream); snapshot→Watch p50 %.1f ms p99 %.1f ms over %d replies (%d errors); "
+                      "(%.2f%% per stream, %.2f µs per frame: a free core carries %d such streams), waited for a CPU %.1f%% of the time; snapshot→Watch p50 %.1f ms p99 %.1f ms over %d replies (%d errors); "
                       "D-Bus GetRanking p50 %.1f ms p99 %.1f ms (%d calls, %d failed); RSS %s KiB (peak %s); "
                       "watchdog %d pings, longest gap %s s, %s"
                       % (n, row["rate_hz"], row["stream_rate_median_hz"], row["stream_rate_min_hz"],
                          row["frames_behind"], row["frames_behind_pct"], row["cpu_pct_total"],
-                         row["cpu_pct_per_stream"], row["snapshot_latency_p50_ms"], row["snapshot_latency_p99_ms"],
+                         row["cpu_pct_per_stream"], row["cpu_us_per_frame"], row["streams_per_free_core"],
+                         row["runqueue_wait_pct"], row["snapshot_latency_p50_ms"], row["snapshot_latency_p99_ms"],
                          row["watch_replies"], row["watch_errors"], row["dbus_p50_ms"], row["dbus_p99_ms"],
                          row["dbus_calls"], row["dbus_failures"], row["rss_kib"], row["peak_rss_kib"],
                          row["watchdog_pings"], row["watchdog_max_gap_s"],
@@ -338,8 +367,10 @@ def main():
            and r["snapshot_latency_p99_ms"] <= 50 and not r["watchdog_fired"]]
     if not args.json:
         print("Recording %s (%.0f Hz, replayed at ×%.2f); %d varlink Watch clients, %d D-Bus callers; "
-              "deepactifd on CPU %s." % (os.path.basename(args.recording), source_rate, args.rate / source_rate,
-                                         args.watchers, args.dbus_callers, args.daemon_cpus or "any"))
+              "deepactifd on CPU %s, clients on CPU %s; load average %s."
+              % (os.path.basename(args.recording), source_rate, args.rate / source_rate, args.watchers,
+                 args.dbus_callers, args.daemon_cpus or "any", args.client_cpus or "any",
+                 " ".join(open("/proc/loadavg").read().split()[:3])))
         print("Streams that fit (every stream >= 99%% of %.0f Hz, snapshot p99 <= 50 ms, no watchdog): %s"
               % (args.rate, max(fit) if fit else "none of those tried"))
 

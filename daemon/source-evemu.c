@@ -104,7 +104,8 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
         /* usec is when the timer was due; frames due since then go too. */
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
                 return finish(r);
-        for (;;) {
+        /* at most a batch per dispatch, as source-replay.c's CATCH_UP_FRAMES */
+        for (unsigned i = 0; i < BATCH_EVENTS / 8; i++) {
                 if (!r->has_pending) {
                         if (next_event(r, &r->pending) <= 0)
                                 return finish(r);

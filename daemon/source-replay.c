@@ -19,6 +19,10 @@
 /* Frames per defer dispatch at --speed max: large enough that the loop's
  * overhead vanishes, small enough to answer signals within milliseconds. */
 #define BATCH_FRAMES 2048
+/* Frames one paced dispatch catches up on at most: a daemon that falls
+ * behind (many fast streams, a busy CPU) still turns its event loop over
+ * often, so signals, clients and the watchdog are served. */
+#define CATCH_UP_FRAMES 256
 
 typedef struct ReaderReplay {
         Replay base;
@@ -174,7 +178,7 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
         /* usec is when the timer was due; frames due since then go too. */
         if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
                 return finish(r, -EIO);
-        for (;;) {
+        for (unsigned i = 0; i < CATCH_UP_FRAMES; i++) {
                 int k;
 
                 if (!r->has_pending) {
