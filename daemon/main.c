@@ -7,10 +7,13 @@
 #include <locale.h>
 #include <math.h>
 
+#include "bus-device.h"
+#include "bus-manager.h"
 #include "bus.h"
 #include "i18n.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "varlink-manager.h"
 #include "varlink.h"
 
@@ -26,7 +29,7 @@ static void help(void) {
                "     --replay=FILE       Replay a recording instead of live devices, then exit;\n"
                "                         repeat it for several devices\n"
                "     --format=FORMAT     Recording format: auto, robustvision, tobii, eyelink,\n"
-               "                         evemu (default: auto)\n"
+               "                         evemu, hid-recorder (default: auto)\n"
                "     --speed=SPEED       realtime, max, or a factor such as 2.5 (default: realtime)\n"
                "     --loop              Start the recording over at its end instead of exiting\n"
                "     --user              Connect to the user's session bus, not the system bus\n"
@@ -138,14 +141,18 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                         break;
                 case ARG_FORMAT:
                         if (streq(optarg, "evemu")) {
-                                o->replay_evemu = true;
+                                o->replay_kind = REPLAY_EVEMU;
                                 break;
                         }
-                        o->replay_evemu = false;
+                        if (streq(optarg, "hid-recorder")) {
+                                o->replay_kind = REPLAY_HID_RECORDER;
+                                break;
+                        }
+                        o->replay_kind = REPLAY_READER;
                         r = da_recording_format_from_string(optarg);
                         if (r < 0 || r == DA_REC_CSV)
-                                return log_error_errno(EINVAL, _("Unknown recording format '%s'; "
-                                                       "use auto, robustvision, tobii, eyelink or evemu."), optarg);
+                                return log_error_errno(EINVAL, _("Unknown recording format '%s'; use auto, robustvision, "
+                                                       "tobii, eyelink, evemu or hid-recorder."), optarg);
                         o->replay_format = r;
                         break;
                 case ARG_SPEED:
@@ -188,7 +195,7 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
 
         if (optind < argc)
                 return log_error_errno(EINVAL, _("%s takes no arguments; see --help."), program_invocation_short_name);
-        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_evemu) && !o->replay_paths)
+        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_kind != REPLAY_READER) && !o->replay_paths)
                 return log_error_errno(EINVAL, _("--loop, --speed and --format need --replay."));
         return 1;
 }
@@ -231,7 +238,7 @@ static int setup_interfaces(Manager *m) {
 
                 if (!runtime)
                         return log_error_errno(ENXIO, _("XDG_RUNTIME_DIR is not set; pass --varlink=PATH or --no-varlink."));
-                if (asprintf(&user_path, "%s/deepactif/io.deepactif.Daemon", runtime) < 0)
+                if (asprintf(&user_path, "%s/" VARLINK_ADDRESS_USER, runtime) < 0)
                         return log_oom();
                 path = user_path;
         }
@@ -262,6 +269,7 @@ int main(int argc, char *argv[]) {
         r = manager_new(&o, &m);
         if (r < 0)
                 return EXIT_FAILURE;
+        m->flushed = metrics_flushed;
         r = setup_interfaces(m);
         if (r < 0)
                 return EXIT_FAILURE;

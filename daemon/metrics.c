@@ -12,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus.h"
 #include "log.h"
 #include "manager.h"
 #include "metrics.h"
@@ -25,10 +24,10 @@ static uint64_t now_usec(clockid_t clock) {
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
 
-void metrics_update_rates(Manager *m) {
+static void update_rates(Manager *m) {
         uint64_t now = now_usec(CLOCK_MONOTONIC);
 
-        for (Device *d = m->devices; d; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 if (d->rate_at_usec > 0 && now > d->rate_at_usec)
                         d->frame_rate = (double) (d->frames_processed - d->rate_frames) * USEC_PER_SEC /
                                         (double) (now - d->rate_at_usec);
@@ -67,7 +66,7 @@ static void put_double(FILE *f, double v) {
 
 /* One sample per device: name{device="…"} value. */
 #define PER_DEVICE(f, m, metric, expr)                                          \
-        for (Device *d = (m)->devices; d; d = d->next) {                        \
+        LIST_FOREACH(devices, d, (m)->devices) {                                \
                 fputs(metric "{device=", f);                                    \
                 put_label(f, d->name);                                          \
                 fputs("} ", f);                                                 \
@@ -94,24 +93,21 @@ static void device_features(FILE *f, const Manager *m, bool rank) {
         else
                 header(f, name, "gauge",
                        "DeepACTIF score of the device's top features in its last ranking snapshot (0..1 for the INV aggregation).");
-        for (Device *d = m->devices; d; d = d->next) {
-                unsigned F;
+        LIST_FOREACH(devices, d, m->devices) {
+                const store_record *snap = d->snapshot;
 
-                if (!d->supported || d->snapshots == 0 || !d->scores || !m->model)
+                if (!snap)
                         continue;
-                F = da_model_arch(m->model)->n_features;
-                for (unsigned k = 1; k <= METRICS_TOP_FEATURES && k <= F; k++)
-                        for (unsigned i = 0; i < F; i++) {
-                                if (d->ranks[i] != k)
-                                        continue;
-                                fprintf(f, "%s{device=", name);
-                                put_label(f, d->name);
-                                fputs(",feature=", f);
-                                put_label(f, da_model_feature(m->model, i));
-                                fputs("} ", f);
-                                put_double(f, rank ? (double) k : d->scores[i]);
-                                fputc('\n', f);
-                        }
+                /* the snapshot's scores come best first */
+                for (size_t k = 0; k < METRICS_TOP_FEATURES && k < snap->n_scores; k++) {
+                        fprintf(f, "%s{device=", name);
+                        put_label(f, d->name);
+                        fputs(",feature=", f);
+                        put_label(f, snap->scores[k].name);
+                        fputs("} ", f);
+                        put_double(f, rank ? (double) snap->scores[k].rank : snap->scores[k].score);
+                        fputc('\n', f);
+                }
         }
 }
 
@@ -153,7 +149,7 @@ int metrics_format(Manager *m, char **ret) {
 
         header(f, "deepactif_device_info", "gauge",
                "A device, its source, whether the model can run on it, and the model it runs (path, identity, weight precision).");
-        for (Device *d = m->devices; d; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 fputs("deepactif_device_info{device=", f);
                 put_label(f, d->name);
                 fputs(",source=", f);
@@ -200,7 +196,10 @@ int metrics_format(Manager *m, char **ret) {
         return 0;
 }
 
-int metrics_write(Manager *m) {
+/* Writes MetricsFile= when set: a temporary file next to it renamed over
+ * it, so a scrape never sees half a file. Logs a failure once until it
+ * works again. */
+static int metrics_write(Manager *m) {
         _cleanup_free_ char *text = NULL, *tmp = NULL;
         _cleanup_close_ int fd = -1;
         const char *path = m->config.metrics_file;
@@ -249,4 +248,9 @@ fail:
                 log_warning_errno(r, "Failed to write metrics to '%s', will retry: %m", path);
         m->metrics_failing = true;
         return r;
+}
+
+void metrics_flushed(Manager *m) {
+        update_rates(m);
+        (void) metrics_write(m);
 }

@@ -14,14 +14,9 @@ typedef struct Manager Manager;
 /* Top features per device exported as deepactif_device_feature_score. */
 #define METRICS_TOP_FEATURES 10
 
-/* Every device's frame rate over the time since the last call; called on
- * each flush. */
-void metrics_update_rates(Manager *m);
+/* Every device's frame rate over the time since the last call, then
+ * MetricsFile= written: the manager's flushed hook. */
+void metrics_flushed(Manager *m);
 
 /* The exposition text (NUL-terminated), for the file and the interfaces. */
 int metrics_format(Manager *m, char **ret);
-
-/* Writes MetricsFile= when set: a temporary file next to it renamed over
- * it, so a scrape never sees half a file. Logs a failure once until it
- * works again. */
-int metrics_write(Manager *m);

@@ -8,17 +8,18 @@
  */
 
 #include <errno.h>
+#include <libgen.h>
 #include <evemu.h>
 
 #include "evdev-profile.h"
 #include "log.h"
-#include "sources.h"
+#include "source.h"
 
 #define BATCH_EVENTS 8192
 
 typedef struct EvemuReplay {
-        Replay base;
-        Manager *manager;
+        Source base;
+        ReplayOptions options;
         char *path;
         FILE *file;
         long events_offset;             /* where the events start, for --loop */
@@ -33,15 +34,20 @@ typedef struct EvemuReplay {
         uint64_t start_mono_us, first_event_us;
 } EvemuReplay;
 
-static Replay *evemu_replay_free(Replay *base) {
+static void evemu_replay_free(Source *base) {
         EvemuReplay *r = (EvemuReplay *) base;
 
         sd_event_source_disable_unref(r->source);
         if (r->file)
                 fclose(r->file);
         free(r->path);
-        return mfree(r);
+        free(r);
 }
+
+static const SourceVTable evemu_replay_vtable = {
+        .name = "evemu",
+        .free = evemu_replay_free,
+};
 
 static uint64_t event_us(const struct input_event *ev) {
         return (uint64_t) ev->input_event_sec * 1000000u + (uint64_t) ev->input_event_usec;
@@ -66,12 +72,13 @@ static void push_event(EvemuReplay *r, const struct input_event *ev) {
 }
 
 static int finish(EvemuReplay *r) {
-        Manager *m = r->manager;
+        const SourceSink *sink = &r->base.context->sink;
 
-        if (m->options.loop) {
+        if (r->options.loop) {
                 if (fseek(r->file, r->events_offset, SEEK_SET) < 0) {
-                        log_error_errno(errno, "Failed to rewind '%s': %m", r->path);
-                        manager_replay_finished(m, -errno);
+                        int k = log_error_errno(errno, "Failed to rewind '%s': %m", r->path);
+
+                        sink->finished(sink->userdata, k);
                         return 0;
                 }
                 r->framer = r->initial;
@@ -81,7 +88,7 @@ static int finish(EvemuReplay *r) {
                 return 0;
         }
         (void) sd_event_source_set_enabled(r->source, SD_EVENT_OFF);
-        manager_replay_finished(m, 0);
+        sink->finished(sink->userdata, 0);
         return 0;
 }
 
@@ -99,13 +106,11 @@ static int on_batch(sd_event_source *s, void *userdata) {
 
 static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
         EvemuReplay *r = userdata;
-        Manager *m = r->manager;
 
         /* usec is when the timer was due; frames due since then go too. */
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
+        if (sd_event_now(r->base.context->event, CLOCK_MONOTONIC, &usec) < 0)
                 return finish(r);
-        /* at most a batch per dispatch, as source-replay.c's CATCH_UP_FRAMES */
-        for (unsigned i = 0; i < BATCH_EVENTS / 8; i++) {
+        for (unsigned i = 0; i < REPLAY_CATCH_UP; i++) {
                 if (!r->has_pending) {
                         if (next_event(r, &r->pending) <= 0)
                                 return finish(r);
@@ -116,17 +121,17 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
                                 r->start_mono_us = usec;
                         }
                 }
-                if (replay_due_usec(m, r->start_mono_us, r->first_event_us, event_us(&r->pending)) > usec)
+                if (replay_due_usec(&r->options, r->start_mono_us, r->first_event_us, event_us(&r->pending)) > usec)
                         break;
                 push_event(r, &r->pending);
                 r->has_pending = false;
         }
-        return sd_event_source_set_time(s, replay_due_usec(m, r->start_mono_us, r->first_event_us,
+        return sd_event_source_set_time(s, replay_due_usec(&r->options, r->start_mono_us, r->first_event_us,
                                                             event_us(&r->pending)));
 }
 
-int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
-        _cleanup_free_ char *name = NULL;
+int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret) {
+        _cleanup_free_ char *copy = NULL, *name = NULL;
         struct evemu_device *dev = NULL;
         EvemuReplay *r;
         int k;
@@ -134,11 +139,13 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        r->base.free = evemu_replay_free;
-        r->manager = m;
+        r->base.vtable = &evemu_replay_vtable;
+        r->base.context = ctx;
+        r->options = *o;
         evdev_framer_init(&r->framer);
         r->path = strdup(path);
-        if (!r->path) {
+        copy = strdup(path);
+        if (!r->path || !copy) {
                 k = log_oom();
                 goto fail;
         }
@@ -167,23 +174,24 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r->initial = r->framer;
         r->events_offset = ftell(r->file);
 
-        if (device_replay_name(m, path, &name) < 0) {
+        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
                 k = log_oom();
                 goto fail;
         }
-        k = device_new(m, name, "replay", r->framer.channels, &r->device);
+        k = ctx->sink.add(ctx->sink.userdata, name, "replay", r->framer.channels, &r->device);
         if (k < 0)
                 goto fail;
         if (!r->device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: model '%s' cannot use evemu recording '%s'.",
-                                    m->model_path, path);
+                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use evemu recording '%s'.",
+                                    path);
                 goto fail;
         }
 
-        if (m->options.speed == REPLAY_SPEED_MAX)
-                k = sd_event_add_defer(m->event, &r->source, on_batch, r);
+        if (o->speed == REPLAY_SPEED_MAX)
+                k = sd_event_add_defer(ctx->event, &r->source, on_batch, r);
         else
-                k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, 0, USEC_PER_MSEC, on_due, r);
+                k = sd_event_add_time(ctx->event, &r->source, CLOCK_MONOTONIC, 0, REPLAY_TIMER_ACCURACY_USEC,
+                                      on_due, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->source, SD_EVENT_ON);
         if (k < 0) {

@@ -9,24 +9,21 @@
  */
 
 #include <errno.h>
+#include <libgen.h>
 #include <math.h>
 
 #include "log.h"
-#include "sources.h"
+#include "source.h"
 
 /* Frames read before binding, to learn which channels the recording has. */
 #define PROBE_FRAMES 256
 /* Frames per defer dispatch at --speed max: large enough that the loop's
  * overhead vanishes, small enough to answer signals within milliseconds. */
 #define BATCH_FRAMES 2048
-/* Frames one paced dispatch catches up on at most: a daemon that falls
- * behind (many fast streams, a busy CPU) still turns its event loop over
- * often, so signals, clients and the watchdog are served. */
-#define CATCH_UP_FRAMES 256
 
 typedef struct ReaderReplay {
-        Replay base;
-        Manager *manager;
+        Source base;
+        ReplayOptions options;
         char *path;
         da_recording_format format;
         da_reader *reader;
@@ -41,27 +38,21 @@ typedef struct ReaderReplay {
         uint64_t start_mono_us, first_frame_us;
 } ReaderReplay;
 
-Replay *replay_free(Replay *r) {
-        return r ? r->free(r) : NULL;
-}
-
-uint64_t replay_due_usec(const Manager *m, uint64_t start_mono_us, uint64_t first_frame_us, uint64_t frame_us) {
-        double factor = m->options.speed == REPLAY_SPEED_FACTOR ? m->options.speed_factor : 1.0;
-        uint64_t dt = frame_us > first_frame_us ? frame_us - first_frame_us : 0;
-
-        return start_mono_us + (uint64_t) ((double) dt / factor);
-}
-
-static Replay *reader_replay_free(Replay *base) {
+static void reader_replay_free(Source *base) {
         ReaderReplay *r = (ReaderReplay *) base;
 
         sd_event_source_disable_unref(r->source);
         da_reader_free(r->reader);
         free(r->probe);
         free(r->path);
-        /* The device belongs to the manager's list and goes with it. */
-        return mfree(r);
+        /* The device belongs to the owner's list and goes with it. */
+        free(r);
 }
+
+static const SourceVTable reader_replay_vtable = {
+        .name = "replay",
+        .free = reader_replay_free,
+};
 
 static int open_reader(ReaderReplay *r) {
         da_error err = {};
@@ -138,14 +129,14 @@ static int restart(ReaderReplay *r) {
         r->i_probe = 0;
         r->has_pending = false;
         device_reset_stream(r->device);
-        return sd_event_now(r->manager->event, CLOCK_MONOTONIC, &r->start_mono_us);
+        return sd_event_now(r->base.context->event, CLOCK_MONOTONIC, &r->start_mono_us);
 }
 
-/* The recording ended or failed: start over, or hand over to the manager. */
+/* The recording ended or failed: start over, or tell the owner. */
 static int finish(ReaderReplay *r, int error) {
-        Manager *m = r->manager;
+        const SourceSink *sink = &r->base.context->sink;
 
-        if (error >= 0 && m->options.loop) {
+        if (error >= 0 && r->options.loop) {
                 int k = restart(r);
 
                 if (k >= 0)
@@ -153,7 +144,7 @@ static int finish(ReaderReplay *r, int error) {
                 error = k;
         }
         (void) sd_event_source_set_enabled(r->source, SD_EVENT_OFF);
-        manager_replay_finished(m, error);
+        sink->finished(sink->userdata, error);
         return 0;
 }
 
@@ -173,12 +164,11 @@ static int on_batch(sd_event_source *s, void *userdata) {
 
 static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
         ReaderReplay *r = userdata;
-        Manager *m = r->manager;
 
         /* usec is when the timer was due; frames due since then go too. */
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
+        if (sd_event_now(r->base.context->event, CLOCK_MONOTONIC, &usec) < 0)
                 return finish(r, -EIO);
-        for (unsigned i = 0; i < CATCH_UP_FRAMES; i++) {
+        for (unsigned i = 0; i < REPLAY_CATCH_UP; i++) {
                 int k;
 
                 if (!r->has_pending) {
@@ -187,29 +177,32 @@ static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
                                 return finish(r, k);
                         r->has_pending = true;
                 }
-                if (replay_due_usec(m, r->start_mono_us, r->first_frame_us, r->pending.time_us) > usec)
+                if (replay_due_usec(&r->options, r->start_mono_us, r->first_frame_us, r->pending.time_us) > usec)
                         break;
                 (void) device_push(r->device, &r->pending);
                 r->has_pending = false;
         }
-        return sd_event_source_set_time(s, replay_due_usec(m, r->start_mono_us, r->first_frame_us,
+        return sd_event_source_set_time(s, replay_due_usec(&r->options, r->start_mono_us, r->first_frame_us,
                                                             r->pending.time_us));
 }
 
-int replay_new(Manager *m, const char *path, da_recording_format format, Replay **ret) {
+int replay_source_new(const SourceContext *ctx, const char *path, da_recording_format format,
+                      const ReplayOptions *o, Source **ret) {
         ReaderReplay *r;
-        _cleanup_free_ char *name = NULL;
+        _cleanup_free_ char *copy = NULL, *name = NULL;
         uint64_t channels = 0;
         int k;
 
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        r->base.free = reader_replay_free;
-        r->manager = m;
+        r->base.vtable = &reader_replay_vtable;
+        r->base.context = ctx;
+        r->options = *o;
         r->format = format;
         r->path = strdup(path);
-        if (!r->path) {
+        copy = strdup(path);
+        if (!r->path || !copy) {
                 k = log_oom();
                 goto fail;
         }
@@ -226,29 +219,25 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
         r->first_frame_us = r->probe[0].time_us;
         r->i_probe = 0;
 
-        if (device_replay_name(m, path, &name) < 0) {
+        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
                 k = log_oom();
                 goto fail;
         }
-        k = device_new(m, name, "replay", channels, &r->device);
+        k = ctx->sink.add(ctx->sink.userdata, name, "replay", channels, &r->device);
         if (k < 0)
                 goto fail;
         if (!r->device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: model '%s' cannot use recording '%s'.",
-                                    m->model_path, path);
+                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use recording '%s'.", path);
                 goto fail;
         }
 
-        if (m->options.speed == REPLAY_SPEED_MAX)
-                k = sd_event_add_defer(m->event, &r->source, on_batch, r);
+        if (o->speed == REPLAY_SPEED_MAX)
+                k = sd_event_add_defer(ctx->event, &r->source, on_batch, r);
         else {
-                k = sd_event_now(m->event, CLOCK_MONOTONIC, &r->start_mono_us);
+                k = sd_event_now(ctx->event, CLOCK_MONOTONIC, &r->start_mono_us);
                 if (k >= 0)
-                        /* 1 ms: sd-event's default slack of 250 ms would
-                         * deliver a fast tracker's frames in quarter-second
-                         * bursts */
-                        k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, r->start_mono_us, USEC_PER_MSEC,
-                                              on_due, r);
+                        k = sd_event_add_time(ctx->event, &r->source, CLOCK_MONOTONIC, r->start_mono_us,
+                                              REPLAY_TIMER_ACCURACY_USEC, on_due, r);
         }
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->source, SD_EVENT_ON);
@@ -257,7 +246,7 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
                 goto fail;
         }
         log_info("Replaying '%s' (%s) at %s speed.", path, da_recording_format_to_string(da_reader_format(r->reader)),
-                 m->options.speed == REPLAY_SPEED_MAX ? "maximum" : "recorded");
+                 o->speed == REPLAY_SPEED_MAX ? "maximum" : "recorded");
         *ret = &r->base;
         return 0;
 fail:

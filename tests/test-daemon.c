@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "hid-eyetracker.h"
 #include "test-util.h"
 
 #define DAEMON TOP_BUILDDIR "/daemon/deepactifd"
@@ -470,6 +471,104 @@ START_TEST(test_replay_several) {
 }
 END_TEST
 
+/* GazeHid's Tracking Data report 0x10: the ID, an 8-byte µs timestamp, the
+ * gaze point x, y and both eye positions x, y, z as s32 µm, 6 reserved s32. */
+#define GAZEHID_REPORT_SIZE 65
+
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes) {
+        for (unsigned i = 0; i < bytes; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void put_hex(FILE *f, const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, " %02x", p[i]);
+        fputc('\n', f);
+}
+
+/* Writes the frames as a hid-recorder file of the GazeHid device (the real
+ * descriptor in fixtures/hid/) and replaces them with what the HID decoder,
+ * run here on the same bytes, makes of each report; a missing value goes
+ * out of the logical range (±2 m), which decodes as missing. Before the
+ * frames goes a Status report (not a frame), after them a truncated report
+ * (one drop). */
+static void write_hid_recording(const char *path, da_frame *frames, size_t n) {
+        static const da_channel fields[] = {
+                DA_CH_GAZE_POINT_X, DA_CH_GAZE_POINT_Y,
+                DA_CH_EYE_LEFT_ORIGIN_X, DA_CH_EYE_LEFT_ORIGIN_Y, DA_CH_EYE_LEFT_ORIGIN_Z,
+                DA_CH_EYE_RIGHT_ORIGIN_X, DA_CH_EYE_RIGHT_ORIGIN_Y, DA_CH_EYE_RIGHT_ORIGIN_Z,
+        };
+        _cleanup_free_ char *rdesc_path = test_path("fixtures/hid/msrenable_gazehid_eye_tracker.rdesc.bin");
+        _cleanup_(hid_descriptor_freep) HidDescriptor *d = NULL;
+        HidEyeTracker *t = NULL;
+        uint8_t desc[4096], report[GAZEHID_REPORT_SIZE];
+        da_error err = {};
+        size_t size;
+        FILE *in, *f;
+
+        in = fopen(rdesc_path, "re");
+        ck_assert_ptr_nonnull(in);
+        size = fread(desc, 1, sizeof desc, in);
+        fclose(in);
+        ck_assert_msg(hid_descriptor_parse(desc, size, &d, &err) == 0, "%s", err.message);
+        ck_assert_msg(hid_eyetracker_new(d, &t, &err) == 0, "%s", err.message);
+
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "# written by test-daemon\nD: 0\nR: %zu", size);
+        put_hex(f, desc, size);
+        fputs("N: test GazeHid\nP: test/input0\nI: 6 045e 0000\n", f);
+        fputs("E: 000000.000000 4 13 01 78 00\n", f);   /* Status: ready, 120 Hz */
+        for (size_t i = 0; i < n; i++) {
+                uint64_t dt = frames[i].time_us - frames[0].time_us;
+
+                memset(report, 0, sizeof report);
+                report[0] = 0x10;
+                put_le(report + 1, frames[i].time_us, 8);
+                for (size_t c = 0; c < ELEMENTSOF(fields); c++) {
+                        float v = frames[i].ch[fields[c]];
+
+                        put_le(report + 9 + 4 * c, isfinite(v) ? (uint32_t) (int32_t) lround(v * 1e6) : 0x80000000u, 4);
+                }
+                fprintf(f, "E: %06" PRIu64 ".%06" PRIu64 " %d", dt / 1000000, dt % 1000000, GAZEHID_REPORT_SIZE);
+                put_hex(f, report, sizeof report);
+                ck_assert_int_eq(hid_eyetracker_decode(t, report, sizeof report, &frames[i]), 0);
+        }
+        fputs("E: 999999.000000 3 10 00 00\n", f);
+        ck_assert_int_eq(fclose(f), 0);
+        hid_eyetracker_free(t);
+}
+
+START_TEST(test_replay_hid_recorder) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        /* Features from the eye positions, which GazeHid reports. */
+        _cleanup_free_ char *model = make_model(rv, "World_Gaze_Origin_R_X,World_Gaze_Origin_R_Z,World_Gaze_Origin_L_X,"
+                                                "World_Gaze_Origin_L_Z,Inter_Pupillary_Distance", "10", "2");
+        _cleanup_free_ char *config = write_config("RollingWindows=40\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *rec = tmp_path("gaze.hidrec");
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", "hid-recorder",
+                         "--speed", "max", "--model", model, "--database", db, "--config", config, NULL };
+        da_frame *frames = NULL;
+        size_t n = read_frames(rv, &frames);
+        Offline o = {};
+        sqlite3 *s;
+
+        write_hid_recording(rec, frames, n);
+        ck_assert_int_eq(run(argv, 60000), 0);
+        check_integrity(db);
+        s = db_open(db);
+        ck_assert_int_eq(db_int(s, "SELECT frames_processed FROM snapshots ORDER BY id DESC LIMIT 1"), (int64_t) n);
+        ck_assert_int_eq(db_int(s, "SELECT frames_dropped FROM snapshots ORDER BY id DESC LIMIT 1"), 1);
+        sqlite3_close(s);
+        offline_ranking_frames(model, frames, n, 40, &o);
+        check_final_snapshot(db, &o, 5);
+        free(o.scores);
+        free(o.ranks);
+        free(frames);
+}
+END_TEST
+
 START_TEST(test_replay_eyelink_unsupported) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *rec = test_path("fixtures/real/eyelink_cili/bino250.asc.gz");
@@ -734,6 +833,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_replay_several);
         tcase_add_test(tc, test_replay_eyelink_unsupported);
         tcase_add_test(tc, test_replay_evemu);
+        tcase_add_test(tc, test_replay_hid_recorder);
         tcase_add_test(tc, test_config_errors);
         suite_add_tcase(s, tc);
 
