@@ -41,7 +41,7 @@ struct Device {
         LIST_FIELDS(Device, devices);   /* the owner's list */
 
         char *name;             /* unique: "replay:P14.tsv", "hidraw:0003:045E:0001.0004", … */
-        char *source;           /* "replay", "hidraw", "evdev", "evemu" */
+        char *source;           /* "replay" (any --format), "hidraw", "evdev" */
         uint64_t channels;      /* bitmask over da_channel the source provides */
 
         bool supported;

@@ -98,19 +98,15 @@ static int probe(HidrawNode *n) {
 
 static int hidraw_setup(Node *node, const char *stable_id, char **ret_name, uint64_t *ret_channels) {
         HidrawNode *n = (HidrawNode *) node;
-        uint64_t channels = 0;
         int r;
 
         n->configuration_status = -1;
         r = probe(n);
         if (r < 0)
                 return r;
-        for (unsigned c = 0; c < _DA_CH_MAX; c++)
-                if (hid_eyetracker_has_channel(n->tracker, c))
-                        channels |= UINT64_C(1) << c;
         if (asprintf(ret_name, "hidraw:%s", stable_id ?: node->devnode) < 0)
                 return log_oom();
-        *ret_channels = channels;
+        *ret_channels = hid_eyetracker_channels(n->tracker);
         return 0;
 }
 

@@ -78,19 +78,45 @@ typedef struct ReplayOptions {
         bool loop;              /* start over at the end instead of finishing */
 } ReplayOptions;
 
-/* Paced replays (any speed but max) catch up on at most this many frames
- * or events per dispatch: a daemon that falls behind (many fast streams, a
- * busy CPU) still turns its event loop over often, so signals, clients and
- * the watchdog are served. With 64 streams on a starved core SIGTERM had
- * gone unanswered for over 10 s. */
-#define REPLAY_CATCH_UP 256
-/* Their timers' slack: sd-event's default of 250 ms would deliver a fast
- * tracker's frames in quarter-second bursts. */
-#define REPLAY_TIMER_ACCURACY_USEC USEC_PER_MSEC
-
-/* The pacing shared by both replays: when the frame stamped frame_us is
- * due, given the first frame's stamp and the monotonic start time. */
+/* When the item stamped frame_us is due, given the first item's stamp and
+ * the monotonic time the replay started. */
 uint64_t replay_due_usec(const ReplayOptions *o, uint64_t start_mono_us, uint64_t first_frame_us, uint64_t frame_us);
+
+/* What every replay source shares (it starts their state): the pacing. At
+ * --speed max items go in batches from a defer source, which yields to the
+ * event loop between batches; otherwise a timer fires when the next item is
+ * due at the recording's pace (times the factor). At the end the replay
+ * starts over (--loop) or tells the sink. */
+typedef struct Replay Replay;
+
+typedef struct ReplayOps {
+        SourceVTable vtable;
+        unsigned batch;         /* items per dispatch at --speed max */
+        /* Reads the next item into the source's own pending slot: 1 and
+         * its recorded time, 0 at the end, a negative errno (logged). */
+        int (*read)(Replay *r, uint64_t *ret_time_us);
+        /* Hands the pending item to the device. */
+        void (*push)(Replay *r);
+        /* Back to the first item, for --loop (logged on failure). */
+        int (*rewind)(Replay *r);
+} ReplayOps;
+
+struct Replay {
+        Source base;
+        const ReplayOps *ops;
+        ReplayOptions options;
+        char *path;
+        Device *device;
+        sd_event_source *timer;
+        bool has_pending, started;
+        uint64_t start_mono_us, first_us, pending_us;
+};
+
+int replay_init(Replay *r, const SourceContext *ctx, const ReplayOps *ops, const ReplayOptions *o, const char *path);
+/* Announces the device "replay:<file name>" with the recording's channels
+ * and schedules the replay; fails (logged) when the model cannot use them. */
+int replay_start(Replay *r, uint64_t channels);
+void replay_done(Replay *r);
 
 int replay_source_new(const SourceContext *ctx, const char *path, da_recording_format format,
                       const ReplayOptions *o, Source **ret);

@@ -399,7 +399,7 @@ static void fold_split_done(fold_split *s) {
         s->test = mfree(s->test);
 }
 
-static void progress(const da_eval_options *o, unsigned *step, unsigned steps, const char *fmt, ...) {
+_printf_(4, 5) static void progress(const da_eval_options *o, unsigned *step, unsigned steps, const char *fmt, ...) {
         char msg[256];
         va_list ap;
 

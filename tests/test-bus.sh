@@ -166,6 +166,27 @@ stored=$(sqlite3 "file:$work/db.sqlite?mode=ro" "
 out=$("$ctl" status --user 2>&1) && fail "status without daemon succeeded"
 echo "$out" | grep -q "not running.*deepactifd --user" || fail "unclear: $out"
 
+# ---- a ranking query is answered from memory and writes nothing ----
+check "GetRanking reads the live snapshot without a flush"
+printf '[Daemon]\nRankingInterval=200ms\nFlushInterval=1h\n' > "$work/hourly.conf"
+vl3=$work/vl3.sock
+"$daemon" --no-bus --replay "$rec" --loop --model "$work/model.safetensors" --database "$work/db3.sqlite" \
+        --config "$work/hourly.conf" --varlink "$vl3" 2>"$work/daemon3.log" &
+daemon3=$!
+pids+=($daemon3)
+out=
+for _ in $(seq 100); do
+        out=$("$send" "$vl3" 1 '{"method":"io.deepactif.Daemon.GetRanking"}' 2>/dev/null) || true
+        echo "$out" | grep -q '"scores"' && break
+        sleep 0.1
+done
+echo "$out" | grep -q '"scores"' || fail "no live ranking over varlink: $out $(cat "$work/daemon3.log")"
+rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
+[ "$rows" = 0 ] || fail "answering GetRanking wrote to the store ($rows snapshots before the first flush)"
+kill $daemon3; wait $daemon3 || true
+rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
+[ "$rows" -gt 0 ] 2>/dev/null || fail "nothing stored after SIGTERM: $rows"
+
 # ---- socket activation ----
 if command -v systemd-socket-activate >/dev/null; then
         check "systemd-socket-activate hands over the varlink socket"

@@ -419,20 +419,27 @@ static void write_evemu(const char *path, da_frame *frames, size_t n) {
         ck_assert_int_eq(fclose(f), 0);
 }
 
-START_TEST(test_replay_evemu) {
+/* Writes the P14 excerpt as a recording in the given --format, replays it at
+ * --speed max with the model over `features` and RollingWindows=40, and
+ * checks the final snapshot against an offline ranking of the frames the
+ * writer says the daemon will decode; the writer adds one dropped frame. */
+typedef void (*recording_writer)(const char *path, da_frame *frames, size_t n);
+
+static void replay_written(const char *format, const char *file, recording_writer write, const char *features,
+                           unsigned F) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
-        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *model = make_model(rv, features, "10", "2");
         _cleanup_free_ char *config = write_config("RollingWindows=40\n");
         _cleanup_free_ char *db = tmp_path("db.sqlite");
-        _cleanup_free_ char *rec = tmp_path("gaze.evemu");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", "evemu", "--speed", "max",
-                         "--model", model, "--database", db, "--config", config, NULL };
+        _cleanup_free_ char *rec = tmp_path(file);
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", (char *) format,
+                         "--speed", "max", "--model", model, "--database", db, "--config", config, NULL };
         da_frame *frames = NULL;
         size_t n = read_frames(rv, &frames);
         Offline o = {};
         sqlite3 *s;
 
-        write_evemu(rec, frames, n);
+        write(rec, frames, n);
         ck_assert_int_eq(run(argv, 60000), 0);
         check_integrity(db);
         s = db_open(db);
@@ -440,10 +447,14 @@ START_TEST(test_replay_evemu) {
         ck_assert_int_eq(db_int(s, "SELECT frames_dropped FROM snapshots ORDER BY id DESC LIMIT 1"), 1);
         sqlite3_close(s);
         offline_ranking_frames(model, frames, n, 40, &o);
-        check_final_snapshot(db, &o, DA_FEATURES_ROBUSTVISION);
+        check_final_snapshot(db, &o, F);
         free(o.scores);
         free(o.ranks);
         free(frames);
+}
+
+START_TEST(test_replay_evemu) {
+        replay_written("evemu", "gaze.evemu", write_evemu, "", DA_FEATURES_ROBUSTVISION);
 }
 END_TEST
 
@@ -540,32 +551,10 @@ static void write_hid_recording(const char *path, da_frame *frames, size_t n) {
 }
 
 START_TEST(test_replay_hid_recorder) {
-        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         /* Features from the eye positions, which GazeHid reports. */
-        _cleanup_free_ char *model = make_model(rv, "World_Gaze_Origin_R_X,World_Gaze_Origin_R_Z,World_Gaze_Origin_L_X,"
-                                                "World_Gaze_Origin_L_Z,Inter_Pupillary_Distance", "10", "2");
-        _cleanup_free_ char *config = write_config("RollingWindows=40\n");
-        _cleanup_free_ char *db = tmp_path("db.sqlite");
-        _cleanup_free_ char *rec = tmp_path("gaze.hidrec");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", "hid-recorder",
-                         "--speed", "max", "--model", model, "--database", db, "--config", config, NULL };
-        da_frame *frames = NULL;
-        size_t n = read_frames(rv, &frames);
-        Offline o = {};
-        sqlite3 *s;
-
-        write_hid_recording(rec, frames, n);
-        ck_assert_int_eq(run(argv, 60000), 0);
-        check_integrity(db);
-        s = db_open(db);
-        ck_assert_int_eq(db_int(s, "SELECT frames_processed FROM snapshots ORDER BY id DESC LIMIT 1"), (int64_t) n);
-        ck_assert_int_eq(db_int(s, "SELECT frames_dropped FROM snapshots ORDER BY id DESC LIMIT 1"), 1);
-        sqlite3_close(s);
-        offline_ranking_frames(model, frames, n, 40, &o);
-        check_final_snapshot(db, &o, 5);
-        free(o.scores);
-        free(o.ranks);
-        free(frames);
+        replay_written("hid-recorder", "gaze.hidrec", write_hid_recording,
+                       "World_Gaze_Origin_R_X,World_Gaze_Origin_R_Z,World_Gaze_Origin_L_X,World_Gaze_Origin_L_Z,"
+                       "Inter_Pupillary_Distance", 5);
 }
 END_TEST
 
