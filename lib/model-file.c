@@ -500,6 +500,9 @@ static int scale_rows(float *w, const float *scale, unsigned rows, unsigned cols
         for (unsigned r = 0; r < rows; r++) {
                 if (!(scale[r] >= 0))
                         return da_error_set(err, -EBADMSG, "tensor 'lstm.%s_l%u.scale' is negative at index %u", name, l, r);
+                /* ±128 steps (an int8 may hold -128) must stay finite */
+                if (!isfinite(128.0f * scale[r]))
+                        return da_error_set(err, -EBADMSG, "tensor 'lstm.%s_l%u.scale' is too large at index %u", name, l, r);
                 for (unsigned c = 0; c < cols; c++)
                         w[(size_t) r * cols + c] *= scale[r];
         }

@@ -232,7 +232,8 @@ int packed_reduce(da_packed *P, da_precision p, const float *scales, unsigned H,
                 for (size_t i = 0; i < n * panel; i++) {
                         float s = P->scale[(i / panel) * DA_PANEL + i % DA_PANEL];
 
-                        d[i] = (int8_t) (s > 0 ? nearbyintf(P->data[i] / s) : 0);
+                        /* exact for weights that are q·s; clamped all the same */
+                        d[i] = (int8_t) (s > 0 ? fmaxf(-128.0f, fminf(127.0f, nearbyintf(P->data[i] / s))) : 0);
                 }
         } else if (p == DA_PRECISION_F16) {
                 uint16_t *d = P->reduced;

@@ -145,7 +145,7 @@ FUZZERS = tests/fuzz-hid-descriptor tests/fuzz-hid-recording tests/fuzz-model-fi
 fuzz_hid_sources = daemon/hid-descriptor.c daemon/hid-eyetracker.c daemon/hid-recording.c lib/channels.c lib/util.c
 fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c $(fuzz_hid_sources)
 fuzz_hid_recording_sources = tests/fuzz-hid-recording.c $(fuzz_hid_sources)
-fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/cpu.c lib/gemv.c lib/lstm.c lib/head.c \
+fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/precision.c lib/cpu.c lib/gemv.c lib/lstm.c lib/head.c \
 	lib/util.c lib/channels.c
 EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus tests/fuzz-hid-descriptor.c tests/fuzz-hid-recording.c \
 	tests/fuzz-model-file.c tests/test-libfuzzer.sh

@@ -228,7 +228,7 @@ START_TEST(test_file_errors) {
         da_error err = {};
         size_t size;
         uint64_t hlen;
-        float neg = -1;
+        float neg = -1, big;
 
         ck_assert_int_eq(da_model_new_random(&odd_arch, 4, &m), 0);
         ck_assert_int_eq(da_model_set_precision(m, DA_PRECISION_BF16), 0);
@@ -253,6 +253,10 @@ START_TEST(test_file_errors) {
         memcpy(&hlen, buf, 8);
         memcpy(buf + 8 + hlen + 4 * odd_arch.hidden * odd_arch.n_features + 8, &neg, 4);
         expect_load_error(buf, size, "tensor 'lstm.weight_ih_l0.scale' is negative at index 2");
+        /* a scale whose steps overflow float (found by fuzz-model-file) */
+        big = 1e38f;
+        memcpy(buf + 8 + hlen + 4 * odd_arch.hidden * odd_arch.n_features + 8, &big, 4);
+        expect_load_error(buf, size, "tensor 'lstm.weight_ih_l0.scale' is too large at index 2");
         test_rmdir_r(dir);
 }
 END_TEST
