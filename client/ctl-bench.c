@@ -16,6 +16,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
 typedef struct bench_case {
         const char *name;
         unsigned hidden, features, window;
+        da_precision precision;         /* of the LSTM weights */
         double us;
 } bench_case;
 
@@ -72,6 +73,11 @@ static double measure(bench_fn fn, void *userdata) {
 /* The weights one step multiplies: W_ih and W_hh of the four gates. */
 static size_t step_weights(unsigned H) {
         return (size_t) 4 * H * (BENCH_FEATURES + H);
+}
+
+/* The bytes they take at a precision, i8 with its float scale per row. */
+static size_t step_bytes(unsigned H, da_precision p) {
+        return step_weights(H) * da_precision_bytes(p) + (p == DA_PRECISION_I8 ? 2 * 4 * H * sizeof(float) : 0);
 }
 
 typedef struct lstm_bench {
@@ -197,12 +203,12 @@ static void run_read(void *userdata) {
         READ_BODY
 }
 
-static double measure_read(size_t n_floats) {
+static double measure_read(size_t bytes) {
         _cleanup_free_ float *data = NULL;
+        size_t n_floats = (bytes / sizeof(float) + 63) / 64 * 64;
         read_bench rb;
         bench_fn fn = run_read;
 
-        n_floats = (n_floats + 63) / 64 * 64;
         if (posix_memalign((void **) &data, 64, n_floats * sizeof(float)) != 0)
                 return -1;
         for (size_t i = 0; i < n_floats; i++)
@@ -225,9 +231,10 @@ static const char *format_added(double us, double ig_us, char buf[static 96]) {
         return buf;
 }
 
-static const bench_case *find_case(const bench_case *cases, size_t n, const char *name, unsigned hidden) {
+static const bench_case *find_case(const bench_case *cases, size_t n, const char *name, unsigned hidden,
+                                   da_precision p) {
         for (size_t i = 0; i < n; i++)
-                if (streq(cases[i].name, name) && cases[i].hidden == hidden)
+                if (streq(cases[i].name, name) && cases[i].hidden == hidden && cases[i].precision == p)
                         return &cases[i];
         return NULL;
 }
@@ -335,11 +342,36 @@ static int bench_training(bench_case *cases, size_t *n) {
                         ctl_fail(_("Training benchmark at H=%u: %s"), sizes[i].hidden, err.message);
                 if (r >= 0)
                         cases[(*n)++] = (bench_case) { "train-window", sizes[i].hidden, da_dataset_n_features(ds),
-                                                       BENCH_WINDOW, us };
+                                                       BENCH_WINDOW, DA_PRECISION_F32, us };
         }
         (void) unlink(path);
         (void) rmdir(dir);
         return r;
+}
+
+/* The streaming step with the weights stored at a reduced precision, and
+ * reading as many bytes as those take. */
+static int bench_step_reduced(const da_arch *arch, da_precision p, const float *x, bench_case *cases, size_t *n) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_ctx_freep) da_ctx *ctx = NULL;
+        unsigned H = arch->hidden;
+        lstm_bench b;
+        int r;
+
+        r = da_model_new_random(arch, 1, &m);
+        if (r < 0)
+                return r;
+        r = da_model_set_precision(m, p);
+        if (r < 0)
+                return r;
+        r = da_ctx_new(m, arch->window, &ctx);
+        if (r < 0)
+                return r;
+        b = (lstm_bench) { .m = m, .ctx = ctx, .x = (float *) x, .T = arch->window };
+        cases[(*n)++] = (bench_case) { "lstm-step", H, arch->n_features, arch->window, p, measure(run_step, &b) };
+        cases[(*n)++] = (bench_case) { "weights-read", H, arch->n_features, arch->window, p,
+                                       measure_read(step_bytes(H, p)) };
+        return 0;
 }
 
 /* The LSTM kernels for every hidden size; with attribute, one window's
@@ -373,18 +405,24 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
                 x[i] = 2 * da_uniform01(&s) - 1;
 
         b = (lstm_bench) { .m = m, .ctx = ctx, .x = x, .out = out, .trace = trace, .phi = phi, .T = T };
-        cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, measure(run_step, &b) };
+        cases[(*n)++] = (bench_case) { "lstm-step", H, F, T, DA_PRECISION_F32, measure(run_step, &b) };
         r = measure_user_scaler(&cases[*n].us);
         if (r < 0)
                 return r;
-        cases[*n] = (bench_case) { "user-scaler", H, F, T, cases[*n].us };
+        cases[*n] = (bench_case) { "user-scaler", H, F, T, DA_PRECISION_F32, cases[*n].us };
         (*n)++;
-        cases[(*n)++] = (bench_case) { "weights-read", H, F, T, measure_read(step_weights(H)) };
-        cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, measure(run_window, &b) };
+        cases[(*n)++] = (bench_case) { "weights-read", H, F, T, DA_PRECISION_F32,
+                                       measure_read(step_bytes(H, DA_PRECISION_F32)) };
+        for (da_precision p = DA_PRECISION_F32 + 1; p < _DA_PRECISION_MAX; p++) {
+                r = bench_step_reduced(&arch, p, x, cases, n);
+                if (r < 0)
+                        return r;
+        }
+        cases[(*n)++] = (bench_case) { "lstm-window", H, F, T, DA_PRECISION_F32, measure(run_window, &b) };
         if (!attribute)
                 return 0;
 
-        cases[(*n)++] = (bench_case) { "deepactif-window", H, F, T, measure(run_window_traced, &b) };
+        cases[(*n)++] = (bench_case) { "deepactif-window", H, F, T, DA_PRECISION_F32, measure(run_window_traced, &b) };
 
         /* Ranking a recording offline: 64 windows sliding by one frame at a
          * time, in one batch; the cost per window. */
@@ -402,14 +440,16 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
         b.xs = xs;
         b.outs = outs;
         b.traces = traces;
-        cases[(*n)++] = (bench_case) { "lstm-recording", H, F, T, measure(run_frames, &b) / BENCH_BATCH };
-        cases[(*n)++] = (bench_case) { "deepactif-recording", H, F, T, measure(run_frames_traced, &b) / BENCH_BATCH };
+        cases[(*n)++] = (bench_case) { "lstm-recording", H, F, T, DA_PRECISION_F32,
+                                       measure(run_frames, &b) / BENCH_BATCH };
+        cases[(*n)++] = (bench_case) { "deepactif-recording", H, F, T, DA_PRECISION_F32,
+                                       measure(run_frames_traced, &b) / BENCH_BATCH };
         da_batch_free(batch);
 
         b.method = DA_METHOD_IG;
-        cases[(*n)++] = (bench_case) { "ig-50", H, F, T, measure(run_attribute, &b) };
+        cases[(*n)++] = (bench_case) { "ig-50", H, F, T, DA_PRECISION_F32, measure(run_attribute, &b) };
         b.method = DA_METHOD_DEEPLIFT;
-        cases[(*n)++] = (bench_case) { "deeplift", H, F, T, measure(run_attribute, &b) };
+        cases[(*n)++] = (bench_case) { "deeplift", H, F, T, DA_PRECISION_F32, measure(run_attribute, &b) };
         return 0;
 }
 
@@ -471,13 +511,14 @@ static int bench_health(bench_case *cases, size_t *n) {
                 for (unsigned f = 0; f < F; f++)
                         b->features[k][f] = 2 * da_uniform01(&s) - 1;
         }
-        cases[(*n)++] = (bench_case) { "input-health", 0, F, 1, measure(run_health, b) };
+        cases[(*n)++] = (bench_case) { "input-health", 0, F, 1, DA_PRECISION_F32, measure(run_health, b) };
         da_health_free(b->h);
         return 0;
 }
 
 static void print_health_summary(const bench_case *cases, size_t n) {
-        const bench_case *hb = find_case(cases, n, "input-health", 0), *st = find_case(cases, n, "lstm-step", 64);
+        const bench_case *hb = find_case(cases, n, "input-health", 0, DA_PRECISION_F32),
+                         *st = find_case(cases, n, "lstm-step", 64, DA_PRECISION_F32);
 
         if (hb && st)
                 printf(_("Input health costs %.3f µs per frame for %u inputs, %.1f%% of an H=64 step\n"), hb->us,
@@ -491,7 +532,7 @@ int verb_bench(int argc, char **argv) {
                 {}
         };
         static const unsigned hidden[] = { 64, 128, 1435 };
-        bench_case cases[40];
+        bench_case cases[96];
         size_t n = 0;
         bool json = false;
         cpu_set_t one;
@@ -540,6 +581,8 @@ int verb_bench(int argc, char **argv) {
                         json_object_object_add(o, "hidden", json_object_new_int((int) cases[i].hidden));
                         json_object_object_add(o, "features", json_object_new_int((int) cases[i].features));
                         json_object_object_add(o, "window", json_object_new_int((int) cases[i].window));
+                        json_object_object_add(o, "precision",
+                                               json_object_new_string(da_precision_to_string(cases[i].precision)));
                         json_object_object_add(o, "us", json_object_new_double(cases[i].us));
                         json_object_array_add(a, o);
                 }
@@ -547,25 +590,31 @@ int verb_bench(int argc, char **argv) {
                 return EXIT_SUCCESS;
         }
 
-        printf("%-20s %7s %9s %7s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"), _("MEDIAN µs"));
+        printf("%-20s %7s %9s %7s %9s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"),
+               _("PRECISION"), _("MEDIAN µs"));
         for (size_t i = 0; i < n; i++)
-                printf("%-20s %7u %9u %7u %12.3f\n", cases[i].name, cases[i].hidden, cases[i].features,
-                       cases[i].window, cases[i].us);
+                printf("%-20s %7u %9u %7u %9s %12.3f\n", cases[i].name, cases[i].hidden, cases[i].features,
+                       cases[i].window, da_precision_to_string(cases[i].precision), cases[i].us);
         for (size_t i = 0; i < ELEMENTSOF(hidden); i++) {
                 char added[2][96];
-                const bench_case *st = find_case(cases, n, "lstm-step", hidden[i]),
-                                 *us = find_case(cases, n, "user-scaler", hidden[i]),
-                                 *rd = find_case(cases, n, "weights-read", hidden[i]),
-                                 *da = find_case(cases, n, "deepactif-window", hidden[i]),
-                                 *fw = find_case(cases, n, "lstm-window", hidden[i]),
-                                 *db = find_case(cases, n, "deepactif-recording", hidden[i]),
-                                 *fb = find_case(cases, n, "lstm-recording", hidden[i]),
-                                 *ig = find_case(cases, n, "ig-50", hidden[i]);
+                const bench_case *st = find_case(cases, n, "lstm-step", hidden[i], DA_PRECISION_F32),
+                                 *us = find_case(cases, n, "user-scaler", hidden[i], DA_PRECISION_F32),
+                                 *da = find_case(cases, n, "deepactif-window", hidden[i], DA_PRECISION_F32),
+                                 *fw = find_case(cases, n, "lstm-window", hidden[i], DA_PRECISION_F32),
+                                 *db = find_case(cases, n, "deepactif-recording", hidden[i], DA_PRECISION_F32),
+                                 *fb = find_case(cases, n, "lstm-recording", hidden[i], DA_PRECISION_F32),
+                                 *ig = find_case(cases, n, "ig-50", hidden[i], DA_PRECISION_F32);
 
-                if (st && rd && rd->us > 0)
-                        printf(_("H=%u: a step multiplies %.0f KiB of weights; only reading them takes %.2f µs, "
-                                 "the step %.2f µs (%.2f×)\n"),
-                               hidden[i], step_weights(hidden[i]) * sizeof(float) / 1024.0, rd->us, st->us, st->us / rd->us);
+                for (da_precision p = 0; p < _DA_PRECISION_MAX; p++) {
+                        const bench_case *sp = find_case(cases, n, "lstm-step", hidden[i], p),
+                                         *rd = find_case(cases, n, "weights-read", hidden[i], p);
+
+                        if (sp && rd && rd->us > 0)
+                                printf(_("H=%u, %s: a step multiplies %.0f KiB of weights; only reading them takes "
+                                         "%.2f µs, the step %.2f µs (%.2f×)\n"),
+                                       hidden[i], da_precision_to_string(p), step_bytes(hidden[i], p) / 1024.0,
+                                       rd->us, sp->us, sp->us / rd->us);
+                }
                 if (st && us)
                         printf(_("H=%u: per-user scaling (online median/IQR of %u features) adds %.2f µs per frame to "
                                  "the step's %.2f µs\n"),

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * deepactifctl's daemon commands: status, devices, top, watch, history,
- * export, reload, over D-Bus (system bus, or --user) or varlink (--varlink).
+ * export, metrics, reload, over D-Bus (system bus, or --user) or varlink (--varlink).
  * Both transports are read into the same JSON shapes, printed by one set of
  * formatters.
  */
@@ -249,6 +249,27 @@ static json_object *read_open_events(Client *c, const char *path) {
                 free(*i);
         free(open);
         return a;
+}
+
+/* {"text": the Prometheus exposition text} */
+static int op_metrics(Client *c, json_object **ret) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *step = _("Reading the metrics"), *text;
+        json_object *o;
+        int r;
+
+        if (c->o->varlink)
+                return varlink_call(c, step, VARLINK_INTERFACE ".GetMetrics", NULL, ret);
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "GetMetrics", &e, &reply, NULL);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "s", &text);
+        if (r < 0)
+                return fail_bus(c->o, step, &e, r), r;
+        o = json_object_new_object();
+        json_object_object_add(o, "text", json_object_new_string(text));
+        *ret = o;
+        return 0;
 }
 
 static int op_devices(Client *c, json_object **ret) {
@@ -545,6 +566,7 @@ static void daemon_verb_help(const char *verb) {
                 { "export",  N_("export [--format csv|json]\n"
                                 "                        Stored rankings for other tools") },
                 { "reload",  N_("reload                  Reload configuration and model (root)") },
+                { "metrics", N_("metrics                 The Prometheus metrics MetricsFile= receives") },
         };
 
         for (size_t i = 0; i < ELEMENTSOF(usages); i++)
@@ -719,6 +741,8 @@ int verb_daemon(int argc, char **argv) {
                 r = op_events(&c, &out);
         else if (streq(argv[0], "reload"))
                 r = op_reload(&c);
+        else if (streq(argv[0], "metrics"))
+                r = op_metrics(&c, &out);
         else
                 r = watch(&c, &o);
         if (r < 0) {
@@ -738,7 +762,9 @@ int verb_daemon(int argc, char **argv) {
                         puts(_("Reloaded the configuration and the model."));
         } else if (streq(argv[0], "watch")) {
                 /* printed as it came */
-        } else if (o.json)
+        } else if (streq(argv[0], "metrics") && !o.json)
+                fputs(str(out, "text"), stdout);
+        else if (o.json)
                 ctl_print_json(out);
         else if (streq(argv[0], "status")) {
                 printf(_("State: %s\nVersion: %s\nAPI version: %s\n"), str(out, "state"), str(out, "version"),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* deepactifctl model info, predict: local commands on a model file. */
+/* deepactifctl model info, convert, predict: local commands on a model file. */
 
 #include <getopt.h>
 
@@ -64,6 +64,7 @@ static json_object *model_json(const da_model *m, const char *path) {
                         json_object_object_add(s, "warmup", json_object_new_int64(warmup));
                 json_object_object_add(o, "scaling", s);
         }
+        json_object_object_add(o, "precision", json_object_new_string(da_precision_to_string(da_model_precision(m))));
         for (unsigned f = 0; f < a->n_features; f++) {
                 json_object *e = json_object_new_object();
 
@@ -128,6 +129,7 @@ static int model_info(const char *path, bool json) {
                        da_model_unit(m) ?: "");
         printf(_("Parameters:   %zu (%.1f KiB as float32)\n"), da_model_n_parameters(m),
                (double) da_model_n_parameters(m) * 4 / 1024);
+        printf(_("Precision:    %s (LSTM weights)\n"), da_precision_to_string(da_model_precision(m)));
         printf(_("Scaler:       %s\n"), da_model_scaler_median(m) ? _("robust (median, IQR)") : _("none"));
         {
                 unsigned warmup;
@@ -143,12 +145,37 @@ static int model_info(const char *path, bool json) {
         return print_reference(m);
 }
 
+/* The LSTM's weight matrices rounded to another precision; the rest of
+ * the file (head, scaler, metadata) as it was. */
+static int model_convert(const char *in, const char *out, const char *precision) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        da_error err = {};
+        int p, r;
+
+        p = da_precision_from_string(precision);
+        if (p < 0)
+                return ctl_fail(_("Unknown precision '%s' (f32, bf16, f16 or i8)"), precision);
+        if (ctl_load_model(in, &m) < 0)
+                return EXIT_FAILURE;
+        r = da_model_set_precision(m, p);
+        if (r == -ERANGE)
+                return ctl_fail(_("Model '%s' has weights beyond the range of %s"), in, precision);
+        if (r < 0)
+                return ctl_fail(_("Failed to convert the model to %s: %s"), precision, strerror(-r));
+        r = da_model_save(m, out, &err);
+        if (r < 0)
+                return ctl_fail(_("Failed to save the model to '%s': %s"), out, err.message);
+        return EXIT_SUCCESS;
+}
+
 int verb_model(int argc, char **argv) {
         static const struct option options[] = {
-                { "json", no_argument, NULL, 'j' },
-                { "help", no_argument, NULL, 'h' },
+                { "json",      no_argument,       NULL, 'j' },
+                { "precision", required_argument, NULL, 'p' },
+                { "help",      no_argument,       NULL, 'h' },
                 {}
         };
+        const char *precision = NULL;
         bool json = false;
         int c;
 
@@ -157,14 +184,25 @@ int verb_model(int argc, char **argv) {
                 case 'j':
                         json = true;
                         break;
+                case 'p':
+                        precision = optarg;
+                        break;
                 case 'h':
-                        printf(_("Usage: deepactifctl model info FILE [--json]\n"));
+                        printf(_("Usage: deepactifctl model info FILE [--json]\n"
+                                 "       deepactifctl model convert --precision f32|bf16|f16|i8 IN OUT\n"
+                                 "convert stores the LSTM's weights at that precision (bf16, f16: half the bytes,\n"
+                                 "i8: a quarter, with a scale per row); arithmetic stays float32.\n"));
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
                 }
+        if (optind + 3 == argc && streq(argv[optind], "convert")) {
+                if (!precision)
+                        return ctl_fail(_("model convert needs --precision f32|bf16|f16|i8"));
+                return model_convert(argv[optind + 1], argv[optind + 2], precision);
+        }
         if (optind + 2 != argc || !streq(argv[optind], "info"))
-                return ctl_fail(_("Usage: deepactifctl model info FILE [--json]"));
+                return ctl_fail(_("Usage: deepactifctl model info FILE [--json] | model convert --precision P IN OUT"));
         return model_info(argv[optind + 1], json);
 }
 

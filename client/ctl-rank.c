@@ -18,6 +18,7 @@ typedef struct rank_args {
         da_aggregation aggregation;
         unsigned steps, stride, max_windows;
         uint64_t seed;
+        int precision;                  /* -1: as the file stores it */
         bool deeplift_fallback;
         bool json;
 } rank_args;
@@ -229,6 +230,12 @@ static int rank(const rank_args *a) {
 
         if (ctl_load_model(a->model, &m) < 0)
                 return EXIT_FAILURE;
+        if (a->precision >= 0) {
+                r = da_model_set_precision(m, a->precision);
+                if (r < 0)
+                        return ctl_fail(_("Failed to convert the model to %s: %s"), da_precision_to_string(a->precision),
+                                        strerror(-r));
+        }
         F = da_model_arch(m)->n_features;
         mx.cols = F;
         scores = calloc(F, sizeof(double));
@@ -313,13 +320,15 @@ static void rank_help(void) {
                  "  --stride N               Use every Nth window (default: 1)\n"
                  "  --max-windows N          Stop after N windows (default: all)\n"
                  "  --seed N                 Seed of the sampling methods (default: 0)\n"
+                 "  --precision P            Round the LSTM's weights to f32, bf16, f16 or i8 first\n"
                  "  --deeplift-gradient-fallback\n"
                  "                           Captum's gradient×Δx inside the LSTM instead of DeepLIFT's rules\n"
                  "  --json                   Print JSON\n"));
 }
 
 int verb_rank(int argc, char **argv) {
-        enum { ARG_FORMAT = 0x100, ARG_COLUMN_MAP, ARG_LOCATION, ARG_AGG, ARG_STEPS, ARG_STRIDE, ARG_MAXW, ARG_SEED, ARG_FALLBACK };
+        enum { ARG_FORMAT = 0x100, ARG_COLUMN_MAP, ARG_LOCATION, ARG_AGG, ARG_STEPS, ARG_STRIDE, ARG_MAXW, ARG_SEED,
+               ARG_FALLBACK, ARG_PRECISION };
         static const struct option options[] = {
                 { "model",       required_argument, NULL, 'm' },
                 { "input",       required_argument, NULL, 'i' },
@@ -332,6 +341,7 @@ int verb_rank(int argc, char **argv) {
                 { "stride",      required_argument, NULL, ARG_STRIDE },
                 { "max-windows", required_argument, NULL, ARG_MAXW },
                 { "seed",        required_argument, NULL, ARG_SEED },
+                { "precision",   required_argument, NULL, ARG_PRECISION },
                 { "deeplift-gradient-fallback", no_argument, NULL, ARG_FALLBACK },
                 { "json",        no_argument,       NULL, 'j' },
                 { "help",        no_argument,       NULL, 'h' },
@@ -343,6 +353,7 @@ int verb_rank(int argc, char **argv) {
                 .location = DA_TRACE_GATE,
                 .aggregation = DA_AGG_DEFAULT,
                 .stride = 1,
+                .precision = -1,
         };
         int c, v;
 
@@ -400,6 +411,11 @@ int verb_rank(int argc, char **argv) {
                         break;
                 case ARG_FALLBACK:
                         a.deeplift_fallback = true;
+                        break;
+                case ARG_PRECISION:
+                        a.precision = da_precision_from_string(optarg);
+                        if (a.precision < 0)
+                                return ctl_fail(_("Unknown precision '%s' (f32, bf16, f16 or i8)"), optarg);
                         break;
                 case 'j':
                         a.json = true;

@@ -29,6 +29,7 @@ static const struct {
         { "events",   verb_daemon },
         { "export",   verb_daemon },
         { "reload",   verb_daemon },
+        { "metrics",  verb_daemon },
 };
 
 int ctl_fail(const char *fmt, ...) {
@@ -157,10 +158,13 @@ static void help(void) {
                  "                                 Ranking-shift and input-health events, oldest first\n"
                  "  export [--format csv|json]     Stored rankings for other tools\n"
                  "  reload                         Reload configuration and model (root)\n"
+                 "  metrics                        The Prometheus metrics MetricsFile= receives\n"
                  "  Each takes --json, --system (default), --user, --varlink PATH.\n"
                  "\n"
                  "Local commands:\n"
                  "  model info FILE [--json]       Show a model's architecture and features\n"
+                 "  model convert --precision P IN OUT\n"
+                 "                                 Store the LSTM's weights as f32, bf16, f16 or i8\n"
                  "  predict --model FILE --input WINDOW.csv [--json]\n"
                  "                                 Run a model on one window of scaled inputs\n"
                  "  bench [--json]                 Measure the LSTM kernels on this machine\n"

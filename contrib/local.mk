@@ -1,5 +1,6 @@
 EXTRA_DIST += \
 	contrib/deepactif_export.py \
+	contrib/grafana-deepactif.json \
 	contrib/make-test-fixtures.py
 
 # The Robust Vision recordings (CC BY 4.0, credit in their README), the demo

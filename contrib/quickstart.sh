@@ -23,6 +23,7 @@ packages=(
         mmdebstrap e2fsprogs debhelper fakeroot
         # The Slurm test (tests/test-slurm.sh): a single-node cluster.
         munge slurmctld slurmd slurm-client
+        prometheus prometheus-node-exporter curl
 )
 # Only for the package test (tests/test-packages.sh), which CI runs.
 [ "${CI:-}" = true ] && packages+=(lintian rpm)

@@ -8,6 +8,7 @@
 #include "bus-manager.h"
 #include "bus-polkit.h"
 #include "log.h"
+#include "metrics.h"
 
 /* One reply is one D-Bus message: bound the snapshots GetHistory returns. */
 #define HISTORY_MAX 10000u
@@ -233,6 +234,16 @@ static int method_get_events(sd_bus_message *message, void *userdata, sd_bus_err
         return sd_bus_send(NULL, reply, NULL);
 }
 
+static int method_get_metrics(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = metrics_format(userdata, &text);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(message, "s", text);
+}
+
 static int reload_now(sd_bus_message *message, Manager *m, sd_bus_error *error) {
         int r;
 
@@ -270,6 +281,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 SD_BUS_ARGS("s", device, "t", since, "u", limit),
                                 SD_BUS_RESULT("a(ttsssass)", events),
                                 method_get_events, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMetrics",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("s", text),
+                                method_get_metrics, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

@@ -22,6 +22,7 @@ void config_init(Config *c) {
                 .aggregation = DA_AGG_DEFAULT,
                 .discover = true,
                 .events = true,
+                .precision = -1,
         };
         da_shift_options_init(&c->shift);
         da_health_options_init(&c->health);
@@ -37,6 +38,7 @@ void config_done(Config *c) {
         c->model = mfree(c->model);
         c->database = mfree(c->database);
         c->devices = strv_free(c->devices);
+        c->metrics_file = mfree(c->metrics_file);
 }
 
 int parse_size(const char *s, uint64_t *ret_bytes) {
@@ -325,7 +327,20 @@ static int handler(void *user, const char *section, const char *name, const char
                         r = 0;
         } else if (streq(name, "Devices"))
                 r = strv_extend_words(&c->devices, value);
-        else if (streq(name, "Discover")) {
+        else if (streq(name, "MetricsFile")) {
+                if (*value && value[0] != '/')
+                        r = -EINVAL;
+                else
+                        r = set_string(&c->metrics_file, value);
+        } else if (streq(name, "Precision")) {
+                if (!*value)
+                        c->precision = -1;
+                else {
+                        r = da_precision_from_string(value);
+                        if (r >= 0)
+                                c->precision = r;
+                }
+        } else if (streq(name, "Discover")) {
                 r = parse_boolean(value);
                 if (r >= 0)
                         c->discover = r;

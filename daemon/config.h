@@ -14,6 +14,9 @@
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/deepactif/deepactifd.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/deepactif/deepactif.sqlite"
 #define CONFIG_DEFAULT_MODEL PKGDATADIR "/models/foval-robustvision.safetensors"
+/* Where Debian's prometheus-node-exporter textfile collector reads; the
+ * documented value of MetricsFile=, which is off unless set. */
+#define CONFIG_METRICS_FILE_DEBIAN "/var/lib/prometheus/node-exporter/deepactif.prom"
 
 
 typedef struct Config {
@@ -34,6 +37,8 @@ typedef struct Config {
                                                  * ShiftRecover=, ShiftWarmup= */
         da_health_options health;               /* FrozenAfter=, MissingSpan=, MissingShare=, RangeIQRs=,
                                                  * RangeSpan=, RangeShare= */
+        char *metrics_file;                     /* MetricsFile=, NULL = none */
+        int precision;                          /* Precision=, -1 = as the model file stores it */
 } Config;
 
 void config_init(Config *c);

@@ -71,6 +71,8 @@ struct Device {
         uint64_t last_frame_us;         /* stream time */
         uint64_t next_snapshot_us;      /* stream time; 0 until the first frame */
         uint64_t last_snapshot_us;      /* CLOCK_REALTIME of the last snapshot; 0 before */
+        double frame_rate;              /* frames/s over the last flush interval (metrics.h) */
+        uint64_t rate_frames, rate_at_usec; /* frames_processed and CLOCK_MONOTONIC then */
 };
 
 /* Creates the device and binds it to the environment's model. An

@@ -36,6 +36,8 @@ daemon_deepactifd_SOURCES = \
 	daemon/device-events.c \
 	daemon/event-journal.h \
 	daemon/event-journal.c \
+	daemon/metrics.h \
+	daemon/metrics.c \
 	daemon/source.h \
 	daemon/source.c \
 	daemon/source-replay.c \

@@ -14,6 +14,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "varlink-manager.h"
 #include "varlink.h"
 
@@ -26,7 +27,8 @@ static void help(void) {
                "  -c --config=PATH       Configuration file (default: %s)\n"
                "  -m --model=PATH        Model file, overrides Model=\n"
                "  -d --database=PATH     SQLite database, overrides Database=\n"
-               "     --replay=FILE       Replay a recording instead of live devices, then exit\n"
+               "     --replay=FILE       Replay a recording instead of live devices, then exit;\n"
+               "                         repeat it for several devices\n"
                "     --format=FORMAT     Recording format: auto, robustvision, tobii, eyelink,\n"
                "                         pupil, evemu, hid-recorder (default: auto)\n"
                "     --speed=SPEED       realtime, max, or a factor such as 2.5 (default: realtime)\n"
@@ -60,6 +62,26 @@ static int parse_speed(const char *s, ManagerOptions *o) {
         o->speed = REPLAY_SPEED_FACTOR;
         o->speed_factor = f;
         return 0;
+}
+
+/* Appends to a NULL-terminated array of argv's strings (not copied). */
+static int push_path(char ***l, char *p) {
+        size_t n = 0;
+        char **v;
+
+        while (*l && (*l)[n])
+                n++;
+        v = realloc(*l, (n + 2) * sizeof(char *));
+        if (!v)
+                return -ENOMEM;
+        v[n] = p;
+        v[n + 1] = NULL;
+        *l = v;
+        return 0;
+}
+
+static void options_done(ManagerOptions **o) {
+        (*o)->replay_paths = mfree((*o)->replay_paths);
 }
 
 /* 1: run, 0: exit successfully (--help, --version), < 0: bad options. */
@@ -114,7 +136,9 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                         o->database_path = optarg;
                         break;
                 case ARG_REPLAY:
-                        o->replay_path = optarg;
+                        r = push_path(&o->replay_paths, optarg);
+                        if (r < 0)
+                                return log_oom();
                         break;
                 case ARG_FORMAT:
                         if (streq(optarg, "evemu")) {
@@ -172,7 +196,7 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
 
         if (optind < argc)
                 return log_error_errno(EINVAL, _("%s takes no arguments; see --help."), program_invocation_short_name);
-        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_kind != REPLAY_READER) && !o->replay_path)
+        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_kind != REPLAY_READER) && !o->replay_paths)
                 return log_error_errno(EINVAL, _("--loop, --speed and --format need --replay."));
         return 1;
 }
@@ -265,6 +289,7 @@ int main(int argc, char *argv[]) {
                 .replay_format = DA_REC_AUTO,
                 .speed = REPLAY_SPEED_REALTIME,
         };
+        _cleanup_(options_done) ManagerOptions *options = &o;
         int r;
 
         /* Messages only: numbers in the configuration and recordings are
@@ -282,6 +307,7 @@ int main(int argc, char *argv[]) {
         r = manager_new(&o, &m);
         if (r < 0)
                 return EXIT_FAILURE;
+        m->flushed = metrics_flushed;
         r = setup_interfaces(m);
         if (r < 0)
                 return EXIT_FAILURE;

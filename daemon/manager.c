@@ -99,6 +99,7 @@ Manager *manager_free(Manager *m) {
         for (unsigned i = m->n_sources; i > 0; i--)
                 m->sources[i - 1] = source_free(m->sources[i - 1]);
         m->n_sources = 0;
+        m->sources = mfree(m->sources);
         while (m->devices)
                 drop_device(m, m->devices);
         store_record_free(m->last_gone);
@@ -118,7 +119,8 @@ Manager *manager_free(Manager *m) {
 
 /* The previous model is handed back in ret_old, to be freed once no device
  * stream refers to it any more. */
-static int load_model(Manager *m, const char *path, da_model **ret_old) {
+/* precision: Precision=, -1 to keep the file's */
+static int load_model(Manager *m, const char *path, int precision, da_model **ret_old) {
         _cleanup_(da_model_freep) da_model *model = NULL;
         _cleanup_free_ char *p = NULL, *identity = NULL;
         da_error err = {};
@@ -129,6 +131,13 @@ static int load_model(Manager *m, const char *path, da_model **ret_old) {
         if (r < 0)
                 return log_error_errno(r, "Failed to load model '%s': %s", path,
                                        err.message[0] ? err.message : strerror(-r));
+        if (precision >= 0) {
+                r = da_model_set_precision(model, precision);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to convert model '%s' to %s: %s", path,
+                                               da_precision_to_string(precision),
+                                               r == -ERANGE ? "weights out of range" : strerror(-r));
+        }
         /* Cheap identity: enough to tell a replaced file from the old one. */
         if (stat(path, &st) < 0)
                 return log_error_errno(errno, "Failed to stat model '%s': %m", path);
@@ -318,6 +327,8 @@ static int on_flush_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         (void) manager_flush(m, false);
+        if (m->flushed)
+                m->flushed(m);
         manager_update_status(m);
         (void) sd_event_source_set_time(s, usec + m->config.flush_interval_usec);
         return 0;
@@ -338,6 +349,8 @@ static void manager_shutdown(Manager *m, int code) {
                 }
         if (manager_flush(m, true) < 0 && code == 0)
                 code = 1;
+        if (m->flushed)
+                m->flushed(m);
         manager_exit(m, code);
 }
 
@@ -347,27 +360,41 @@ static void on_replay_finished(void *userdata, int error) {
         struct rusage ru = {};
         double cpu;
 
+        /* with several replays, the daemon exits after the last one (or
+         * the first that fails) */
         if (error < 0)
-                log_error("Replay of '%s' ended early; exiting.", m->options.replay_path);
+                log_error("A replay ended early; exiting.");
+        else if (++m->replays_finished < m->n_sources)
+                return;
         LIST_FOREACH(devices, d, m->devices)
                 frames += d->frames_processed;
         /* The benchmark figures: frames per CPU second and peak memory. */
         (void) getrusage(RUSAGE_SELF, &ru);
         cpu = (double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec +
                 ((double) ru.ru_utime.tv_usec + (double) ru.ru_stime.tv_usec) / 1e6;
-        log_info("Replay of '%s' finished: %" PRIu64 " frames in %.3f s of CPU time (%.0f frames/s), "
-                 "peak RSS %ld KiB.", m->options.replay_path, frames, cpu, cpu > 0 ? (double) frames / cpu : 0.0,
+        log_info("Replay of %u recording(s) finished: %" PRIu64 " frames in %.3f s of CPU time (%.0f frames/s), "
+                 "peak RSS %ld KiB.", m->n_sources, frames, cpu, cpu > 0 ? (double) frames / cpu : 0.0,
                  ru.ru_maxrss);
         manager_shutdown(m, error < 0 ? 1 : 0);
 }
 
 static int on_device_added(void *userdata, const char *name, const char *kind, uint64_t channels, Device **ret) {
+        _cleanup_free_ char *unique = NULL;
         Manager *m = userdata;
         Device *d;
         int r;
 
-        if (manager_find_device(m, name))
-                return log_error_errno(EEXIST, "Device %s already exists.", name);
+        if (manager_find_device(m, name)) {
+                /* one recording replayed as several devices: replay:NAME#2, … */
+                if (strncmp(name, "replay:", 7) != 0)
+                        return log_error_errno(EEXIST, "Device %s already exists.", name);
+                for (unsigned n = 2; !unique || manager_find_device(m, unique); n++) {
+                        unique = mfree(unique);
+                        if (asprintf(&unique, "%s#%u", name, n) < 0)
+                                return log_oom();
+                }
+                name = unique;
+        }
         r = device_new(&m->device_env, name, kind, channels, &d);
         if (r < 0)
                 return r;
@@ -421,7 +448,7 @@ int manager_reload(Manager *m) {
         LIST_FOREACH(devices, d, m->devices)
                 (void) device_snapshot(d, false);
 
-        r = load_model(m, c.model ?: CONFIG_DEFAULT_MODEL, &old);
+        r = load_model(m, c.model ?: CONFIG_DEFAULT_MODEL, c.precision, &old);
         if (r < 0) {
                 config_done(&c);
                 log_error("Reloading failed; keeping the previous configuration and model.");
@@ -461,6 +488,7 @@ static int start_sources(Manager *m) {
                 .speed_factor = m->options.speed_factor,
                 .loop = m->options.loop,
         };
+        size_t n = 0;
         int r;
 
         m->source_context = (SourceContext) {
@@ -473,8 +501,14 @@ static int start_sources(Manager *m) {
                         .userdata = m,
                 },
         };
-        if (m->options.replay_path) {
-                const char *path = m->options.replay_path;
+        while (m->options.replay_paths && m->options.replay_paths[n])
+                n++;
+        /* one per recording, or the two live ones */
+        m->sources = calloc(MAX(n, (size_t) 2), sizeof(Source *));
+        if (!m->sources)
+                return log_oom();
+        for (char **p = m->options.replay_paths; p && *p; p++) {
+                const char *path = *p;
                 Source **s = &m->sources[m->n_sources];
 
                 switch (m->options.replay_kind) {
@@ -490,7 +524,8 @@ static int start_sources(Manager *m) {
                 if (r < 0)
                         return r;
                 m->n_sources++;
-        } else if (m->config.discover || m->config.devices) {
+        }
+        if (!m->options.replay_paths && (m->config.discover || m->config.devices)) {
                 r = hidraw_source_new(&m->source_context, &m->sources[m->n_sources]);
                 if (r < 0)
                         return r;
@@ -510,7 +545,7 @@ int manager_startup(Manager *m) {
         r = load_config(m, &m->config);
         if (r < 0)
                 return r;
-        r = load_model(m, m->config.model ?: CONFIG_DEFAULT_MODEL, &old);
+        r = load_model(m, m->config.model ?: CONFIG_DEFAULT_MODEL, m->config.precision, &old);
         if (r < 0)
                 return r;
         r = open_store(m, m->config.database ?: CONFIG_DEFAULT_DATABASE);
@@ -526,6 +561,8 @@ int manager_startup(Manager *m) {
         r = start_sources(m);
         if (r < 0)
                 return r;
+        if (m->flushed)
+                m->flushed(m);
 
         /* The D-Bus/varlink code (issue 7) holds READY here until its name
          * is owned: manager_ready_hold() before, _release() once acquired. */

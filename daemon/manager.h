@@ -21,7 +21,7 @@ typedef struct ManagerOptions {
         const char *config_path;        /* NULL: CONFIG_DEFAULT_PATH */
         const char *model_path;         /* overrides Model= */
         const char *database_path;      /* overrides Database= */
-        const char *replay_path;
+        char **replay_paths;            /* --replay, repeatable: one device each; NULL-terminated */
         da_recording_format replay_format;
         ReplayKind replay_kind;         /* --format evemu, hid-recorder, or any other */
         ReplaySpeed speed;
@@ -55,6 +55,7 @@ struct Manager {
         store *store;
         char *database_path;
         bool store_failing;             /* the last flush failed: log only the change */
+        bool metrics_failing;           /* writing MetricsFile= failed: log only the change */
         uint64_t last_retention_us;
 
         /* The devices and what they read from the manager (kept current). */
@@ -65,10 +66,12 @@ struct Manager {
          * newest of all is still answered from memory. */
         store_record *last_gone;
 
-        /* The frame sources: a replay, or the live evdev and hidraw ones. */
+        /* The frame sources: one per replayed recording, or the live evdev
+         * and hidraw ones. */
         SourceContext source_context;
-        Source *sources[2];
+        Source **sources;
         unsigned n_sources;
+        unsigned replays_finished;
 
         sd_event_source *flush_timer;
         sd_event_source *sigterm, *sigint, *sighup;
@@ -82,6 +85,9 @@ struct Manager {
         void *ranking_changed_userdata;
         event_raised_cb event_raised;
         void *event_raised_userdata;
+        /* Called after each periodic flush, once the sources have started,
+         * and at exit: where the metrics are written (metrics.h). */
+        void (*flushed)(Manager *m);
 
         /* The D-Bus and varlink interfaces (bus.h, varlink-manager.h). */
         sd_bus *bus;

@@ -7,6 +7,7 @@
 
 #include "device-events.h"
 #include "log.h"
+#include "metrics.h"
 #include "varlink-manager.h"
 #include "varlink.h"
 
@@ -88,6 +89,10 @@ const char varlink_manager_description[] =
         "\n"
         "# Reloads configuration and model, as SIGHUP does. Root only.\n"
         "method Reload() -> ()\n"
+        "\n"
+        "# The Prometheus metrics in the text exposition format, as\n"
+        "# MetricsFile= receives them.\n"
+        "method GetMetrics() -> (text: string)\n"
         "\n"
         "# Stored events with time >= since, oldest first; limit defaults to and\n"
         "# is capped at 10000.\n"
@@ -384,6 +389,16 @@ static int method_get_history(VarlinkCall *call, json_object *params, void *user
         return reply_one(call, "rankings", a);
 }
 
+static int method_get_metrics(VarlinkCall *call, json_object *params, void *userdata) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = metrics_format(userdata, &text);
+        if (r < 0)
+                return r;
+        return reply_one(call, "text", json_object_new_string(text));
+}
+
 static int method_reload(VarlinkCall *call, json_object *params, void *userdata) {
         Manager *m = userdata;
         uid_t uid;
@@ -456,6 +471,7 @@ static int method_watch(VarlinkCall *call, json_object *params, void *userdata) 
 
 static const VarlinkMethod methods[] = {
         { "GetStatus",   method_get_status },
+        { "GetMetrics",  method_get_metrics },
         { "ListDevices", method_list_devices },
         { "GetRanking",  method_get_ranking },
         { "GetHistory",  method_get_history },

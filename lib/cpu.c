@@ -3,12 +3,22 @@
 #include "util.h"
 
 #if CPU_X86
+#include <cpuid.h>
+
+static bool has_f16c(void) {
+        unsigned a, b, c, d;
+
+        return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 static cpu_variant detect(void) {
         const char *force = secure_getenv("DEEPACTIF_KERNELS");
         bool avx2;
 
         __builtin_cpu_init();
-        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        /* every AVX2 CPU has F16C too (the GEMV of f16 weights uses it), but
+         * ask: clang's __builtin_cpu_supports() does not know "f16c" */
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
         if (force && streq(force, "baseline"))
                 return CPU_BASELINE;
         if (force && streq(force, "avx2") && avx2)

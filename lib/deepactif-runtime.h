@@ -69,6 +69,17 @@ typedef struct da_arch {
 
 typedef struct da_model da_model;
 
+/* How the LSTM's weight matrices are stored: float32 (PyTorch's values), or
+ * fewer bytes each (bfloat16, IEEE half, or int8 with a float scale per row)
+ * for steps bound by reading them. Arithmetic stays float32 throughout. */
+typedef enum da_precision {
+        DA_PRECISION_F32,
+        DA_PRECISION_BF16,
+        DA_PRECISION_F16,
+        DA_PRECISION_I8,
+        _DA_PRECISION_MAX,
+} da_precision;
+
 int da_model_load(const char *path, da_model **ret, da_error *err);
 int da_model_load_buffer(const void *data, size_t size, da_model **ret, da_error *err);
 /* A model with PyTorch's default initialisation U(-1/√H, 1/√H), seeded. */
@@ -90,6 +101,16 @@ size_t da_model_n_parameters(const da_model *m);
 int da_model_set_features(da_model *m, const char *const *names, unsigned n);
 int da_model_set_scaler(da_model *m, const float *median, const float *iqr);
 int da_model_set_task(da_model *m, da_task task, const char *unit);
+da_precision da_model_precision(const da_model *m);
+/* Rounds the LSTM weight matrices to p (round to nearest even; i8 per row
+ * to ±127 steps of max|w|/127) and stores them so; the model's float weights
+ * become the rounded values, so every path computes with the same numbers.
+ * Irreversible: back to f32 keeps the rounded values. -ERANGE when a weight
+ * does not fit f16, leaving the model as it was; -ENOMEM leaves it
+ * unusable (free it). */
+int da_model_set_precision(da_model *m, da_precision p);
+/* Bytes one weight takes at p (i8: 1, its row's scale not counted). */
+size_t da_precision_bytes(da_precision p);
 
 /* How a model's inputs are scaled (DESIGN §2, deepactif-model(5)): with the
  * stored scaler (global), or per user with each device's own online
@@ -111,6 +132,8 @@ const char *da_pooling_to_string(da_pooling p);
 int da_pooling_from_string(const char *s);
 const char *da_activation_to_string(da_activation a);
 int da_activation_from_string(const char *s);
+const char *da_precision_to_string(da_precision p);
+int da_precision_from_string(const char *s);
 
 /* ---- forward ---------------------------------------------------------- */
 

@@ -14,6 +14,7 @@ lib_libdeepactif_la_SOURCES = \
 	lib/channels.c \
 	lib/model.c \
 	lib/model-file.c \
+	lib/precision.c \
 	lib/cpu.h \
 	lib/cpu.c \
 	lib/gemv.h \

@@ -347,6 +347,23 @@ static int apply_metadata(da_model *m, json_object *doc, da_error *err) {
         } else
                 return da_error_set(err, -EBADMSG, "metadata field 'task.type' has unknown value '%s'", type);
 
+        /* absent in files written before reduced precision existed */
+        if (json_object_object_get_ex(doc, "precision", &v) && v) {
+                int p;
+
+                r = get_enum(doc, "", "precision", da_precision_from_string, &p, err);
+                if (r < 0)
+                        return r;
+                m->precision = p;
+        }
+        if (m->precision == DA_PRECISION_I8)
+                for (unsigned l = 0; l < m->arch.layers; l++) {
+                        m->layer[l].s_ih = calloc((size_t) 4 * m->arch.hidden, sizeof(float));
+                        m->layer[l].s_hh = calloc((size_t) 4 * m->arch.hidden, sizeof(float));
+                        if (!m->layer[l].s_ih || !m->layer[l].s_hh)
+                                return -ENOMEM;
+                }
+
         r = get_field(doc, "", "features", json_type_array, &feat, err);
         if (r < 0)
                 return r;
@@ -385,28 +402,41 @@ typedef struct tensor_slot {
         char name[64];
         unsigned shape[2];
         unsigned dims;
+        da_precision dtype;     /* how the file stores it */
         float *dest;
         bool seen;
         uint64_t begin, end;
 } tensor_slot;
 
+/* The LSTM's weight matrices are stored at the model's precision, i8 with
+ * a float32 scale per row in "<name>.scale"; everything else is float32. */
 static unsigned model_slots(da_model *m, tensor_slot *s) {
         unsigned n = 0, H = m->arch.hidden;
+        da_precision wp = m->precision;
 
-#define SLOT(nm, d0, d1, nd, ptr)                                               \
+#define SLOT_AS(nm, d0, d1, nd, ptr, dt)                                        \
         do {                                                                    \
-                s[n] = (tensor_slot) { .shape = { d0, d1 }, .dims = nd, .dest = ptr }; \
+                s[n] = (tensor_slot) { .shape = { d0, d1 }, .dims = nd, .dtype = dt, .dest = ptr }; \
                 snprintf(s[n].name, sizeof(s[n].name), "%s", nm);               \
                 n++;                                                            \
         } while (0)
+#define SLOT(nm, d0, d1, nd, ptr) SLOT_AS(nm, d0, d1, nd, ptr, DA_PRECISION_F32)
 
         for (unsigned l = 0; l < m->arch.layers; l++) {
                 char nm[64];
 
                 snprintf(nm, sizeof(nm), "lstm.weight_ih_l%u", l);
-                SLOT(nm, 4 * H, m->layer[l].in, 2, m->layer[l].w_ih);
+                SLOT_AS(nm, 4 * H, m->layer[l].in, 2, m->layer[l].w_ih, wp);
+                if (wp == DA_PRECISION_I8) {
+                        snprintf(nm, sizeof(nm), "lstm.weight_ih_l%u.scale", l);
+                        SLOT(nm, 4 * H, 0, 1, m->layer[l].s_ih);
+                }
                 snprintf(nm, sizeof(nm), "lstm.weight_hh_l%u", l);
-                SLOT(nm, 4 * H, H, 2, m->layer[l].w_hh);
+                SLOT_AS(nm, 4 * H, H, 2, m->layer[l].w_hh, wp);
+                if (wp == DA_PRECISION_I8) {
+                        snprintf(nm, sizeof(nm), "lstm.weight_hh_l%u.scale", l);
+                        SLOT(nm, 4 * H, 0, 1, m->layer[l].s_hh);
+                }
                 snprintf(nm, sizeof(nm), "lstm.bias_ih_l%u", l);
                 SLOT(nm, 4 * H, 0, 1, m->layer[l].b_ih);
                 snprintf(nm, sizeof(nm), "lstm.bias_hh_l%u", l);
@@ -428,27 +458,60 @@ static unsigned model_slots(da_model *m, tensor_slot *s) {
                 SLOT("fc.bias", m->arch.outputs, 0, 1, m->out_b);
         }
 #undef SLOT
+#undef SLOT_AS
         return n;
 }
 
-#define MAX_SLOTS (16 * 4 + 10)
+#define MAX_SLOTS (16 * 6 + 10)
 
 static size_t slot_elements(const tensor_slot *s) {
         return s->dims == 1 ? s->shape[0] : (size_t) s->shape[0] * s->shape[1];
 }
 
-static int load_tensor(tensor_slot *slot, json_object *desc, const uint8_t *data, size_t data_size, da_error *err) {
+/* safetensors' names of the dtypes a precision stores weights in */
+static const char *const dtype_names[_DA_PRECISION_MAX] = {
+        [DA_PRECISION_F32] = "F32",
+        [DA_PRECISION_BF16] = "BF16",
+        [DA_PRECISION_F16] = "F16",
+        [DA_PRECISION_I8] = "I8",
+};
+
+static float decode_element(da_precision dtype, const uint8_t *p) {
+        uint32_t u;
+        uint16_t h;
+        float f;
+
+        switch (dtype) {
+        case DA_PRECISION_BF16:
+                memcpy(&h, p, 2);
+                return bf16_to_float(le16toh(h));
+        case DA_PRECISION_F16:
+                memcpy(&h, p, 2);
+                return half_to_float(le16toh(h));
+        case DA_PRECISION_I8:
+                return (float) (int8_t) *p;
+        default:
+                memcpy(&u, p, 4);
+                u = le32toh(u);
+                memcpy(&f, &u, 4);
+                return f;
+        }
+}
+
+static int load_tensor(tensor_slot *slot, json_object *desc, const uint8_t *data, size_t data_size,
+                       da_precision precision, da_error *err) {
         json_object *v, *shape, *off;
         uint64_t begin, end;
-        size_t n;
+        size_t n, width = da_precision_bytes(slot->dtype);
 
         if (!json_object_is_type(desc, json_type_object))
                 return da_error_set(err, -EBADMSG, "tensor '%s': header entry is not an object", slot->name);
         if (!json_object_object_get_ex(desc, "dtype", &v) || !json_object_is_type(v, json_type_string))
                 return da_error_set(err, -EBADMSG, "tensor '%s': dtype is missing", slot->name);
-        if (!streq(json_object_get_string(v), "F32"))
-                return da_error_set(err, -EBADMSG, "tensor '%s' has dtype %s, expected F32", slot->name,
-                                    json_object_get_string(v));
+        if (!streq(json_object_get_string(v), dtype_names[slot->dtype]))
+                return da_error_set(err, -EBADMSG, "tensor '%s' has dtype %s, expected %s (metadata field 'precision' is '%s')",
+                                    slot->name, json_object_get_string(v), dtype_names[slot->dtype],
+                                    da_precision_to_string(precision));
         if (!json_object_object_get_ex(desc, "shape", &shape) || !json_object_is_type(shape, json_type_array))
                 return da_error_set(err, -EBADMSG, "tensor '%s': shape is missing", slot->name);
         if (json_object_array_length(shape) != slot->dims)
@@ -470,17 +533,13 @@ static int load_tensor(tensor_slot *slot, json_object *desc, const uint8_t *data
         if (json_object_get_int64(json_object_array_get_idx(off, 0)) < 0 || begin > end || end > data_size)
                 return da_error_set(err, -EBADMSG, "tensor '%s': data offsets %" PRIu64 "..%" PRIu64
                                     " lie outside the %zu bytes of tensor data", slot->name, begin, end, data_size);
-        if (end - begin != n * sizeof(float))
+        if (end - begin != n * width)
                 return da_error_set(err, -EBADMSG, "tensor '%s': data offsets span %" PRIu64 " bytes, its shape needs %zu",
-                                    slot->name, end - begin, n * sizeof(float));
+                                    slot->name, end - begin, n * width);
 
         for (size_t i = 0; i < n; i++) {
-                uint32_t u;
-                float f;
+                float f = decode_element(slot->dtype, data + begin + i * width);
 
-                memcpy(&u, data + begin + i * 4, 4);
-                u = le32toh(u);
-                memcpy(&f, &u, 4);
                 if (!isfinite(f))
                         return da_error_set(err, -EBADMSG, "tensor '%s' holds %s at index %zu", slot->name,
                                             isnan(f) ? "NaN" : "Inf", i);
@@ -525,6 +584,38 @@ static int check_layout(tensor_slot *slots, unsigned n, size_t data_size, da_err
         }
         if (at != data_size)
                 return da_error_set(err, -EBADMSG, "%" PRIu64 " bytes trail the last tensor", (uint64_t) data_size - at);
+        return 0;
+}
+
+/* i8 weights were loaded as their integers q; the model holds q·scale */
+static int scale_rows(float *w, const float *scale, unsigned rows, unsigned cols, const char *name, unsigned l,
+                      da_error *err) {
+        for (unsigned r = 0; r < rows; r++) {
+                if (!(scale[r] >= 0))
+                        return da_error_set(err, -EBADMSG, "tensor 'lstm.%s_l%u.scale' is negative at index %u", name, l, r);
+                /* ±128 steps (an int8 may hold -128) must stay finite */
+                if (!isfinite(128.0f * scale[r]))
+                        return da_error_set(err, -EBADMSG, "tensor 'lstm.%s_l%u.scale' is too large at index %u", name, l, r);
+                for (unsigned c = 0; c < cols; c++)
+                        w[(size_t) r * cols + c] *= scale[r];
+        }
+        return 0;
+}
+
+static int apply_row_scales(da_model *m, da_error *err) {
+        unsigned H = m->arch.hidden;
+        int r;
+
+        for (unsigned l = 0; l < m->arch.layers; l++) {
+                da_lstm_layer *L = &m->layer[l];
+
+                r = scale_rows(L->w_ih, L->s_ih, 4 * H, L->in, "weight_ih", l, err);
+                if (r < 0)
+                        return r;
+                r = scale_rows(L->w_hh, L->s_hh, 4 * H, H, "weight_hh", l, err);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -592,7 +683,7 @@ int da_model_load_buffer(const void *buf, size_t size, da_model **ret, da_error 
                                 break;
                 if (i == n_slots)
                         return da_error_set(err, -EBADMSG, "tensor '%s' is not part of this architecture", key);
-                r = load_tensor(&slots[i], val, p + 8 + hlen, size - 8 - hlen, err);
+                r = load_tensor(&slots[i], val, p + 8 + hlen, size - 8 - hlen, m->precision, err);
                 if (r < 0)
                         return r;
         }
@@ -606,6 +697,11 @@ int da_model_load_buffer(const void *buf, size_t size, da_model **ret, da_error 
                 for (unsigned j = 0; j < arch.hidden; j++)
                         if (!(m->bn_var[j] >= 0))
                                 return da_error_set(err, -EBADMSG, "tensor 'batchnorm.running_var' is negative at index %u", j);
+        if (m->precision == DA_PRECISION_I8) {
+                r = apply_row_scales(m, err);
+                if (r < 0)
+                        return r;
+        }
 
         r = model_pack(m);
         if (r < 0)
@@ -655,6 +751,7 @@ static json_object *metadata_document(const da_model *m) {
         doc = json_object_new_object();
         arch = json_object_new_object();
         json_object_object_add(doc, "format_version", json_object_new_int(DA_MODEL_FORMAT_VERSION));
+        json_object_object_add(doc, "precision", json_object_new_string(da_precision_to_string(m->precision)));
         json_object_object_add(arch, "input_size", json_object_new_int((int) a->n_features));
         json_object_object_add(arch, "hidden_size", json_object_new_int((int) a->hidden));
         json_object_object_add(arch, "num_layers", json_object_new_int((int) a->layers));
@@ -749,6 +846,53 @@ static int write_all(int fd, const void *buf, size_t n) {
         return 0;
 }
 
+static void encode_element(da_precision dtype, float f, float scale, uint8_t *p) {
+        uint32_t u;
+        uint16_t h;
+
+        switch (dtype) {
+        case DA_PRECISION_BF16:
+                h = htole16(float_to_bf16(f));
+                memcpy(p, &h, 2);
+                break;
+        case DA_PRECISION_F16:
+                h = htole16(float_to_half(f));
+                memcpy(p, &h, 2);
+                break;
+        case DA_PRECISION_I8:
+                *p = (uint8_t) (int8_t) (scale > 0 ? nearbyintf(f / scale) : 0);
+                break;
+        default:
+                memcpy(&u, &f, 4);
+                u = htole32(u);
+                memcpy(p, &u, 4);
+        }
+}
+
+/* The row scales of an i8 matrix slot: its layer's s_ih or s_hh. */
+static const float *slot_scales(const tensor_slot *s, const da_lstm_layer *layer, unsigned n_layers) {
+        for (unsigned l = 0; l < n_layers; l++) {
+                if (s->dest == layer[l].w_ih)
+                        return layer[l].s_ih;
+                if (s->dest == layer[l].w_hh)
+                        return layer[l].s_hh;
+        }
+        return NULL;
+}
+
+static int write_tensor(int fd, const tensor_slot *s, const da_lstm_layer *layer, unsigned n_layers) {
+        size_t n = slot_elements(s), width = da_precision_bytes(s->dtype), cols = s->dims == 2 ? s->shape[1] : n;
+        const float *scale = s->dtype == DA_PRECISION_I8 ? slot_scales(s, layer, n_layers) : NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+
+        buf = malloc(n * width ?: 1);
+        if (!buf)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                encode_element(s->dtype, s->dest[i], scale ? scale[i / cols] : 0, buf + i * width);
+        return write_all(fd, buf, n * width);
+}
+
 int da_model_save(const da_model *m, const char *path, da_error *err) {
         _cleanup_(json_object_put_nullp) json_object *header = NULL, *doc = NULL;
         _cleanup_free_ char *tmp = NULL, *hbuf = NULL;
@@ -772,9 +916,9 @@ int da_model_save(const da_model *m, const char *path, da_error *err) {
         json_object_object_add(header, "__metadata__", meta);
         for (unsigned i = 0; i < n_slots; i++) {
                 json_object *t = json_object_new_object(), *shape = json_object_new_array(), *offs = json_object_new_array();
-                size_t bytes = slot_elements(&slots[i]) * sizeof(float);
+                size_t bytes = slot_elements(&slots[i]) * da_precision_bytes(slots[i].dtype);
 
-                json_object_object_add(t, "dtype", json_object_new_string("F32"));
+                json_object_object_add(t, "dtype", json_object_new_string(dtype_names[slots[i].dtype]));
                 for (unsigned d = 0; d < slots[i].dims; d++)
                         json_object_array_add(shape, json_object_new_int64(slots[i].shape[d]));
                 json_object_object_add(t, "shape", shape);
@@ -805,7 +949,7 @@ int da_model_save(const da_model *m, const char *path, da_error *err) {
         if (r >= 0)
                 r = write_all(fd, hbuf, padded);
         for (unsigned i = 0; r >= 0 && i < n_slots; i++)
-                r = write_all(fd, slots[i].dest, slot_elements(&slots[i]) * sizeof(float));
+                r = write_tensor(fd, &slots[i], m->layer, m->arch.layers);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && fchmod(fd, 0644) < 0)

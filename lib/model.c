@@ -25,6 +25,7 @@ unsigned model_head_in(const da_model *m) {
 static void packed_done(da_packed *p) {
         free(p->data);
         p->data = NULL;
+        packed_reduced_free(p);
 }
 
 static void model_unpack(da_model *m) {
@@ -51,6 +52,8 @@ da_model *da_model_free(da_model *m) {
                         free(m->layer[l].w_hh);
                         free(m->layer[l].b_ih);
                         free(m->layer[l].b_hh);
+                        free(m->layer[l].s_ih);
+                        free(m->layer[l].s_hh);
                 }
         free(m->layer);
         free(m->bn_weight);
@@ -262,6 +265,12 @@ int model_pack(da_model *m) {
                 if (r < 0)
                         goto fail;
                 r = pack_gates(L->w_hh, H, Hp, H, &P->hh);
+                if (r < 0)
+                        goto fail;
+                r = packed_reduce(&P->ih, m->precision, L->s_ih, H, Hp);
+                if (r < 0)
+                        goto fail;
+                r = packed_reduce(&P->hh, m->precision, L->s_hh, H, Hp);
                 if (r < 0)
                         goto fail;
                 P->bias = aligned_alloc0(4 * Hp);

@@ -13,6 +13,7 @@ typedef struct da_lstm_layer {
         float *w_hh;            /* 4H × H */
         float *b_ih;            /* 4H */
         float *b_hh;            /* 4H */
+        float *s_ih, *s_hh;     /* 4H row scales each, at DA_PRECISION_I8 only */
 } da_lstm_layer;
 
 /* GEMV panels: rows grouped by DA_PANEL, each group stored k-major so the
@@ -24,6 +25,12 @@ typedef struct da_lstm_layer {
 typedef struct da_packed {
         unsigned rows, rows_padded, cols;
         float *data;            /* rows_padded/DA_PANEL panels of cols × DA_PANEL */
+        /* The same panels at reduced precision, which the GEMV reads instead
+         * when set: bf16 with columns k, k+1 of a row sharing a 32-bit word
+         * (widened by a shift and a mask), f16 and i8 in data's layout. */
+        da_precision precision;
+        void *reduced;
+        float *scale;           /* i8: rows_padded row scales */
 } da_packed;
 
 typedef struct da_packed_layer {
@@ -47,6 +54,7 @@ struct da_model {
         da_scaling scaling;
         unsigned warmup;        /* frames, per-user scaling only */
 
+        da_precision precision; /* of the layers' w_ih and w_hh */
         da_lstm_layer *layer;   /* arch.layers */
         float *bn_weight, *bn_bias, *bn_mean, *bn_var; /* H each, when batchnorm */
         float bn_eps;
@@ -63,6 +71,15 @@ int model_alloc(const da_arch *arch, da_model **ret);
 int stream_scale_rows(da_scaling scaling, unsigned warmup, const float *median, const float *iqr, unsigned F,
                       float *rows, size_t n, size_t *ret_first);
 int model_pack(da_model *m);
+/* Scalar conversions of one weight; the rounding ones round to nearest even. */
+float bf16_to_float(uint16_t h);
+uint16_t float_to_bf16(float f);
+float half_to_float(uint16_t h);
+uint16_t float_to_half(float f);
+/* P's reduced panels at p from its float ones, whose values p holds exactly;
+ * i8 takes the row scales of the 4H gate rows in PyTorch order. */
+int packed_reduce(da_packed *P, da_precision p, const float *scales, unsigned H, unsigned Hp);
+void packed_reduced_free(da_packed *P);
 unsigned model_head_in(const da_model *m);
 unsigned model_hidden_padded(const da_model *m);
 void *aligned_alloc0(size_t n_floats);

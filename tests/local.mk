@@ -165,8 +165,8 @@ FUZZERS = tests/fuzz-hid-descriptor tests/fuzz-hid-recording tests/fuzz-model-fi
 fuzz_hid_sources = daemon/hid-descriptor.c daemon/hid-eyetracker.c daemon/hid-recording.c lib/channels.c lib/util.c
 fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c $(fuzz_hid_sources)
 fuzz_hid_recording_sources = tests/fuzz-hid-recording.c $(fuzz_hid_sources)
-fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/cpu.c lib/gemv.c lib/lstm.c lib/head.c \
-	lib/util.c lib/channels.c lib/method-names.c lib/aggregate.c
+fuzz_model_file_sources = tests/fuzz-model-file.c lib/model.c lib/model-file.c lib/precision.c lib/cpu.c lib/gemv.c \
+	lib/lstm.c lib/head.c lib/util.c lib/channels.c lib/method-names.c lib/aggregate.c
 EXTRA_DIST += tests/run-fuzz.sh tests/fuzz-corpus tests/fuzz-hid-descriptor.c tests/fuzz-hid-recording.c \
 	tests/fuzz-model-file.c tests/test-libfuzzer.sh
 CLEANFILES += $(FUZZERS)
@@ -349,6 +349,11 @@ EXTRA_DIST += tests/test-bus.sh
 TESTS += tests/test-events-daemon.sh
 EXTRA_DIST += tests/test-events-daemon.sh
 
+# Prometheus metrics: promtool on MetricsFile= and `deepactifctl metrics`;
+# real prometheus-node-exporter and prometheus on loopback ports.
+TESTS += tests/test-prometheus.sh
+EXTRA_DIST += tests/test-prometheus.sh
+
 # DeepACTIF end to end: traces against their definition, a planted model,
 # the bundled Robust Vision subjects through the library and `rank`.
 if HAVE_CHECK
@@ -358,6 +363,15 @@ endif
 tests_test_deepactif_SOURCES = tests/test-deepactif.c tests/test-util.h tests/test-util.c
 tests_test_deepactif_CFLAGS = $(TEST_CFLAGS)
 tests_test_deepactif_LDADD = $(TEST_LDADD)
+
+# Reduced-precision weights: conversions, kernels, files, agreement with f32.
+if HAVE_CHECK
+check_PROGRAMS += tests/test-precision
+TESTS += tests/test-precision
+endif
+tests_test_precision_SOURCES = tests/test-precision.c tests/test-util.h tests/test-util.c
+tests_test_precision_CFLAGS = $(TEST_CFLAGS)
+tests_test_precision_LDADD = $(TEST_LDADD)
 
 # `deepactifctl bench`: the JSON the performance figures are read from.
 if HAVE_CHECK

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* `deepactifctl bench`: the JSON array the performance goals are read from
- * has every benchmark for every hidden size, each a finite positive time;
+ * has every benchmark for every hidden size, each a finite positive time
+ * and the precision of its weights (the step and its read floor at each);
  * the table and its summary lines come without --json. Timings themselves
  * are not asserted (they are figures, not pass/fail). */
 
@@ -30,11 +31,12 @@ static char *run(const char *args) {
 }
 
 static const char *const every_size[] = { "lstm-step", "user-scaler", "weights-read", "lstm-window" };
+static const char *const every_precision[] = { "lstm-step", "weights-read" };
 static const char *const attributed[] = {
         "deepactif-window", "lstm-recording", "deepactif-recording", "ig-50", "deeplift",
 };
 
-static unsigned count(json_object *a, const char *name, unsigned hidden) {
+static unsigned count(json_object *a, const char *name, unsigned hidden, const char *precision) {
         unsigned n = 0;
 
         for (size_t i = 0; i < json_object_array_length(a); i++) {
@@ -42,6 +44,9 @@ static unsigned count(json_object *a, const char *name, unsigned hidden) {
 
                 ck_assert(json_object_object_get_ex(o, "name", &v));
                 if (!streq(json_object_get_string(v), name))
+                        continue;
+                ck_assert(json_object_object_get_ex(o, "precision", &v));
+                if (!streq(json_object_get_string(v), precision))
                         continue;
                 ck_assert(json_object_object_get_ex(o, "hidden", &v));
                 if ((unsigned) json_object_get_int(v) == hidden)
@@ -70,6 +75,7 @@ START_TEST(test_bench_json) {
                  * Robust Vision features */
                 health = streq(json_object_get_string(v), "input-health");
                 train = streq(json_object_get_string(v), "train-window");
+                ck_assert_int_eq(json_object_object_length(o), 6);
                 ck_assert(json_object_object_get_ex(o, "features", &v));
                 ck_assert_int_eq(json_object_get_int(v), health || train ? 38 : 40);
                 ck_assert(json_object_object_get_ex(o, "window", &v));
@@ -82,16 +88,23 @@ START_TEST(test_bench_json) {
                 unsigned hidden = (unsigned[]) { 64, 128, 1435 }[h];
 
                 for (size_t i = 0; i < ELEMENTSOF(every_size); i++)
-                        ck_assert_msg(count(a, every_size[i], hidden) == 1, "%s H=%u", every_size[i], hidden);
+                        ck_assert_msg(count(a, every_size[i], hidden, "f32") == 1, "%s H=%u", every_size[i], hidden);
+                for (size_t i = 0; i < ELEMENTSOF(every_precision); i++)
+                        for (size_t p = 1; p < ELEMENTSOF(precisions); p++)
+                                ck_assert_msg(count(a, every_precision[i], hidden, precisions[p]) == 1, "%s H=%u %s",
+                                              every_precision[i], hidden, precisions[p]);
                 for (size_t i = 0; i < ELEMENTSOF(attributed); i++)
-                        ck_assert_msg(count(a, attributed[i], hidden) == (hidden != 128), "%s H=%u", attributed[i],
-                                      hidden);
+                        ck_assert_msg(count(a, attributed[i], hidden, "f32") == (hidden != 128), "%s H=%u",
+                                      attributed[i], hidden);
         }
         ck_assert_uint_eq(count(a, "input-health", 0), 1);
         /* one training epoch at H = 32, 64 and 1435 */
         for (unsigned h = 0; h < 3; h++)
                 ck_assert_msg(count(a, "train-window", (unsigned[]) { 32, 64, 1435 }[h]) == 1, "train-window #%u", h);
         ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed) + 1 + 3);
+        ck_assert_uint_eq(json_object_array_length(a),
+                          3 * (ELEMENTSOF(every_size) + (ELEMENTSOF(precisions) - 1) * ELEMENTSOF(every_precision)) +
+                          2 * ELEMENTSOF(attributed));
         json_object_put(a);
 }
 END_TEST
@@ -103,7 +116,9 @@ START_TEST(test_bench_table) {
                 ck_abort_msg("%s is not built", CTL);
         out = run("");
         ck_assert_msg(strstr(out, "BENCHMARK") && strstr(out, "MEDIAN"), "%s", out);
-        ck_assert_msg(strstr(out, "H=128: a step multiplies 336 KiB of weights"), "%s", out);
+        ck_assert_msg(strstr(out, "H=128, f32: a step multiplies 336 KiB of weights"), "%s", out);
+        ck_assert_msg(strstr(out, "H=128, bf16: a step multiplies 168 KiB of weights"), "%s", out);
+        ck_assert_msg(strstr(out, "H=1435, i8: a step multiplies"), "%s", out);
         ck_assert_msg(strstr(out, "H=64: DeepACTIF's trace adds"), "%s", out);
         ck_assert_msg(strstr(out, "H=128: per-user scaling (online median/IQR of 40 features) adds"), "%s", out);
         ck_assert_msg(strstr(out, "H=1435: DeepACTIF's trace adds"), "%s", out);

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The library away from x86: libdeepactif cross-compiled for arm64 (no
 # AVX-512 or AVX2 variants there, only the generic vector kernels, which the
-# compiler maps to NEON), and the PyTorch fixtures, model-file and batch
-# kernel tests run on it under qemu-user. The H=1435 fixtures are left out:
+# compiler maps to NEON), and the PyTorch fixtures, model-file,
+# reduced-precision and batch kernel tests run on it under qemu-user. The H=1435 fixtures are left out:
 # emulated, they take minutes. Needs Debian's gcc-aarch64-linux-gnu and
 # qemu-user, and json-c, check and zlib for arm64 (dpkg --add-architecture
 # arm64; apt-get install libjson-c-dev:arm64 check:arm64 zlib1g-dev:arm64).
@@ -48,8 +48,11 @@ for f in "$srcdir"/tests/fixtures/lstm/*; do
         case $f in *-h1435-*) ;; *) ln -s "$f" "$tmp/src/fixtures/lstm/" ;; esac
 done
 
+# test-precision ranks a recording with the default model from contrib/
+ln -s "$srcdir/contrib" "$tmp/contrib"
+
 fail=0
-for t in test-lstm-torch test-model-file test-batch-kernels; do
+for t in test-lstm-torch test-model-file test-precision test-batch-kernels; do
         $cc "${cflags[@]}" -DTEST_SRCDIR="\"$tmp/src\"" -DTOP_BUILDDIR="\"$builddir\"" \
                 "$srcdir/tests/$t.c" "$srcdir/tests/test-util.c" "$tmp/libdeepactif.a" "${libs[@]}" -o "$tmp/$t"
         # Check's forked test cases hang under qemu-user; run them in-process.

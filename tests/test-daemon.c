@@ -465,6 +465,30 @@ START_TEST(test_replay_evemu) {
 }
 END_TEST
 
+/* --replay repeated: each recording is its own device, the same file twice
+ * gets a second name, every device reaches the store, and the daemon exits
+ * once the last one ends. */
+START_TEST(test_replay_several) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *log = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--replay", rv, "--replay", rv,
+                         "--speed", "max", "--model", model, "--database", db, "--config", config, NULL };
+
+        ck_assert_int_eq(run(argv, 60000), 0);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "Replay of 3 recording(s) finished"), "%s", log);
+        ck_assert_int_eq(db_count(db, "SELECT count(*) FROM devices WHERE name IN "
+                                      "('replay:P14-head.tsv', 'replay:P14-head.tsv#2', 'replay:P14-head.tsv#3')"), 3);
+        /* each device ranked the whole recording: the same number of windows */
+        ck_assert_int_eq(db_count(db, "SELECT count(DISTINCT m) FROM (SELECT max(s.windows) AS m FROM snapshots s "
+                                      "JOIN sessions x ON s.session_id = x.id GROUP BY x.device_id)"), 1);
+        ck_assert_int_gt(db_count(db, "SELECT min(s.windows) FROM snapshots s"), 0);
+}
+END_TEST
+
 /* GazeHid's Tracking Data report 0x10: the ID, an 8-byte µs timestamp, the
  * gaze point x, y and both eye positions x, y, z as s32 µm, 6 reserved s32. */
 #define GAZEHID_REPORT_SIZE 65
@@ -842,6 +866,20 @@ START_TEST(test_config_errors) {
         free(log);
         log = read_stderr();
         ck_assert_msg(strstr(log, "50-bad.conf:3: Invalid value for Aggregation=: 'median'"), "%s", log);
+
+        /* MetricsFile= must be absolute; Precision= one of the four. */
+        bad = "[Daemon]\nMetricsFile=deepactif.prom\n";
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for MetricsFile=: 'deepactif.prom'"), "%s", log);
+        bad = "[Daemon]\nPrecision=fp8\n";
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for Precision=: 'fp8'"), "%s", log);
 }
 END_TEST
 
@@ -855,6 +893,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_replay_robustvision);
         tcase_add_test(tc, test_replay_tobii);
         tcase_add_test(tc, test_full_database);
+        tcase_add_test(tc, test_replay_several);
         tcase_add_test(tc, test_replay_eyelink_unsupported);
         tcase_add_test(tc, test_replay_pupil);
         tcase_add_test(tc, test_replay_evemu);

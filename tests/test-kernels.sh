@@ -11,7 +11,7 @@ for k in avx2 baseline; do
                 continue
         fi
         echo "== DEEPACTIF_KERNELS=$k"
-        for t in test-lstm-torch test-batch-kernels test-backprop test-deeplift test-attribution test-deepactif; do
+        for t in test-lstm-torch test-precision test-batch-kernels test-backprop test-deeplift test-attribution test-deepactif; do
                 DEEPACTIF_KERNELS=$k "$top_builddir/tests/$t"
         done
 done
