@@ -32,6 +32,7 @@ static char *run(const char *args) {
 
 static const char *const every_size[] = { "lstm-step", "user-scaler", "weights-read", "lstm-window" };
 static const char *const every_precision[] = { "lstm-step", "weights-read" };
+static const char *const precisions[] = { "f32", "bf16", "f16", "i8" };
 static const char *const attributed[] = {
         "deepactif-window", "lstm-recording", "deepactif-recording", "ig-50", "deeplift",
 };
@@ -69,7 +70,7 @@ START_TEST(test_bench_json) {
                 json_object *o = json_object_array_get_idx(a, i), *v;
                 bool health, train;
 
-                ck_assert_int_eq(json_object_object_length(o), 5);
+                ck_assert_int_eq(json_object_object_length(o), 6);
                 ck_assert(json_object_object_get_ex(o, "name", &v));
                 /* the kernels on 40 random inputs; the per-frame health checks and training on the 38
                  * Robust Vision features */
@@ -97,14 +98,14 @@ START_TEST(test_bench_json) {
                         ck_assert_msg(count(a, attributed[i], hidden, "f32") == (hidden != 128), "%s H=%u",
                                       attributed[i], hidden);
         }
-        ck_assert_uint_eq(count(a, "input-health", 0), 1);
+        ck_assert_uint_eq(count(a, "input-health", 0, "f32"), 1);
         /* one training epoch at H = 32, 64 and 1435 */
         for (unsigned h = 0; h < 3; h++)
-                ck_assert_msg(count(a, "train-window", (unsigned[]) { 32, 64, 1435 }[h]) == 1, "train-window #%u", h);
-        ck_assert_uint_eq(json_object_array_length(a), 3 * ELEMENTSOF(every_size) + 2 * ELEMENTSOF(attributed) + 1 + 3);
+                ck_assert_msg(count(a, "train-window", (unsigned[]) { 32, 64, 1435 }[h], "f32") == 1,
+                              "train-window #%u", h);
         ck_assert_uint_eq(json_object_array_length(a),
                           3 * (ELEMENTSOF(every_size) + (ELEMENTSOF(precisions) - 1) * ELEMENTSOF(every_precision)) +
-                          2 * ELEMENTSOF(attributed));
+                          2 * ELEMENTSOF(attributed) + 1 + 3);
         json_object_put(a);
 }
 END_TEST
