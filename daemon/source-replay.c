@@ -3,9 +3,11 @@
 /*
  * Replays a recording through a da_reader as one device named
  * "replay:<file name>". At --speed max, frames go in batches from a defer
- * source, which yields to the event loop between batches so signals, the
- * watchdog and the flush timer keep being served; otherwise a timer fires
- * when the next frame is due at the recording's pace (times the factor).
+ * source of idle priority: a defer source stays pending, and at the default
+ * priority it would win every iteration over signals, varlink, D-Bus and
+ * the flush timer; at idle priority each batch runs only when nothing else
+ * is pending. Otherwise a timer fires when the next frame is due at the
+ * recording's pace (times the factor).
  */
 
 #include <errno.h>
@@ -237,9 +239,11 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
                 goto fail;
         }
 
-        if (m->options.speed == REPLAY_SPEED_MAX)
+        if (m->options.speed == REPLAY_SPEED_MAX) {
                 k = sd_event_add_defer(m->event, &r->source, on_batch, r);
-        else {
+                if (k >= 0)
+                        k = sd_event_source_set_priority(r->source, SD_EVENT_PRIORITY_IDLE);
+        } else {
                 k = sd_event_now(m->event, CLOCK_MONOTONIC, &r->start_mono_us);
                 if (k >= 0)
                         k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, r->start_mono_us, 0,
@@ -251,8 +255,13 @@ int replay_new(Manager *m, const char *path, da_recording_format format, Replay 
                 log_error_errno(k, "Failed to schedule the replay of '%s': %m", path);
                 goto fail;
         }
-        log_info("Replaying '%s' (%s) at %s speed.", path, da_recording_format_to_string(da_reader_format(r->reader)),
-                 m->options.speed == REPLAY_SPEED_MAX ? "maximum" : "recorded");
+        if (m->options.speed == REPLAY_SPEED_FACTOR)
+                log_info("Replaying '%s' (%s) at %g times the recorded speed.", path,
+                         da_recording_format_to_string(da_reader_format(r->reader)), m->options.speed_factor);
+        else
+                log_info("Replaying '%s' (%s) at %s speed.", path,
+                         da_recording_format_to_string(da_reader_format(r->reader)),
+                         m->options.speed == REPLAY_SPEED_MAX ? "maximum" : "recorded");
         *ret = &r->base;
         return 0;
 fail:

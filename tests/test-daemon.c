@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -66,6 +67,8 @@ static pid_t spawn(char *const argv[], const char *notify_socket, const char *wa
 
                 if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
                         _exit(126);
+                /* A failed check ends the test's process: the daemon goes too. */
+                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
                 unsetenv("NOTIFY_SOCKET");
                 unsetenv("WATCHDOG_USEC");
                 unsetenv("WATCHDOG_PID");
@@ -573,6 +576,49 @@ START_TEST(test_kill9_keeps_file_whole) {
 }
 END_TEST
 
+/* One varlink call on the socket at path: the reply (NUL excluded), or NULL
+ * when none came within timeout_ms (a failure detector, not a limit). */
+static char *varlink_call_once(const char *path, const char *message, int timeout_ms) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        uint64_t deadline = now_us(CLOCK_MONOTONIC) + (uint64_t) timeout_ms * 1000;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, size = 0;
+        int fd;
+
+        ck_assert_uint_lt(strlen(path), sizeof sa.sun_path);
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(fd, 0);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0 ||
+            send(fd, message, strlen(message) + 1, MSG_NOSIGNAL) != (ssize_t) strlen(message) + 1) {
+                close(fd);
+                return NULL;
+        }
+        for (;;) {
+                uint64_t now = now_us(CLOCK_MONOTONIC);
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                ssize_t k;
+
+                if (now >= deadline || poll(&p, 1, (int) ((deadline - now) / 1000) + 1) <= 0)
+                        break;
+                if (n == size) {
+                        size = size ? size * 2 : 65536;
+                        buf = realloc(buf, size);
+                        ck_assert_ptr_nonnull(buf);
+                }
+                k = recv(fd, buf + n, size - n, 0);
+                if (k <= 0)
+                        break;
+                n += (size_t) k;
+                if (memchr(buf, '\0', n)) {
+                        close(fd);
+                        return TAKE_PTR(buf);
+                }
+        }
+        close(fd);
+        return NULL;
+}
+
 static bool wait_log(const char *needle, int timeout_ms) {
         for (int waited = 0; waited <= timeout_ms; waited += 20) {
                 _cleanup_free_ char *log = read_stderr();
@@ -656,6 +702,52 @@ START_TEST(test_sighup_keeps_rankings) {
 }
 END_TEST
 
+/* --speed max with --loop never runs out of frames: the replay must still
+ * leave room for the flush timer, varlink callers and SIGTERM. */
+START_TEST(test_max_speed_loop_yields) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("RankingInterval=50ms\nFlushInterval=100ms\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *vl = tmp_path("varlink");
+        _cleanup_free_ char *sock = tmp_path("notify");
+        _cleanup_free_ char *reply = NULL, *log = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--varlink", vl, "--replay", rv, "--speed", "max", "--loop",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        int fd = notify_socket(sock), status;
+        pid_t pid = spawn(argv, sock, NULL);
+
+        ck_assert_msg(wait_notify(fd, "READY=1", 30000, NULL), "no READY=1");
+        ck_assert_msg(wait_for(db, "SELECT count(*) FROM snapshots", 1, 30000),
+                      "no snapshot flushed while replaying at maximum speed");
+        reply = varlink_call_once(vl, "{\"method\":\"io.deepactif.Daemon.GetStatus\"}", 30000);
+        ck_assert_msg(reply && strstr(reply, "\"state\""), "no answer to GetStatus: %s", reply ?: "(none)");
+        kill(pid, SIGTERM);
+        status = wait_exit(pid, 30000);
+        log = read_stderr();
+        ck_assert_msg(status == 0, "SIGTERM not served (status %d): %s", status, log);
+        check_integrity(db);
+        ck_assert_int_ge(db_count(db, "SELECT count(*) FROM snapshots"), 1);
+        ck_assert_msg(strstr(log, "at maximum speed"), "%s", log);
+        close(fd);
+}
+END_TEST
+
+START_TEST(test_speed_factor_logged) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *log = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--speed", "500",
+                         "--model", model, "--database", db, "--config", config, NULL };
+
+        ck_assert_int_eq(run(argv, 120000), 0);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "at 500 times the recorded speed") && !strstr(log, "at recorded speed"), "%s", log);
+}
+END_TEST
+
 START_TEST(test_config_errors) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -704,6 +796,14 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_ready_watchdog_sigterm);
         tcase_add_test(tc, test_kill9_keeps_file_whole);
         tcase_add_test(tc, test_sighup_keeps_rankings);
+        suite_add_tcase(s, tc);
+
+        /* Defects of issue 16, each run alone by CK_RUN_CASE=issue16. */
+        tc = tcase_create("issue16");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 180);
+        tcase_add_test(tc, test_max_speed_loop_yields);
+        tcase_add_test(tc, test_speed_factor_logged);
         suite_add_tcase(s, tc);
         return s;
 }
