@@ -424,6 +424,33 @@ void manager_varlink_ranking_changed(Manager *m, Device *d) {
                                        &(WatchEvent) { m, d });
 }
 
+/* Overflows and evictions say a client misbehaves or the limit is too
+ * small: worth a warning, but not one per client when many misbehave. */
+static void on_drop(VarlinkServer *s, VarlinkDrop why, uid_t uid, void *userdata) {
+        static uint64_t last_usec, suppressed;
+        Manager *m = userdata;
+        VarlinkStats st;
+        uint64_t now = 0;
+
+        if (why == VARLINK_DROP_IDLE) {
+                log_debug("Closed an idle varlink connection of UID %u.", (unsigned) uid);
+                return;
+        }
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (last_usec != 0 && now < last_usec + 10 * USEC_PER_SEC) {
+                suppressed++;
+                return;
+        }
+        last_usec = now;
+        varlink_server_get_stats(s, &st);
+        log_warning("Disconnected a varlink client of UID %u %s (%" PRIu64 " overflows, %" PRIu64
+                    " evictions so far; %" PRIu64 " similar messages suppressed).", (unsigned) uid,
+                    why == VARLINK_DROP_OVERFLOW ? "that did not read its replies" :
+                    "that was idle, to make room for a new one",
+                    st.overflows, st.evicted, suppressed);
+        suppressed = 0;
+}
+
 int manager_varlink_listen(Manager *m, const char *path) {
         _cleanup_(varlink_server_freep) VarlinkServer *s = NULL;
         int r;
@@ -438,6 +465,7 @@ int manager_varlink_listen(Manager *m, const char *path) {
                                }, m, &s);
         if (r < 0)
                 return log_oom();
+        varlink_server_set_drop_callback(s, on_drop, m);
         /* Group deepactif may read rankings, like on D-Bus. */
         r = varlink_server_listen_auto(s, path, 0660);
         if (r < 0)

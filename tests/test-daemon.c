@@ -733,6 +733,89 @@ START_TEST(test_max_speed_loop_yields) {
 }
 END_TEST
 
+static int varlink_connect_raw(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        ck_assert_int_ge(fd, 0);
+        strcpy(sa.sun_path, path);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        return fd;
+}
+
+/* utime + stime of pid in clock ticks, from /proc/PID/stat. */
+static uint64_t cpu_ticks(pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        unsigned long utime = 0, stime = 0;
+        char buf[4096], *p;
+        FILE *f;
+        size_t n;
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%d/stat", (int) pid), 0);
+        f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = 0;
+        p = strrchr(buf, ')');  /* the command name may hold spaces */
+        ck_assert_ptr_nonnull(p);
+        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+        return utime + stime;
+}
+
+/* Clients that send half a message, and more idle clients than there are
+ * slots: the daemon neither spins nor locks out the next caller. */
+START_TEST(test_hostile_varlink_clients) {
+        enum { PARTIAL = 5, IDLE = 300 };
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("RankingInterval=1s\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *vl = tmp_path("varlink");
+        _cleanup_free_ char *sock = tmp_path("notify");
+        _cleanup_free_ char *reply = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--varlink", vl, "--replay", rv, "--loop",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        int fd = notify_socket(sock), partial[PARTIAL], idle[IDLE];
+        uint64_t t0, t1, ticks0, ticks1;
+        double cpu_s, wall_s;
+        pid_t pid = spawn(argv, sock, NULL);
+
+        ck_assert_msg(wait_notify(fd, "READY=1", 30000, NULL), "no READY=1");
+        for (int i = 0; i < PARTIAL; i++) {
+                partial[i] = varlink_connect_raw(vl);
+                ck_assert_int_eq(send(partial[i], "{\"method\":", 10, MSG_NOSIGNAL), 10);
+        }
+        usleep(200000);
+        /* The daemon's share of one core while they wait: a spinning loop
+         * takes what the scheduler gives it (a third of a core on a loaded
+         * 2-core machine), a sleeping one about 1 %. */
+        ticks0 = cpu_ticks(pid);
+        t0 = now_us(CLOCK_MONOTONIC);
+        usleep(2000000);
+        ticks1 = cpu_ticks(pid);
+        t1 = now_us(CLOCK_MONOTONIC);
+        cpu_s = (double) (ticks1 - ticks0) / (double) sysconf(_SC_CLK_TCK);
+        wall_s = (double) (t1 - t0) / 1e6;
+        fprintf(stderr, "test-daemon: %.2f s CPU in %.2f s with %d half messages waiting\n", cpu_s, wall_s, PARTIAL);
+        ck_assert_msg(cpu_s < 0.1 * wall_s, "the daemon used %.2f s of CPU in %.2f s", cpu_s, wall_s);
+
+        for (int i = 0; i < IDLE; i++)
+                idle[i] = varlink_connect_raw(vl);
+        reply = varlink_call_once(vl, "{\"method\":\"io.deepactif.Daemon.GetStatus\"}", 30000);
+        ck_assert_msg(reply && strstr(reply, "\"state\"") && !strstr(reply, "error"),
+                      "a caller was locked out: %s", reply ?: "(no answer)");
+
+        for (int i = 0; i < IDLE; i++)
+                close(idle[i]);
+        for (int i = 0; i < PARTIAL; i++)
+                close(partial[i]);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 30000), 0);
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_speed_factor_logged) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -804,6 +887,7 @@ static Suite *suite(void) {
         tcase_set_timeout(tc, 180);
         tcase_add_test(tc, test_max_speed_loop_yields);
         tcase_add_test(tc, test_speed_factor_logged);
+        tcase_add_test(tc, test_hostile_varlink_clients);
         suite_add_tcase(s, tc);
         return s;
 }
