@@ -104,7 +104,7 @@ typedef enum stmt_id {
         _STMT_MAX,
 } stmt_id;
 
-#define QUERY_SNAPSHOTS(order)                                                          \
+#define QUERY_SNAPSHOTS(order, beyond)                                                  \
         "SELECT sn.id, sn.session_id, d.name, d.source, se.model, se.model_identity, "  \
         "sn.time_us, sn.method, sn.location, sn.aggregation, sn.windows, "              \
         "sn.frames_processed, sn.frames_dropped, sn.last_prediction "                   \
@@ -113,6 +113,7 @@ typedef enum stmt_id {
         "WHERE (?1 IS NULL OR d.name = ?1) AND (?2 IS NULL OR sn.method = ?2) "         \
         "AND (?3 IS NULL OR sn.location = ?3) AND (?4 IS NULL OR sn.aggregation = ?4) " \
         "AND sn.time_us >= ?5 AND sn.time_us <= ?6 "                                    \
+        "AND (?8 IS NULL OR (sn.time_us, sn.id) " beyond " (?8, ?9)) "                  \
         "ORDER BY sn.time_us " order ", sn.id " order " LIMIT ?7"
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -139,8 +140,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "frames_processed, frames_dropped, last_prediction) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         [STMT_SCORE_INSERT] = "INSERT INTO scores (snapshot_id, feature, score, rank) VALUES (?1, ?2, ?3, ?4)",
-        [STMT_QUERY_NEWEST] = QUERY_SNAPSHOTS("DESC"),
-        [STMT_QUERY_OLDEST] = QUERY_SNAPSHOTS("ASC"),
+        [STMT_QUERY_NEWEST] = QUERY_SNAPSHOTS("DESC", "<"),
+        [STMT_QUERY_OLDEST] = QUERY_SNAPSHOTS("ASC", ">"),
         [STMT_QUERY_SCORES] =
                 "SELECT sc.feature, sc.rank, sc.score, f.name FROM scores sc "
                 "LEFT JOIN session_features f ON f.session_id = ?2 AND f.feature = sc.feature "
@@ -1211,6 +1212,13 @@ static int walk(store *s, const store_query *q, int (*cb)(store_record **rec, vo
                 sqlite3_bind_int64(st, 5, clamp_i64(q->since_us));
                 sqlite3_bind_int64(st, 6, q->until_us > 0 ? clamp_i64(q->until_us) : INT64_MAX);
                 sqlite3_bind_int64(st, 7, q->limit > 0 ? clamp_i64(q->limit) : -1);
+                if (q->after) {
+                        sqlite3_bind_int64(st, 8, clamp_i64(q->after->time_us));
+                        sqlite3_bind_int64(st, 9, q->after->id);
+                } else {
+                        sqlite3_bind_null(st, 8);
+                        sqlite3_bind_null(st, 9);
+                }
 
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         _cleanup_(store_record_freep) store_record *rec = NULL;

@@ -237,8 +237,8 @@ tests_make_test_model_CFLAGS = $(TEST_CFLAGS)
 tests_make_test_model_LDADD = $(TEST_LDADD)
 
 tests_test_daemon_SOURCES = tests/test-daemon.c tests/test-util.h tests/test-util.c
-tests_test_daemon_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS)
-tests_test_daemon_LDADD = $(TEST_LDADD) $(SQLITE_LIBS)
+tests_test_daemon_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) -I$(top_srcdir)/daemon
+tests_test_daemon_LDADD = daemon/libstore.la $(TEST_LDADD) $(SQLITE_LIBS)
 
 # Data sets, the trainer and the scorer (bundled Robust Vision recordings).
 if HAVE_CHECK

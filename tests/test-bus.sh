@@ -105,6 +105,18 @@ for t in "--user" "--varlink $vl"; do
 done
 grep -q "State: running" <("$ctl" status --user) || fail "state is not running"
 
+# ---- one exporter: both transports stream the daemon's store-export.c ----
+check "export over D-Bus equals export over varlink"
+until_us=$(sqlite3 "file:$work/db.sqlite?mode=ro" "SELECT max(time_us) FROM snapshots")
+for f in csv json; do
+        $ctl export --user --format $f --until "$until_us" > "$work/export-bus.$f" || fail "export $f over D-Bus"
+        $ctl export --varlink "$vl" --format $f --until "$until_us" > "$work/export-vl.$f" || fail "export $f over varlink"
+        cmp -s "$work/export-bus.$f" "$work/export-vl.$f" || fail "the $f exports of the two transports differ"
+done
+head -1 "$work/export-bus.csv" | grep -q '^time_us,device,source,model,model_identity,' || fail "CSV header: $(head -1 "$work/export-bus.csv")"
+rows=$(sqlite3 "file:$work/db.sqlite?mode=ro" "SELECT count(*) FROM scores c JOIN snapshots s ON s.id = c.snapshot_id WHERE s.time_us <= $until_us")
+[ "$(($(wc -l < "$work/export-bus.csv") - 1))" -eq "$rows" ] || fail "CSV export has not one line per stored score ($rows)"
+
 # ---- the ranking shown equals what the store holds ----
 check "top equals the newest stored snapshot"
 $ctl top --user --json > "$work/top.json"

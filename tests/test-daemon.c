@@ -25,9 +25,12 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "store-export.h"
+#include "store.h"
 #include "test-util.h"
 
 #define DAEMON TOP_BUILDDIR "/daemon/deepactifd"
+#define CTL TOP_BUILDDIR "/client/deepactifctl"
 #define MAKE_MODEL TOP_BUILDDIR "/tests/make-test-model"
 
 static char *tmp;
@@ -816,6 +819,208 @@ START_TEST(test_hostile_varlink_clients) {
 }
 END_TEST
 
+/* A store written through the store's own API: n snapshots of one device
+ * whose name needs CSV quoting, F scores each, the first snapshot's
+ * prediction and one of its scores missing (NaN). */
+static void write_store(const char *path, unsigned n, unsigned F) {
+        char names[64][16];
+        const char *features[64];
+        double scores[64];
+        unsigned ranks[64];
+        store_session *se = NULL;
+        da_error err = {};
+        store *st = NULL;
+
+        ck_assert_uint_le(F, 64);
+        for (unsigned f = 0; f < F; f++) {
+                snprintf(names[f], sizeof names[f], "feature_%u", f);
+                features[f] = names[f];
+        }
+        ck_assert_msg(store_open(path, 0, &st, &err) == 0, "%s", err.message);
+        ck_assert_int_eq(store_session_begin(st, &(store_session_info) {
+                        .device = "replay:a,\"b\".tsv",
+                        .source = "replay",
+                        .model = "model.safetensors",
+                        .model_identity = "size:1,mtime:2",
+                        .started_us = 1000000,
+                        .n_features = F,
+                        .features = features,
+                }, &se), 0);
+        for (unsigned i = 0; i < n; i++) {
+                for (unsigned f = 0; f < F; f++) {
+                        scores[f] = (double) ((f * 7 + i) % F) / 3.0;
+                        ranks[(f + i) % F] = f + 1;
+                }
+                if (i == 0)
+                        scores[1] = NAN;
+                ck_assert_int_eq(store_append_snapshot(st, se, &(store_snapshot) {
+                                .time_us = 2000000 + (uint64_t) i * 1000,
+                                .method = "deepactif",
+                                .location = "input",
+                                .aggregation = "inv",
+                                .windows = i + 1,
+                                .frames_processed = i * 10,
+                                .last_prediction = i == 0 ? NAN : 0.5,
+                                .n_scores = F,
+                                .scores = scores,
+                                .ranks = ranks,
+                        }), 0);
+                if (i % 1000 == 999 || i + 1 == n)
+                        ck_assert_msg(store_flush(st, &err) >= 0, "%s", err.message);
+        }
+        store_session_end(st, se, 3000000 + (uint64_t) n * 1000);
+        ck_assert_msg(store_flush(st, &err) >= 0, "%s", err.message);
+        store_free(st);
+}
+
+/* What store_export() itself writes for the whole store, oldest first. */
+static char *reference_export(const char *path, store_export_format format) {
+        char *text = NULL;
+        size_t size = 0;
+        da_error err = {};
+        store *st = NULL;
+        FILE *f = open_memstream(&text, &size);
+
+        ck_assert_msg(store_open(path, STORE_READ_ONLY, &st, &err) == 0, "%s", err.message);
+        ck_assert_int_ge(store_export(st, &(store_query) { .oldest_first = true }, format, f, &err), 0);
+        ck_assert_int_eq(fclose(f), 0);
+        store_free(st);
+        return text;
+}
+
+/* Runs argv with stdout to out; its exit status. */
+static int run_to_file(char *const argv[], const char *out, int timeout_ms) {
+        pid_t pid = fork();
+
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+                if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+                        _exit(126);
+                execv(argv[0], argv);
+                _exit(127);
+        }
+        return wait_exit(pid, timeout_ms);
+}
+
+static char *slurp(const char *path) {
+        uint8_t *data = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(test_read_file(path, &data, &n), 0);
+        data = realloc(data, n + 1);
+        data[n] = 0;
+        return (char *) data;
+}
+
+/* Rankings and "continues" flags of a streamed varlink call, read to its end. */
+static unsigned varlink_stream_count(const char *path, const char *message, const char *key, unsigned *ret_parts) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0, size = 0;
+        unsigned total = 0, parts = 0;
+        int fd;
+
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_eq(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        ck_assert_int_eq(send(fd, message, strlen(message) + 1, MSG_NOSIGNAL), (ssize_t) strlen(message) + 1);
+        for (;;) {
+                char *nul = n ? memchr(buf, '\0', n) : NULL;
+                json_object *o, *p, *v;
+                bool more;
+                ssize_t k;
+
+                if (!nul) {
+                        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+                        if (n == size) {
+                                size = size ? size * 2 : 65536;
+                                buf = realloc(buf, size);
+                        }
+                        ck_assert_msg(poll(&pfd, 1, 60000) == 1, "no reply");
+                        k = recv(fd, buf + n, size - n, 0);
+                        ck_assert_msg(k > 0, "the daemon closed the stream after %u parts", parts);
+                        n += (size_t) k;
+                        continue;
+                }
+                o = json_tokener_parse(buf);
+                ck_assert_ptr_nonnull(o);
+                ck_assert_msg(!json_object_object_get_ex(o, "error", &v), "error: %s", buf);
+                ck_assert(json_object_object_get_ex(o, "parameters", &p));
+                ck_assert(json_object_object_get_ex(p, key, &v));
+                total += json_object_is_type(v, json_type_array) ? json_object_array_length(v) : 1;
+                parts++;
+                more = json_object_object_get_ex(o, "continues", &v) && json_object_get_boolean(v);
+                json_object_put(o);
+                memmove(buf, nul + 1, n - (size_t) (nul + 1 - buf));
+                n -= (size_t) (nul + 1 - buf);
+                if (!more)
+                        break;
+        }
+        close(fd);
+        *ret_parts = parts;
+        return total;
+}
+
+/* More snapshots than one reply holds: GetHistory streams them with "more"
+ * and refuses, with an error, to build a reply that does not fit; export
+ * is the store's exporter streamed (quoting, missing values, no cap). */
+START_TEST(test_long_history_and_export) {
+        enum { N = 12000, F = 40 };
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("Discover=no\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *vl = tmp_path("varlink");
+        _cleanup_free_ char *sock = tmp_path("notify");
+        _cleanup_free_ char *out = tmp_path("export.out");
+        _cleanup_free_ char *reply = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--varlink", vl, "--model", model, "--database", db,
+                         "--config", config, NULL };
+        int fd = notify_socket(sock);
+        unsigned parts = 0;
+        pid_t pid;
+
+        write_store(db, N, F);
+        pid = spawn(argv, sock, NULL);
+        ck_assert_msg(wait_notify(fd, "READY=1", 30000, NULL), "no READY=1");
+
+        /* Without "more": an answer, never a closed connection. */
+        reply = varlink_call_once(vl, "{\"method\":\"io.deepactif.Daemon.GetHistory\"}", 60000);
+        ck_assert_msg(reply, "GetHistory closed the connection without an answer");
+        ck_assert_msg(strstr(reply, "io.deepactif.Daemon.TooLarge"), "%.200s", reply);
+        ck_assert_uint_eq(varlink_stream_count(vl, "{\"method\":\"io.deepactif.Daemon.GetHistory\",\"more\":true}",
+                                               "rankings", &parts), 10000);
+        ck_assert_uint_gt(parts, 1);
+        ck_assert_uint_eq(varlink_stream_count(vl, "{\"method\":\"io.deepactif.Daemon.GetHistory\",\"more\":true,"
+                                               "\"parameters\":{\"limit\":250}}", "rankings", &parts), 250);
+
+        for (int format = 0; format < _STORE_EXPORT_MAX; format++) {
+                const char *name = store_export_format_to_string(format);
+                char *ctl[] = { (char *) CTL, "export", "--varlink", vl, "--format", (char *) name, NULL };
+                _cleanup_free_ char *want = reference_export(db, format), *got = NULL;
+
+                ck_assert_int_eq(run_to_file(ctl, out, 120000), 0);
+                got = slurp(out);
+                ck_assert_msg(streq(got, want), "%s export differs from the store's: %zu bytes, expected %zu",
+                              name, strlen(got), strlen(want));
+        }
+        /* The data asks for quoting and an empty field for the missing score. */
+        {
+                _cleanup_free_ char *want = reference_export(db, STORE_EXPORT_CSV);
+
+                ck_assert_ptr_nonnull(strstr(want, "\"replay:a,\"\"b\"\".tsv\""));
+                ck_assert_ptr_nonnull(strstr(want, ",1,feature_1,,"));
+        }
+
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 30000), 0);
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_speed_factor_logged) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -888,6 +1093,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_max_speed_loop_yields);
         tcase_add_test(tc, test_speed_factor_logged);
         tcase_add_test(tc, test_hostile_varlink_clients);
+        tcase_add_test(tc, test_long_history_and_export);
         suite_add_tcase(s, tc);
         return s;
 }
