@@ -1021,6 +1021,43 @@ START_TEST(test_long_history_and_export) {
 }
 END_TEST
 
+/* A FIFO named as the model: the reload refuses it and the daemon goes on
+ * (opening it would wait for a writer forever). */
+START_TEST(test_fifo_model_reload) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *fifo = tmp_path("fifo.safetensors");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *sock = tmp_path("notify");
+        _cleanup_free_ char *body = NULL, *config = NULL, *log = NULL;
+        int fd = notify_socket(sock), status;
+        pid_t pid;
+
+        ck_assert_int_ge(asprintf(&body, "Model=%s\nRankingInterval=100ms\n", model), 0);
+        config = write_config(body);
+        {
+                char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--loop",
+                                 "--database", db, "--config", config, NULL };
+
+                pid = spawn(argv, sock, NULL);
+        }
+        ck_assert_msg(wait_notify(fd, "READY=1", 30000, NULL), "no READY=1");
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        free(body);
+        free(config);
+        ck_assert_int_ge(asprintf(&body, "Model=%s\nRankingInterval=100ms\n", fifo), 0);
+        config = write_config(body);
+        kill(pid, SIGHUP);
+        ck_assert_msg(wait_notify(fd, "READY=1", 30000, NULL), "the reload did not finish");
+        kill(pid, SIGTERM);
+        status = wait_exit(pid, 30000);
+        log = read_stderr();
+        ck_assert_msg(status == 0, "status %d: %s", status, log);
+        ck_assert_msg(strstr(log, "not a regular file") && strstr(log, "keeping the previous"), "%s", log);
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_speed_factor_logged) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -1094,6 +1131,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_speed_factor_logged);
         tcase_add_test(tc, test_hostile_varlink_clients);
         tcase_add_test(tc, test_long_history_and_export);
+        tcase_add_test(tc, test_fifo_model_reload);
         suite_add_tcase(s, tc);
         return s;
 }
