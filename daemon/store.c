@@ -557,6 +557,28 @@ static int explain_cantopen(const char *path, bool read_only, int r, da_error *e
         return r;
 }
 
+/* Damaged pages found now, with a clear error, instead of by a query or a
+ * flush at some later moment. quick_check reads every page once. */
+static int quick_check(store *s, da_error *err) {
+        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        const char *result;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(st);
+        if ((rc & 0xff) == SQLITE_CORRUPT)
+                return da_error_set(err, -EUCLEAN, "%s is damaged (%s); move it away to start a new database, "
+                                    "or try sqlite3's .recover on a copy.", s->path, sqlite3_errmsg(s->db));
+        if (rc != SQLITE_ROW)
+                return sql_fail(s, err, rc, "Failed to check");
+        result = (const char *) sqlite3_column_text(st, 0);
+        if (!result || !streq(result, "ok"))
+                return da_error_set(err, -EUCLEAN, "%s is damaged (PRAGMA quick_check: %s); move it away to start "
+                                    "a new database, or try sqlite3's .recover on a copy.", s->path, result ?: "?");
+        return 0;
+}
+
 int store_open(const char *path, store_open_flags flags, store **ret, da_error *err) {
         _cleanup_(store_freep) store *s = NULL;
         int64_t version;
@@ -574,12 +596,17 @@ int store_open(const char *path, store_open_flags flags, store **ret, da_error *
         s->read_only = flags & STORE_READ_ONLY;
         s->queue_max = STORE_QUEUE_MAX_DEFAULT;
 
-        oflags = SQLITE_OPEN_NOMUTEX;
+        /* The link, not its target, is in the directory we were given:
+         * following it would write wherever whoever made it chose. */
+        oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
         oflags |= s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 #ifdef SQLITE_OPEN_EXRESCODE
         oflags |= SQLITE_OPEN_EXRESCODE;
 #endif
         rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+        if (rc != SQLITE_OK && s->db && sqlite3_extended_errcode(s->db) == SQLITE_CANTOPEN_SYMLINK)
+                return da_error_set(err, -ELOOP, "Refusing to open %s: it is a symbolic link; give the file's own path.",
+                                    path);
         if (rc != SQLITE_OK) {
                 r = sql_fail(s, err, rc, "Failed to open");
                 return (rc & 0xff) == SQLITE_CANTOPEN ? explain_cantopen(path, s->read_only, r, err) : r;
@@ -603,6 +630,12 @@ int store_open(const char *path, store_open_flags flags, store **ret, da_error *
                                     "%s has schema version %" PRIi64 ", expected %d; open it read-write once "
                                     "(start deepactifd) to migrate it.",
                                     path, version, STORE_SCHEMA_VERSION);
+
+        if (!s->read_only) {
+                r = quick_check(s, err);
+                if (r < 0)
+                        return r;
+        }
 
         r = set_pragmas(s, err);
         if (r < 0)
