@@ -2,6 +2,7 @@
 /* io.deepactif.Daemon over varlink, on the manager's state and store. */
 
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
 #include <sys/stat.h>
 
@@ -678,7 +679,14 @@ int manager_varlink_listen(Manager *m, const char *path) {
         if (r < 0)
                 return log_oom();
         varlink_server_set_drop_callback(s, on_drop, m);
-        /* Group deepactif may read rankings, like on D-Bus. */
+        /* Group deepactif may read rankings, like on D-Bus; started as root
+         * outside systemd (which sets SocketGroup=), we give it the group. */
+        if (geteuid() == 0) {
+                struct group *g = getgrnam("deepactif");
+
+                if (g)
+                        varlink_server_set_socket_group(s, g->gr_gid);
+        }
         r = varlink_server_listen_auto(s, path, 0660);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on the varlink socket '%s': %m%s", path,

@@ -88,6 +88,7 @@ struct VarlinkServer {
         int listen_fd;
         sd_event_source *listen_source;
         char *socket_path;              /* bound by us: unlinked by _free() */
+        gid_t socket_gid;
 
         Connection *connections;
         unsigned n_connections;
@@ -799,6 +800,7 @@ int varlink_server_new(sd_event *event, const VarlinkInterface *iface, const Var
                 s->info = *info;
         s->userdata = userdata;
         s->listen_fd = -1;
+        s->socket_gid = (gid_t) -1;
         s->max_clients = VARLINK_CLIENTS_MAX_DEFAULT;
         s->max_message = VARLINK_MESSAGE_MAX_DEFAULT;
         s->max_output = VARLINK_OUTPUT_MAX_DEFAULT;
@@ -865,6 +867,10 @@ void varlink_server_set_drop_callback(VarlinkServer *s, varlink_drop_fn fn, void
         s->drop_userdata = userdata;
 }
 
+void varlink_server_set_socket_group(VarlinkServer *s, gid_t gid) {
+        s->socket_gid = gid;
+}
+
 unsigned varlink_server_n_clients(const VarlinkServer *s) {
         return s->n_connections;
 }
@@ -908,6 +914,7 @@ int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode) 
         } sa = { .un.sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *p = NULL;
+        mode_t old_umask;
         int r;
 
         if (strlen(path) >= sizeof sa.un.sun_path)
@@ -925,9 +932,16 @@ int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode) 
                 return -errno;
         /* A socket left by a previous instance would make bind() fail. */
         (void) unlink(path);
-        if (bind(fd, &sa.sa, sizeof sa.un) < 0)
+        /* The file is created with mode (the umask of this single-threaded
+         * process is ours for the call), and nobody can connect before
+         * listen(), so the group is in place first too. */
+        old_umask = umask(~mode & 0777);
+        r = bind(fd, &sa.sa, sizeof sa.un);
+        umask(old_umask);
+        if (r < 0)
                 return -errno;
-        if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+        if ((s->socket_gid != (gid_t) -1 && fchownat(AT_FDCWD, path, (uid_t) -1, s->socket_gid, AT_SYMLINK_NOFOLLOW) < 0) ||
+            listen(fd, SOMAXCONN) < 0) {
                 r = -errno;
                 (void) unlink(path);
                 return r;

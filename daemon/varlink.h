@@ -108,8 +108,12 @@ void varlink_server_set_drop_callback(VarlinkServer *s, varlink_drop_fn fn, void
 
 /* Serves a listening socket; the server owns fd afterwards, even on failure. */
 int varlink_server_listen_fd(VarlinkServer *s, int fd);
+/* The group listen_path() gives the socket file ((gid_t) -1: the
+ * process's), set before the socket listens. */
+void varlink_server_set_socket_group(VarlinkServer *s, gid_t gid);
 /* Binds path (replacing a stale socket there) with mode, creating the
- * parent directory; the socket file is removed again by _free(). */
+ * parent directory; the socket file is removed again by _free(). The mode
+ * and group are in place before anyone can connect. */
 int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode);
 /* The socket systemd passed (sd_listen_fds, a stream socket bound to path
  * or the only one passed) when there is one, else listen_path(). */

@@ -611,6 +611,36 @@ START_TEST(test_idle_connections_make_room) {
 }
 END_TEST
 
+/* The socket file has its group and mode from the start, whatever the
+ * umask: nobody can connect while they would still be the defaults. */
+START_TEST(test_socket_group_and_mode) {
+        gid_t groups[64], gid = (gid_t) -1;
+        struct stat st;
+        mode_t old;
+        int n;
+
+        if (geteuid() == 0)
+                gid = 65534;
+        else {
+                n = getgroups(ELEMENTSOF(groups), groups);
+                for (int i = 0; i < n && gid == (gid_t) -1; i++)
+                        if (groups[i] != getegid())
+                                gid = groups[i];
+        }
+        if (gid == (gid_t) -1) {
+                fprintf(stderr, "test_socket_group_and_mode: group part skipped: not root and no second group\n");
+                gid = getegid();
+        }
+        varlink_server_set_socket_group(server, gid);
+        old = umask(0);
+        ck_assert_int_eq(varlink_server_listen_path(server, path, 0660), 0);
+        umask(old);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0660);
+        ck_assert_uint_eq(st.st_gid, gid);
+}
+END_TEST
+
 START_TEST(test_duplicate_key_refused) {
         VarlinkMessage m = {};
         const char *reason = NULL;
@@ -643,6 +673,7 @@ static Suite *varlink_suite(void) {
         tcase_add_test(tc, test_slow_reader_dropped);
         tcase_add_test(tc, test_idle_connections_make_room);
         tcase_add_test(tc, test_duplicate_key_refused);
+        tcase_add_test(tc, test_socket_group_and_mode);
         suite_add_tcase(s, tc);
         return s;
 }
