@@ -1058,6 +1058,38 @@ START_TEST(test_fifo_model_reload) {
 }
 END_TEST
 
+static unsigned count_in_log(const char *needle) {
+        _cleanup_free_ char *log = read_stderr();
+        unsigned n = 0;
+
+        for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
+                n++;
+        return n;
+}
+
+/* A full database and snapshots coming faster than anything drains them:
+ * the queue drops the oldest, and the log says so (not once per drop). */
+START_TEST(test_dropped_snapshots_logged) {
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("RankingInterval=10ms\nFlushInterval=100ms\nDatabaseMaxSize=48K\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--speed", "max", "--loop",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        uint64_t t0 = now_us(CLOCK_MONOTONIC);
+        unsigned n;
+        pid_t pid = spawn(argv, NULL, NULL);
+
+        ck_assert_msg(wait_log("ranking snapshots not written", 120000), "dropped snapshots were not reported");
+        usleep(1000000);
+        kill(pid, SIGTERM);
+        ck_assert_int_ge(wait_exit(pid, 30000), 0);
+        n = count_in_log("ranking snapshots not written");
+        /* once a minute at most (and once more at the final flush) */
+        ck_assert_uint_le(n, 2 + (now_us(CLOCK_MONOTONIC) - t0) / 60000000);
+}
+END_TEST
+
 START_TEST(test_speed_factor_logged) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -1132,6 +1164,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_hostile_varlink_clients);
         tcase_add_test(tc, test_long_history_and_export);
         tcase_add_test(tc, test_fifo_model_reload);
+        tcase_add_test(tc, test_dropped_snapshots_logged);
         suite_add_tcase(s, tc);
         return s;
 }
