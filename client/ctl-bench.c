@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* deepactifctl bench: median wall time of the library's kernels and of one
- * window's attribution by each method, on one core. */
+/* deepactifctl bench: median wall time of the library's kernels, of one
+ * window's attribution by each method and of the daemon's rolling ranking,
+ * on one core. */
 
 #include <getopt.h>
 #include <sched.h>
@@ -15,6 +16,9 @@ typedef struct bench_case {
 } bench_case;
 
 typedef void (*bench_fn)(void *userdata);
+
+/* --quick: each case runs once, to check that all run, not to time them. */
+static bool bench_quick;
 
 static double now_us(void) {
         struct timespec ts;
@@ -39,6 +43,8 @@ static double measure(bench_fn fn, void *userdata) {
 
         t0 = now_us();
         fn(userdata);
+        if (bench_quick)
+                return MAX(now_us() - t0, 1e-3);
         if (now_us() - t0 > 20000)
                 n = 7;
         for (; n == ELEMENTSOF(samples);) {
@@ -184,6 +190,55 @@ static const bench_case *find_case(const bench_case *cases, size_t n, const char
         return NULL;
 }
 
+#define BENCH_ROLLING_WINDOWS 1000u
+
+typedef struct rolling_bench {
+        da_rolling *rolling;
+        float *traces;          /* 64 windows' traces, pushed in turn */
+        double scores[BENCH_FEATURES];
+        size_t next;
+} rolling_bench;
+
+static void run_rolling_push(void *userdata) {
+        rolling_bench *b = userdata;
+
+        (void) da_rolling_push(b->rolling, b->traces + (b->next++ % 64) * BENCH_FEATURES);
+}
+
+static void run_rolling_scores(void *userdata) {
+        rolling_bench *b = userdata;
+
+        (void) da_rolling_scores(b->rolling, DA_AGG_INV, b->scores);
+}
+
+/* What the daemon does per window and per snapshot: one push into the
+ * rolling moments of the last 1000 windows (amortised over the re-summation
+ * at each wrap), and the INV scores from them. */
+static int bench_rolling(bench_case *cases, size_t *n) {
+        _cleanup_free_ float *traces = malloc(64 * BENCH_FEATURES * sizeof(float));
+        rolling_bench b = { .traces = traces };
+        uint32_t x = 3;
+        int r;
+
+        if (!traces)
+                return -ENOMEM;
+        for (size_t k = 0; k < 64 * BENCH_FEATURES; k++) {
+                x = x * 1664525u + 1013904223u;
+                traces[k] = (float) (x >> 8) / (float) (1u << 24);
+        }
+        r = da_rolling_new(BENCH_FEATURES, BENCH_ROLLING_WINDOWS, &b.rolling);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < BENCH_ROLLING_WINDOWS; k++)
+                run_rolling_push(&b);
+        cases[(*n)++] = (bench_case) { "rolling-push", 0, BENCH_FEATURES, BENCH_ROLLING_WINDOWS,
+                                       measure(run_rolling_push, &b) };
+        cases[(*n)++] = (bench_case) { "rolling-scores", 0, BENCH_FEATURES, BENCH_ROLLING_WINDOWS,
+                                       measure(run_rolling_scores, &b) };
+        da_rolling_free(b.rolling);
+        return 0;
+}
+
 /* The LSTM kernels for every hidden size; with attribute, one window's
  * DeepACTIF gate trace, IG-50 and DeepLIFT with default options too. */
 static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) {
@@ -253,6 +308,7 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
 int verb_bench(int argc, char **argv) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
+                { "quick", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -268,9 +324,13 @@ int verb_bench(int argc, char **argv) {
                 case 'j':
                         json = true;
                         break;
+                case 'q':
+                        bench_quick = true;
+                        break;
                 case 'h':
-                        printf(_("Usage: deepactifctl bench [--json]\n"
-                                 "Median microseconds per call, one core, random weights, 40 features.\n"));
+                        printf(_("Usage: deepactifctl bench [--json] [--quick]\n"
+                                 "Median microseconds per call, one core, random weights, 40 features.\n"
+                                 "--quick runs each case once: that all run, not how fast.\n"));
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
@@ -286,6 +346,9 @@ int verb_bench(int argc, char **argv) {
                 if (r < 0)
                         return ctl_fail(_("Failed to run the LSTM benchmark: %s"), strerror(-r));
         }
+        r = bench_rolling(cases, &n);
+        if (r < 0)
+                return ctl_fail(_("Failed to run the rolling ranking benchmark: %s"), strerror(-r));
 
         if (json) {
                 _cleanup_(json_object_putp_nullp) json_object *a = json_object_new_array();
@@ -304,6 +367,8 @@ int verb_bench(int argc, char **argv) {
                 return EXIT_SUCCESS;
         }
 
+        if (bench_quick)
+                printf(_("(--quick: each case ran once; these times are not figures)\n"));
         printf("%-20s %7s %9s %7s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"), _("MEDIAN µs"));
         for (size_t i = 0; i < n; i++)
                 printf("%-20s %7u %9u %7u %12.3f\n", cases[i].name, cases[i].hidden, cases[i].features,

@@ -17,7 +17,7 @@ packages=(
         build-essential autoconf automake libtool autopoint gettext pkgconf
         libevdev-dev libsystemd-dev libsqlite3-dev libjson-c-dev libinih-dev
         libevemu-dev zlib1g-dev check
-        clang dbus sqlite3 mandoc systemd qemu-system-x86 bash-completion
+        clang dbus sqlite3 mandoc systemd udev qemu-system-x86 bash-completion
 )
 # Only for the package test (tests/test-packages.sh), which CI runs.
 [ "${CI:-}" = true ] && packages+=(debhelper lintian rpm fakeroot)

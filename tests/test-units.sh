@@ -14,9 +14,9 @@ srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 builddir=${top_builddir:-$srcdir}
 max_exposure=2.5
 
-for tool in systemd-analyze systemd-hwdb systemd-sysusers systemd-tmpfiles; do
-        if ! command -v "$tool" >/dev/null; then
-                echo "SKIP: $tool is not installed (apt-get install systemd)"
+for tool in systemd-analyze:systemd systemd-hwdb:udev systemd-sysusers:systemd systemd-tmpfiles:systemd; do
+        if ! command -v "${tool%%:*}" >/dev/null; then
+                echo "SKIP: ${tool%%:*} is not installed (apt-get install ${tool#*:})"
                 exit 77
         fi
 done
