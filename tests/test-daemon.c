@@ -12,6 +12,7 @@
  * last RollingWindows windows, instead of da_stream and da_rolling.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -1087,6 +1088,91 @@ START_TEST(test_dropped_snapshots_logged) {
 }
 END_TEST
 
+static unsigned count_fds(pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        struct dirent *de;
+        unsigned n = 0;
+        DIR *d;
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%d/fd", (int) pid), 0);
+        d = opendir(path);
+        ck_assert_ptr_nonnull(d);
+        while ((de = readdir(d)))
+                n += de->d_name[0] != '.';
+        closedir(d);
+        return n;
+}
+
+static long rss_kib(pid_t pid) {
+        _cleanup_free_ char *path = NULL;
+        char line[256];
+        long kib = -1;
+        FILE *f;
+
+        ck_assert_int_ge(asprintf(&path, "/proc/%d/status", (int) pid), 0);
+        f = fopen(path, "re");
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
+/* Watchers that never read, while rankings come as fast as the replay
+ * makes them: each costs at most its bounded queue, then it is
+ * disconnected, logged, and its connection freed. */
+START_TEST(test_watchers_that_never_read) {
+        enum { WATCHERS = 30 };
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("RankingInterval=10ms\nFlushInterval=1s\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *vl = tmp_path("varlink");
+        _cleanup_free_ char *sock = tmp_path("notify");
+        _cleanup_free_ char *reply = NULL;
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--varlink", vl, "--replay", rv, "--speed", "max", "--loop",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        const char *watch = "{\"method\":\"io.deepactif.Daemon.Watch\",\"more\":true}";
+        int fd = notify_socket(sock), w[WATCHERS], small = 4096;
+        unsigned base, fds = 0;
+        long rss, peak = 0;
+        pid_t pid = spawn(argv, sock, NULL);
+
+        ck_assert_msg(wait_notify(fd, "READY=1", 30000, NULL), "no READY=1");
+        base = count_fds(pid);
+        for (int i = 0; i < WATCHERS; i++) {
+                w[i] = varlink_connect_raw(vl);
+                ck_assert_int_eq(setsockopt(w[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+                ck_assert_int_eq(send(w[i], watch, strlen(watch) + 1, MSG_NOSIGNAL), (ssize_t) strlen(watch) + 1);
+        }
+        ck_assert_msg(wait_log("that did not read its replies", 120000), "no slow watcher was disconnected");
+        /* All of them go, and their connections with them. */
+        for (int i = 0; i < 1200; i++) {
+                rss = rss_kib(pid);
+                peak = MAX(peak, rss);
+                fds = count_fds(pid);
+                if (fds <= base)
+                        break;
+                usleep(100000);
+        }
+        fprintf(stderr, "test-daemon: %d watchers that never read: peak RSS %ld KiB, %u descriptors open "
+                "(%u before)\n", WATCHERS, peak, fds, base);
+        ck_assert_msg(fds <= base, "%u descriptors open, %u before the watchers", fds, base);
+        /* Each may have cost its queue's bound (VARLINK_OUTPUT_MAX_DEFAULT,
+         * 4 MiB) at most, not more. */
+        ck_assert_int_lt(peak, 64 * 1024 + WATCHERS * 4 * 1024);
+        reply = varlink_call_once(vl, "{\"method\":\"io.deepactif.Daemon.GetStatus\"}", 30000);
+        ck_assert_msg(reply && strstr(reply, "\"state\""), "%s", reply ?: "(no answer)");
+
+        for (int i = 0; i < WATCHERS; i++)
+                close(w[i]);
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 30000), 0);
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_speed_factor_logged) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -1162,6 +1248,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_long_history_and_export);
         tcase_add_test(tc, test_fifo_model_reload);
         tcase_add_test(tc, test_dropped_snapshots_logged);
+        tcase_add_test(tc, test_watchers_that_never_read);
         suite_add_tcase(s, tc);
         return s;
 }
