@@ -92,11 +92,13 @@ const char varlink_manager_description[] =
 
 #define ERROR(name) VARLINK_INTERFACE "." name
 #define HISTORY_MAX 10000
-/* Rankings per reply of a streamed GetHistory, snapshots per Export part. */
+/* Rankings per reply of a streamed GetHistory (~3.5 KiB each with 40
+ * features), snapshots per Export part (one CSV line per score): each part
+ * well below the output bound of a connection (VARLINK_OUTPUT_MAX_DEFAULT). */
 #define PAGE_SNAPSHOTS 100
-/* What one reply may hold: well below the output bound of a connection
- * (VARLINK_OUTPUT_MAX_DEFAULT) and the 16 MiB other varlink clients take. */
-#define REPLY_BYTES_MAX (2u * 1024u * 1024u)
+#define EXPORT_PART_SNAPSHOTS 25
+/* What one reply without "more" may hold: half the output bound. */
+#define REPLY_BYTES_MAX (VARLINK_OUTPUT_MAX_DEFAULT / 2)
 
 /* ---- parameters --------------------------------------------------------- */
 
@@ -488,7 +490,7 @@ static void export_drain(VarlinkCall *call, void *userdata) {
                 (void) error_one(call, ERROR("Failed"), "reason", strerror(errno));
                 return;
         }
-        r = store_exporter_next(e->exporter, PAGE_SNAPSHOTS, f, &err);
+        r = store_exporter_next(e->exporter, EXPORT_PART_SNAPSHOTS, f, &err);
         if (fclose(f) != 0 && r >= 0)
                 r = -ENOMEM;
         if (r < 0) {

@@ -30,7 +30,7 @@
 #define VARLINK_CLIENTS_MAX_DEFAULT 256u
 /* A client that reads slower than we write is disconnected once this much
  * waits for it: a bound on what each connection may cost. */
-#define VARLINK_OUTPUT_MAX_DEFAULT (4u * 1024u * 1024u)
+#define VARLINK_OUTPUT_MAX_DEFAULT (1024u * 1024u)
 /* A connection without a pending call is closed after this long without
  * traffic; when all slots are taken, the longest idle one makes room. */
 #define VARLINK_IDLE_TIMEOUT_USEC_DEFAULT (60u * 1000000u)
