@@ -152,7 +152,7 @@ int verb_attribute(int argc, char **argv) {
                                 err.message[0] ? err.message : strerror(-r));
 
         if (json) {
-                _cleanup_(json_object_putp_nullp) json_object *o = json_object_new_object();
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
                 json_object *rows = json_object_new_array();
 
                 json_object_object_add(o, "method", json_object_new_string(da_method_to_string(method)));

@@ -351,7 +351,7 @@ int verb_bench(int argc, char **argv) {
                 return ctl_fail(_("Failed to run the rolling ranking benchmark: %s"), strerror(-r));
 
         if (json) {
-                _cleanup_(json_object_putp_nullp) json_object *a = json_object_new_array();
+                _cleanup_(json_object_putp) json_object *a = json_object_new_array();
 
                 for (size_t i = 0; i < n; i++) {
                         json_object *o = json_object_new_object();

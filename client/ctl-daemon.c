@@ -15,12 +15,8 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "names.h"
 
-#define BUS_NAME "io.deepactif.Daemon1"
-#define BUS_PATH "/io/deepactif/Daemon1"
-#define BUS_MANAGER "io.deepactif.Daemon1.Manager"
-#define BUS_DEVICE "io.deepactif.Daemon1.Device"
-#define VARLINK_IFACE "io.deepactif.Daemon"
 #define BAR_WIDTH 30
 
 typedef struct Options {
@@ -97,7 +93,7 @@ static int varlink_connect(Client *c) {
 }
 
 static int varlink_send(Client *c, const char *method, json_object *params, bool more) {
-        _cleanup_(json_object_putp_nullp) json_object *m = json_object_new_object();
+        _cleanup_(json_object_putp) json_object *m = json_object_new_object();
         const char *text;
         size_t n;
 
@@ -146,7 +142,7 @@ static int varlink_recv(Client *c, json_object **ret) {
 
 /* The reply's parameters, or a printed failure. */
 static int varlink_call(Client *c, const char *step, const char *method, json_object *params, json_object **ret) {
-        _cleanup_(json_object_putp_nullp) json_object *reply = NULL;
+        _cleanup_(json_object_putp) json_object *reply = NULL;
         int r;
 
         r = varlink_send(c, method, params, false);
@@ -224,12 +220,12 @@ static int op_status(Client *c, json_object **ret) {
         int r;
 
         if (c->o->varlink)
-                return varlink_call(c, _("Reading the daemon's status"), VARLINK_IFACE ".GetStatus", NULL, ret);
-        r = sd_bus_get_property_string(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "Version", &e, &version);
+                return varlink_call(c, _("Reading the daemon's status"), VARLINK_INTERFACE ".GetStatus", NULL, ret);
+        r = sd_bus_get_property_string(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Version", &e, &version);
         if (r >= 0)
-                r = sd_bus_get_property_string(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "State", &e, &state);
+                r = sd_bus_get_property_string(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "State", &e, &state);
         if (r >= 0)
-                r = sd_bus_get_property_trivial(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "APIVersion", &e, 'u', &api);
+                r = sd_bus_get_property_trivial(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "APIVersion", &e, 'u', &api);
         if (r < 0)
                 return fail_bus(c->o, _("Reading the daemon's status"), &e, r), r;
         o = json_object_new_object();
@@ -248,14 +244,14 @@ static int op_devices(Client *c, json_object **ret) {
         int supported, r;
 
         if (c->o->varlink) {
-                r = varlink_call(c, step, VARLINK_IFACE ".ListDevices", NULL, &p);
+                r = varlink_call(c, step, VARLINK_INTERFACE ".ListDevices", NULL, &p);
                 if (r < 0)
                         return r;
                 *ret = json_object_get(json_object_object_get(p, "devices"));
                 json_object_put(p);
                 return 0;
         }
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "ListDevices", &e, &reply, NULL);
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "ListDevices", &e, &reply, NULL);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssbo)");
         if (r < 0)
@@ -266,10 +262,10 @@ static int op_devices(Client *c, json_object **ret) {
                 uint64_t processed = 0, dropped = 0, updated = 0;
                 double prediction = NAN;
 
-                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE, "FramesProcessed", NULL, 't', &processed);
-                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE, "FramesDropped", NULL, 't', &dropped);
-                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE, "LastPrediction", NULL, 'd', &prediction);
-                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE, "UpdatedAt", NULL, 't', &updated);
+                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "FramesProcessed", NULL, 't', &processed);
+                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "FramesDropped", NULL, 't', &dropped);
+                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "LastPrediction", NULL, 'd', &prediction);
+                (void) sd_bus_get_property_trivial(c->bus, BUS_NAME, path, BUS_DEVICE_INTERFACE, "UpdatedAt", NULL, 't', &updated);
                 json_object_object_add(d, "name", json_object_new_string(name));
                 json_object_object_add(d, "source", json_object_new_string(source));
                 json_object_object_add(d, "supported", json_object_new_boolean(supported));
@@ -298,14 +294,14 @@ static int op_ranking(Client *c, json_object **ret) {
                         json_object_object_add(p, "method", json_object_new_string(c->o->method));
                 if (c->o->top_k)
                         json_object_object_add(p, "topK", json_object_new_uint64(c->o->top_k));
-                r = varlink_call(c, step, VARLINK_IFACE ".GetRanking", p, &p);
+                r = varlink_call(c, step, VARLINK_INTERFACE ".GetRanking", p, &p);
                 if (r < 0)
                         return r;
                 *ret = json_object_get(json_object_object_get(p, "ranking"));
                 json_object_put(p);
                 return 0;
         }
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "GetRanking", &e, &reply, "ssu",
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "GetRanking", &e, &reply, "ssu",
                                c->o->device ?: "", c->o->method ?: "", c->o->top_k);
         if (r < 0)
                 return fail_bus(c->o, step, &e, r), r;
@@ -327,10 +323,10 @@ static int op_history(Client *c, json_object **ret) {
                 json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
                 json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
                 /* In parts: a long history does not fit in one reply. */
-                r = varlink_send(c, VARLINK_IFACE ".GetHistory", p, true);
+                r = varlink_send(c, VARLINK_INTERFACE ".GetHistory", p, true);
                 a = json_object_new_array();
                 while (r >= 0) {
-                        _cleanup_(json_object_putp_nullp) json_object *m = NULL;
+                        _cleanup_(json_object_putp) json_object *m = NULL;
                         json_object *part;
 
                         r = varlink_recv(c, &m);
@@ -354,7 +350,7 @@ static int op_history(Client *c, json_object **ret) {
                 *ret = a;
                 return 0;
         }
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "GetHistory", &e, &reply, "sttu",
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "GetHistory", &e, &reply, "sttu",
                                c->o->device ?: "", c->o->since, c->o->until, 0);
         if (r >= 0)
                 r = sd_bus_message_enter_container(reply, 'a', "(ssssstua(sud))");
@@ -379,11 +375,11 @@ static int op_reload(Client *c) {
         int r;
 
         if (c->o->varlink) {
-                r = varlink_call(c, step, VARLINK_IFACE ".Reload", NULL, &p);
+                r = varlink_call(c, step, VARLINK_INTERFACE ".Reload", NULL, &p);
                 json_object_put(p);
                 return r;
         }
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "Reload", &e, NULL, NULL);
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Reload", &e, NULL, NULL);
         if (r < 0)
                 return fail_bus(c->o, step, &e, r), r;
         return 0;
@@ -580,9 +576,9 @@ static int op_export(Client *c) {
                         json_object_object_add(p, "device", json_object_new_string(c->o->device));
                 json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
                 json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
-                r = varlink_send(c, VARLINK_IFACE ".Export", p, true);
+                r = varlink_send(c, VARLINK_INTERFACE ".Export", p, true);
                 while (r >= 0) {
-                        _cleanup_(json_object_putp_nullp) json_object *m = NULL;
+                        _cleanup_(json_object_putp) json_object *m = NULL;
                         json_object *data;
 
                         r = varlink_recv(c, &m);
@@ -600,7 +596,7 @@ static int op_export(Client *c) {
                 return r < 0 ? r : (fflush(stdout) == 0 ? 0 : -EIO);
         }
 
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_PATH, BUS_MANAGER, "Export", &e, &reply, "sstt", c->o->format,
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Export", &e, &reply, "sstt", c->o->format,
                                c->o->device ?: "", c->o->since, c->o->until);
         if (r >= 0)
                 r = sd_bus_message_read(reply, "h", &fd);
@@ -624,7 +620,7 @@ static int op_export(Client *c) {
 static int watch(Client *c, const Options *o);
 
 int verb_daemon(int argc, char **argv) {
-        _cleanup_(json_object_putp_nullp) json_object *out = NULL;
+        _cleanup_(json_object_putp) json_object *out = NULL;
         Options o = { .format = "csv" };
         Client c;
         int r;
@@ -726,7 +722,7 @@ static int on_ranking_changed(sd_bus_message *m, void *userdata, sd_bus_error *r
         uint64_t time;
         int r;
 
-        if (sd_bus_path_decode(sd_bus_message_get_path(m), BUS_PATH "/device", &device) <= 0)
+        if (sd_bus_path_decode(sd_bus_message_get_path(m), BUS_MANAGER_PATH "/device", &device) <= 0)
                 return 0;
         if (w->o->device && !streq(w->o->device, device))
                 return 0;
@@ -760,9 +756,9 @@ static int watch(Client *c, const Options *o) {
                         json_object_object_add(p, "device", json_object_new_string(o->device));
                 if (o->top_k)
                         json_object_object_add(p, "topK", json_object_new_uint64(o->top_k));
-                r = varlink_send(c, VARLINK_IFACE ".Watch", p, true);
+                r = varlink_send(c, VARLINK_INTERFACE ".Watch", p, true);
                 while (r >= 0 && (o->count == 0 || w.seen < o->count)) {
-                        _cleanup_(json_object_putp_nullp) json_object *reply = NULL;
+                        _cleanup_(json_object_putp) json_object *reply = NULL;
 
                         r = varlink_recv(c, &reply);
                         if (r < 0)
@@ -774,12 +770,12 @@ static int watch(Client *c, const Options *o) {
                 return r;
         }
 
-        r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, NULL, BUS_DEVICE, "RankingChanged", on_ranking_changed, &w);
+        r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, NULL, BUS_DEVICE_INTERFACE, "RankingChanged", on_ranking_changed, &w);
         if (r < 0)
                 return fail_bus(o, _("Subscribing to RankingChanged"), NULL, r), r;
         /* Fail early, naming the fix, when the daemon is not there. */
         {
-                _cleanup_(json_object_putp_nullp) json_object *status = NULL;
+                _cleanup_(json_object_putp) json_object *status = NULL;
 
                 r = op_status(c, &status);
                 if (r < 0)

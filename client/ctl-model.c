@@ -50,7 +50,7 @@ static int model_info(const char *path, bool json) {
         a = da_model_arch(m);
 
         if (json) {
-                _cleanup_(json_object_putp_nullp) json_object *o = model_json(m, path);
+                _cleanup_(json_object_putp) json_object *o = model_json(m, path);
 
                 ctl_print_json(o);
                 return EXIT_SUCCESS;
@@ -158,7 +158,7 @@ int verb_predict(int argc, char **argv) {
                 return ctl_fail(_("Failed to run the model: %s"), strerror(-r));
 
         if (json) {
-                _cleanup_(json_object_putp_nullp) json_object *o = json_object_new_object();
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
                 json_object *p = json_object_new_array();
 
                 for (unsigned k = 0; k < a->outputs; k++)

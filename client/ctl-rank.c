@@ -241,7 +241,7 @@ static int rank(const rank_args *a) {
         cost = now_s() - t0;
 
         if (a->json) {
-                _cleanup_(json_object_putp_nullp) json_object *o = json_object_new_object();
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
                 json_object *list = json_object_new_array();
 
                 json_object_object_add(o, "method", json_object_new_string(da_method_to_string(a->method)));
@@ -418,7 +418,7 @@ int verb_features(int argc, char **argv) {
                         return EXIT_FAILURE;
                 }
 
-        _cleanup_(json_object_putp_nullp) json_object *list = json ? json_object_new_array() : NULL;
+        _cleanup_(json_object_putp) json_object *list = json ? json_object_new_array() : NULL;
         for (unsigned i = 0; i < da_feature_count(); i++) {
                 const da_feature_info *fi = da_feature_get(i);
                 da_channel ch[_DA_CH_MAX];

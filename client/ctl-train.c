@@ -342,7 +342,7 @@ int verb_score(int argc, char **argv) {
                 return ctl_fail(_("Failed to score '%s': %s"), model, err.message[0] ? err.message : strerror(-r));
 
         if (json) {
-                _cleanup_(json_object_putp_nullp) json_object *o = json_object_new_object();
+                _cleanup_(json_object_putp) json_object *o = json_object_new_object();
 
                 json_object_object_add(o, "mae_cm", json_object_new_double(mae * 100));
                 json_object_object_add(o, "windows", json_object_new_int64((int64_t) windows));

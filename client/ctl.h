@@ -1,13 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include <json-c/json.h>
-#include <libintl.h>
-
+#include "deepactif.h"
+#include "i18n.h"
+#include "json-util.h"
 #include "util.h"
 
-#define _(s) gettext(s)
-#define N_(s) (s)
 
 /* Every command's entry point: argv[0] is the command's name. Returns the
  * process exit status. */
@@ -33,9 +31,3 @@ int ctl_load_model(const char *path, da_model **ret);
 int ctl_read_window(const char *path, unsigned F, float **ret_x, unsigned *ret_T);
 /* Prints a JSON value on stdout, pretty when stdout is a terminal. */
 void ctl_print_json(json_object *o);
-
-static inline json_object *json_object_putp_null(json_object *o) {
-        json_object_put(o);
-        return NULL;
-}
-DEFINE_TRIVIAL_CLEANUP_FUNC(json_object *, json_object_putp_null);

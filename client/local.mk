@@ -15,4 +15,4 @@ client_deepactifctl_SOURCES = \
 # TOP_SRCDIR: `score` falls back to contrib/models/ when the default model is
 # not installed yet, so it works from a build tree.
 client_deepactifctl_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(LIBSYSTEMD_CFLAGS) -DTOP_SRCDIR=\"$(abs_top_srcdir)\"
-client_deepactifctl_LDADD = lib/libdeepactif.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS) -lm
+client_deepactifctl_LDADD = lib/libdeepactif.la common/libcommon.la $(JSONC_LIBS) $(LIBSYSTEMD_LIBS) -lm

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* One object per device, /io/deepactif/Daemon1/device/<escaped name>,
- * interface io.deepactif.Daemon1.Device. */
+/* The device objects; bus-device.h. */
 
 #include <errno.h>
 #include <math.h>
 
-#include "bus.h"
+#include "bus-device.h"
 #include "log.h"
 
 int bus_device_path(const Device *d, char **ret) {
@@ -21,12 +20,8 @@ static int device_find(sd_bus *bus, const char *path, const char *interface, voi
         r = sd_bus_path_decode(path, BUS_DEVICE_PREFIX, &name);
         if (r <= 0)
                 return r;
-        for (Device *d = m->devices; d; d = d->next)
-                if (streq(d->name, name)) {
-                        *ret_found = d;
-                        return 1;
-                }
-        return 0;
+        *ret_found = manager_find_device(m, name);
+        return !!*ret_found;
 }
 
 static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char ***ret_nodes,
@@ -39,7 +34,7 @@ static int device_enumerate(sd_bus *bus, const char *path, void *userdata, char 
         nodes = calloc(m->n_devices + 1, sizeof(char *));
         if (!nodes)
                 return -ENOMEM;
-        for (Device *d = m->devices; d && n < m->n_devices; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 r = bus_device_path(d, &nodes[n]);
                 if (r < 0) {
                         for (size_t i = 0; i < n; i++)
@@ -57,7 +52,7 @@ static int property_get_model(sd_bus *bus, const char *path, const char *interfa
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Device *d = userdata;
 
-        return sd_bus_message_append(reply, "s", d->supported ? d->manager->model_path : "");
+        return sd_bus_message_append(reply, "s", d->supported ? d->env->model_path : "");
 }
 
 static int property_get_missing(sd_bus *bus, const char *path, const char *interface, const char *property,
@@ -87,20 +82,13 @@ static int property_get_frames_invalid(sd_bus *bus, const char *path, const char
         return sd_bus_message_append(reply, "t", device_frames_invalid(userdata));
 }
 
-/* The device's newest ranking, best first: a(sud) of feature, rank, score. */
-static int append_ranking(sd_bus_message *m, const Device *d) {
-        const da_model *model = d->manager->model;
-        unsigned F = d->supported && d->scores && d->ranks ? da_model_arch(model)->n_features : 0;
+int bus_append_scores(sd_bus_message *m, const store_record *rec, size_t top_k) {
+        size_t n = top_k > 0 ? MIN(top_k, rec->n_scores) : rec->n_scores;
         int r;
 
         r = sd_bus_message_open_container(m, 'a', "(sud)");
-        for (unsigned rank = 1; r >= 0 && rank <= F; rank++)
-                for (unsigned f = 0; f < F; f++)
-                        if (d->ranks[f] == rank) {
-                                r = sd_bus_message_append(m, "(sud)", da_model_feature(model, f), rank,
-                                                          d->scores[f]);
-                                break;
-                        }
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(m, "(sud)", rec->scores[i].name, rec->scores[i].rank, rec->scores[i].score);
         if (r < 0)
                 return r;
         return sd_bus_message_close_container(m);
@@ -111,7 +99,7 @@ void bus_device_send_ranking_changed(Manager *m, Device *d) {
         _cleanup_free_ char *path = NULL;
         int r;
 
-        if (!manager_bus_ready(m))
+        if (!manager_bus_ready(m) || !d->snapshot)
                 return;
         r = bus_device_path(d, &path);
         if (r < 0)
@@ -123,11 +111,10 @@ void bus_device_send_ranking_changed(Manager *m, Device *d) {
                 goto fail;
         r = sd_bus_message_new_signal(m->bus, &signal, path, BUS_DEVICE_INTERFACE, "RankingChanged");
         if (r >= 0)
-                r = sd_bus_message_append(signal, "tss", d->last_snapshot_us,
-                                          da_trace_location_to_string(m->config.location),
-                                          da_aggregation_to_string(m->config.aggregation));
+                r = sd_bus_message_append(signal, "tss", d->snapshot->time_us, d->snapshot->location ?: "",
+                                          d->snapshot->aggregation);
         if (r >= 0)
-                r = append_ranking(signal, d);
+                r = bus_append_scores(signal, d->snapshot, 0);
         if (r >= 0)
                 r = sd_bus_send(m->bus, signal, NULL);
         if (r >= 0)

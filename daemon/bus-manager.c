@@ -1,33 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The manager object /io/deepactif/Daemon1, interface io.deepactif.Daemon1.Manager. */
+/* The manager object; bus-manager.h. */
 
 #include <errno.h>
 #include <math.h>
 
-#include "bus.h"
+#include "bus-device.h"
+#include "bus-manager.h"
+#include "bus-polkit.h"
 #include "export-pipe.h"
 #include "log.h"
 
 /* One reply is one D-Bus message: bound the snapshots GetHistory returns. */
 #define HISTORY_MAX 10000u
-
-const char *manager_state_to_string(const Manager *m) {
-        if (!m->ready)
-                return "starting";
-        if (m->store_failing)
-                return "degraded";
-        return "running";
-}
-
-void manager_flush_for_query(Manager *m) {
-        store_stats st;
-
-        if (!m->store)
-                return;
-        store_get_stats(m->store, &st);
-        if (st.queued > 0)
-                (void) manager_flush(m, false);
-}
 
 void bus_manager_send_state_changed(Manager *m) {
         const char *state = manager_state_to_string(m);
@@ -64,7 +48,7 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
         r = sd_bus_message_open_container(reply, 'a', "(ssbo)");
         if (r < 0)
                 return r;
-        for (Device *d = m->devices; d; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 _cleanup_free_ char *path = NULL;
 
                 r = bus_device_path(d, &path);
@@ -81,39 +65,14 @@ static int method_list_devices(sd_bus_message *message, void *userdata, sd_bus_e
 }
 
 /* The fields of one snapshot: "ssssstua(sud)". */
-static int append_record(sd_bus_message *reply, const store_record *rec) {
+static int append_record(sd_bus_message *reply, const store_record *rec, size_t top_k) {
         int r;
 
         r = sd_bus_message_append(reply, "ssssstu", rec->device, rec->model, rec->method, rec->location ?: "",
                                   rec->aggregation, rec->time_us, rec->windows);
         if (r < 0)
                 return r;
-        r = sd_bus_message_open_container(reply, 'a', "(sud)");
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < rec->n_scores; i++) {
-                r = sd_bus_message_append(reply, "(sud)", rec->scores[i].name, rec->scores[i].rank,
-                                          rec->scores[i].score);
-                if (r < 0)
-                        return r;
-        }
-        return sd_bus_message_close_container(reply);
-}
-
-static bool manager_knows_device(Manager *m, const char *name) {
-        store_device *devs = NULL;
-        size_t n = 0;
-        bool found = false;
-
-        for (Device *d = m->devices; d; d = d->next)
-                if (streq(d->name, name))
-                        return true;
-        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
-                return false;
-        for (size_t i = 0; i < n && !found; i++)
-                found = streq(devs[i].name, name);
-        store_device_array_free(devs, n);
-        return found;
+        return bus_append_scores(reply, rec, top_k);
 }
 
 static int query_failed(Manager *m, int r, const char *device, const da_error *err, sd_bus_error *error) {
@@ -130,7 +89,8 @@ static int query_failed(Manager *m, int r, const char *device, const da_error *e
 
 static int method_get_ranking(sd_bus_message *message, void *userdata, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_(store_record_freep) store_record *rec = NULL;
+        _cleanup_(store_record_freep) store_record *stored = NULL;
+        const store_record *rec;
         Manager *m = userdata;
         const char *device, *method;
         da_error err = {};
@@ -141,19 +101,25 @@ static int method_get_ranking(sd_bus_message *message, void *userdata, sd_bus_er
         if (r < 0)
                 return r;
 
-        manager_flush_for_query(m);
-        r = store_get_latest(m->store, &(store_query) {
-                        .device = device[0] ? device : NULL,
-                        .method = method[0] ? method : NULL,
-                        .top_k = top_k,
-                }, &rec, &err);
-        if (r < 0)
-                return query_failed(m, r, device[0] ? device : NULL, &err, error);
+        /* The newest snapshot of a live device is in memory; the store is
+         * asked only for devices gone. */
+        rec = manager_latest_snapshot(m, device[0] ? device : NULL, method[0] ? method : NULL);
+        if (!rec) {
+                manager_flush_for_query(m);
+                r = store_get_latest(m->store, &(store_query) {
+                                .device = device[0] ? device : NULL,
+                                .method = method[0] ? method : NULL,
+                                .top_k = top_k,
+                        }, &stored, &err);
+                if (r < 0)
+                        return query_failed(m, r, device[0] ? device : NULL, &err, error);
+                rec = stored;
+        }
 
         r = sd_bus_message_new_method_return(message, &reply);
         if (r < 0)
                 return r;
-        r = append_record(reply, rec);
+        r = append_record(reply, rec, top_k);
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -196,7 +162,7 @@ static int method_get_history(sd_bus_message *message, void *userdata, sd_bus_er
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 r = sd_bus_message_open_container(reply, 'r', "ssssstua(sud)");
                 if (r >= 0)
-                        r = append_record(reply, recs[i]);
+                        r = append_record(reply, recs[i], 0);
                 if (r >= 0)
                         r = sd_bus_message_close_container(reply);
         }

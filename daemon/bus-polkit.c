@@ -3,7 +3,7 @@
 
 #include <errno.h>
 
-#include "bus.h"
+#include "bus-polkit.h"
 #include "log.h"
 
 /* Long enough for a user to answer an authentication dialog. */

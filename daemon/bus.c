@@ -4,12 +4,10 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "bus-device.h"
+#include "bus-manager.h"
 #include "bus.h"
 #include "log.h"
-
-bool manager_bus_ready(const Manager *m) {
-        return m->bus && m->bus_name_owned;
-}
 
 static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
         Manager *m = userdata;

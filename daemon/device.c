@@ -6,7 +6,6 @@
 
 #include "device.h"
 #include "log.h"
-#include "manager.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_rolling *, da_rolling_free);
@@ -37,7 +36,7 @@ static bool same_features(const da_model *m, const Device *d) {
         unsigned F = da_model_arch(m)->n_features;
 
         return d->rolling && da_rolling_n_features(d->rolling) == F &&
-                da_rolling_window(d->rolling) == d->manager->config.rolling_windows;
+                da_rolling_window(d->rolling) == d->env->config->rolling_windows;
 }
 
 /* The stream counts frames it could not window; keep its count across
@@ -63,12 +62,12 @@ uint64_t device_frames_invalid(const Device *d) {
 static void end_session(Device *d) {
         if (!d->session)
                 return;
-        store_session_end(d->manager->store, d->session, now_realtime_us());
+        store_session_end(d->env->store, d->session, now_realtime_us());
         d->session = NULL;
 }
 
 static int bind_model(Device *d) {
-        Manager *m = d->manager;
+        const DeviceEnv *m = d->env;
         const da_model *model = m->model;
         _cleanup_(da_stream_freep) da_stream *stream = NULL;
         unsigned F = da_model_arch(model)->n_features;
@@ -89,7 +88,7 @@ static int bind_model(Device *d) {
                 return 0;
         }
 
-        r = da_stream_new(model, m->config.location, &stream, &err);
+        r = da_stream_new(model, m->config->location, &stream, &err);
         if (r < 0)
                 return log_error_errno(r, "Failed to bind device %s to model '%s': %s",
                                        d->name, m->model_path, err.message[0] ? err.message : strerror(-r));
@@ -99,22 +98,22 @@ static int bind_model(Device *d) {
         if (!same_features(model, d)) {
                 _cleanup_(da_rolling_freep) da_rolling *rolling = NULL;
                 double *scores;
-                unsigned *ranks;
+                unsigned *order;
 
-                r = da_rolling_new(F, m->config.rolling_windows, &rolling);
+                r = da_rolling_new(F, m->config->rolling_windows, &rolling);
                 if (r < 0)
                         return log_error_errno(r, "Failed to allocate the rolling attributor of %s: %m", d->name);
                 scores = calloc(F, sizeof(double));
-                ranks = calloc(F, sizeof(unsigned));
-                if (!scores || !ranks) {
+                order = calloc(F, sizeof(unsigned));
+                if (!scores || !order) {
                         free(scores);
-                        free(ranks);
+                        free(order);
                         return log_oom();
                 }
                 free(d->scores);
-                free(d->ranks);
+                free(d->order);
                 d->scores = scores;
-                d->ranks = ranks;
+                d->order = order;
                 da_rolling_free(d->rolling);
                 d->rolling = TAKE_PTR(rolling);
                 d->windows_at_snapshot = d->windows;
@@ -162,18 +161,14 @@ int device_bind(Device *d) {
         return r;
 }
 
-int device_new(Manager *m, const char *name, const char *source, uint64_t channels, Device **ret) {
+int device_new(const DeviceEnv *env, const char *name, const char *source, uint64_t channels, Device **ret) {
         Device *d;
         int r;
-
-        for (Device *i = m->devices; i; i = i->next)
-                if (streq(i->name, name))
-                        return log_error_errno(EEXIST, "Device %s already exists.", name);
 
         d = calloc(1, sizeof *d);
         if (!d)
                 return log_oom();
-        d->manager = m;
+        d->env = env;
         d->channels = channels;
         d->last_prediction = NAN;
         d->name = strdup(name);
@@ -182,9 +177,6 @@ int device_new(Manager *m, const char *name, const char *source, uint64_t channe
                 device_free(d);
                 return log_oom();
         }
-        d->next = m->devices;
-        m->devices = d;
-        m->n_devices++;
 
         r = device_bind(d);
         if (r < 0) {
@@ -196,22 +188,14 @@ int device_new(Manager *m, const char *name, const char *source, uint64_t channe
 }
 
 Device *device_free(Device *d) {
-        Manager *m;
-
         if (!d)
                 return NULL;
-        m = d->manager;
-        for (Device **i = &m->devices; *i; i = &(*i)->next)
-                if (*i == d) {
-                        *i = d->next;
-                        m->n_devices--;
-                        break;
-                }
         end_session(d);
         da_stream_free(d->stream);
         da_rolling_free(d->rolling);
         free(d->scores);
-        free(d->ranks);
+        free(d->order);
+        store_record_free(d->snapshot);
         free(d->name);
         free(d->source);
         return mfree(d);
@@ -227,9 +211,58 @@ void device_reset_stream(Device *d) {
         d->next_snapshot_us = 0;
 }
 
+static int strdup_to(char **p, const char *s) {
+        return (*p = strdup(s)) ? 0 : -ENOMEM;
+}
+
+/* The rolling ranking now, in the one shape every consumer takes: by rank,
+ * each score with its feature's index and name. */
+static int build_snapshot(Device *d, uint64_t time_us, store_record **ret) {
+        const DeviceEnv *m = d->env;
+        _cleanup_(store_record_freep) store_record *rec = NULL;
+        unsigned F = da_rolling_n_features(d->rolling);
+        int r;
+
+        r = da_rolling_scores(d->rolling, m->config->aggregation, d->scores);
+        if (r >= 0)
+                r = da_ranking(d->scores, F, d->order);
+        if (r < 0)
+                return r;
+
+        rec = calloc(1, sizeof *rec);
+        if (!rec)
+                return -ENOMEM;
+        rec->scores = calloc(F, sizeof(store_score));
+        if (!rec->scores)
+                return -ENOMEM;
+        rec->n_scores = F;
+        for (unsigned rank = 0; rank < F; rank++) {
+                store_score *sc = &rec->scores[rank];
+
+                sc->feature = d->order[rank];
+                sc->rank = rank + 1;
+                sc->score = d->scores[sc->feature];
+                if (strdup_to(&sc->name, da_model_feature(m->model, sc->feature)) < 0)
+                        return -ENOMEM;
+        }
+        if (strdup_to(&rec->device, d->name) < 0 || strdup_to(&rec->source, d->source) < 0 ||
+            strdup_to(&rec->model, m->model_path) < 0 || strdup_to(&rec->model_identity, m->model_identity) < 0 ||
+            strdup_to(&rec->method, da_method_to_string(DA_METHOD_DEEPACTIF)) < 0 ||
+            strdup_to(&rec->location, da_trace_location_to_string(m->config->location)) < 0 ||
+            strdup_to(&rec->aggregation, da_aggregation_to_string(m->config->aggregation)) < 0)
+                return -ENOMEM;
+        rec->time_us = time_us;
+        rec->windows = (unsigned) da_rolling_count(d->rolling);
+        rec->frames_processed = d->frames_processed;
+        rec->frames_dropped = d->frames_dropped;
+        rec->last_prediction = d->last_prediction;
+        *ret = TAKE_PTR(rec);
+        return 0;
+}
+
 int device_snapshot(Device *d, bool force) {
-        Manager *m = d->manager;
-        unsigned F;
+        const DeviceEnv *m = d->env;
+        store_record *rec = NULL;
         int r;
 
         if (!d->supported || !d->rolling || da_rolling_count(d->rolling) == 0)
@@ -237,38 +270,26 @@ int device_snapshot(Device *d, bool force) {
         if (d->windows == d->windows_at_snapshot && !(force && d->snapshots == 0))
                 return 0;
 
-        F = da_rolling_n_features(d->rolling);
-        r = da_rolling_scores(d->rolling, m->config.aggregation, d->scores);
-        if (r >= 0)
-                r = da_ranks(d->scores, F, d->ranks);
+        r = build_snapshot(d, now_realtime_us(), &rec);
         if (r < 0)
                 return log_error_errno(r, "Failed to rank the features of %s: %m", d->name);
+        store_record_free(d->snapshot);
+        d->snapshot = rec;
+        d->last_snapshot_us = rec->time_us;
 
-        r = store_append_snapshot(m->store, d->session, &(store_snapshot) {
-                        .time_us = d->last_snapshot_us = now_realtime_us(),
-                        .method = da_method_to_string(DA_METHOD_DEEPACTIF),
-                        .location = da_trace_location_to_string(m->config.location),
-                        .aggregation = da_aggregation_to_string(m->config.aggregation),
-                        .windows = (unsigned) da_rolling_count(d->rolling),
-                        .frames_processed = d->frames_processed,
-                        .frames_dropped = d->frames_dropped,
-                        .last_prediction = d->last_prediction,
-                        .n_scores = F,
-                        .scores = d->scores,
-                        .ranks = d->ranks,
-                });
+        r = store_append_record(m->store, d->session, rec);
         if (r < 0)
                 return log_error_errno(r, "Failed to queue a snapshot of %s: %m", d->name);
 
         d->windows_at_snapshot = d->windows;
         d->snapshots++;
         if (m->ranking_changed)
-                m->ranking_changed(d, m->ranking_changed_userdata);
+                m->ranking_changed(d, m->userdata);
         return 1;
 }
 
 int device_push(Device *d, const da_frame *frame) {
-        uint64_t interval = d->manager->config.ranking_interval_usec;
+        uint64_t interval = d->env->config->ranking_interval_usec;
         da_window_result w;
         int r;
 

@@ -6,7 +6,7 @@
  * pipeline: frames → da_stream (features, scaler, window ring, forward pass
  * with DeepACTIF traces) → da_rolling over the last RollingWindows windows →
  * a ranking snapshot every RankingInterval of stream time and on request,
- * queued to the store and announced through the manager's ranking hook.
+ * queued to the store and announced through the owner's ranking hook.
  *
  * A device binds to the manager's model when its channels provide every
  * channel the model's features need; otherwise it stays listed as
@@ -16,18 +16,32 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
+#include "list.h"
 #include "store.h"
 #include "util.h"
 
-typedef struct Manager Manager;
 typedef struct Device Device;
 
+/* What devices read from their owner (the manager), which keeps it current
+ * (a reload replaces the model and configuration) and outlives them. */
+typedef struct DeviceEnv {
+        const da_model *model;
+        const char *model_path;
+        const char *model_identity;
+        const Config *config;
+        store *store;
+        /* A new snapshot was taken (d->snapshot). */
+        void (*ranking_changed)(Device *d, void *userdata);
+        void *userdata;
+} DeviceEnv;
+
 struct Device {
-        Manager *manager;
-        Device *next;
+        const DeviceEnv *env;
+        LIST_FIELDS(Device, devices);   /* the owner's list */
 
         char *name;             /* unique: "replay:P14.tsv", "hidraw:0003:045E:0001.0004", … */
-        char *source;           /* "replay", "hidraw", "evdev", "evemu" */
+        char *source;           /* "replay" (any --format), "hidraw", "evdev" */
         uint64_t channels;      /* bitmask over da_channel the source provides */
 
         bool supported;
@@ -35,8 +49,11 @@ struct Device {
         da_stream *stream;
         da_rolling *rolling;
         store_session *session;
-        double *scores;         /* F each, the last snapshot */
-        unsigned *ranks;
+        double *scores;         /* F each: scratch for the next snapshot */
+        unsigned *order;
+        /* The newest snapshot, immutable once built: the store queues it,
+         * D-Bus and varlink send it as it is. NULL before the first. */
+        store_record *snapshot;
 
         uint64_t frames_processed;
         uint64_t frames_dropped;        /* lost before decoding: SYN_DROPPED, short reads, bad lines */
@@ -51,14 +68,15 @@ struct Device {
         uint64_t last_snapshot_us;      /* CLOCK_REALTIME of the last snapshot; 0 before */
 };
 
-/* Creates the device, binds it to the manager's model and links it into the
- * manager's list. An unsupported device is still created (ret set), with a
- * warning naming the missing channels. */
-int device_new(Manager *m, const char *name, const char *source, uint64_t channels, Device **ret);
-/* Unlinks, ends the store session (without a final snapshot) and frees. */
+/* Creates the device and binds it to the environment's model. An
+ * unsupported device is still created (ret set), with a warning naming the
+ * missing channels. */
+int device_new(const DeviceEnv *env, const char *name, const char *source, uint64_t channels, Device **ret);
+/* Ends the store session (without a final snapshot) and frees; the owner
+ * unlinks it first. */
 Device *device_free(Device *d);
 
-/* Rebinds to the manager's current model (after a reload). The rolling
+/* Rebinds to the environment's current model (after a reload). The rolling
  * rankings are kept when the model's feature list is unchanged. */
 int device_bind(Device *d);
 
@@ -73,7 +91,8 @@ uint64_t device_frames_invalid(const Device *d);
 void device_reset_stream(Device *d);
 
 /* A snapshot now, if windows were evaluated since the last one (or force
- * and at least one window is in scope): 1 when one was queued, 0 when not. */
+ * and at least one window is in scope): builds d->snapshot, queues it to the
+ * store and announces it; 1 when one was taken, 0 when not. */
 int device_snapshot(Device *d, bool force);
 
 /* "gaze.point.x, eye.left.direction.z" for a channel bitmask. */

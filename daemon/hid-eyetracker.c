@@ -377,6 +377,10 @@ bool hid_eyetracker_has_channel(const HidEyeTracker *t, da_channel c) {
         return (unsigned) c < _DA_CH_MAX && (t->channels & (UINT64_C(1) << c));
 }
 
+uint64_t hid_eyetracker_channels(const HidEyeTracker *t) {
+        return t->channels;
+}
+
 bool hid_eyetracker_has_timestamp(const HidEyeTracker *t) {
         return t->n_timestamp > 0;
 }

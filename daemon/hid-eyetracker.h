@@ -67,6 +67,8 @@ int hid_eyetracker_decode_status(const HidEyeTracker *t, const uint8_t *report, 
                                  HidEyeTrackerStatus *ret_status);
 
 bool hid_eyetracker_has_channel(const HidEyeTracker *t, da_channel c);
+/* The channels it decodes, a bitmask over da_channel. */
+uint64_t hid_eyetracker_channels(const HidEyeTracker *t);
 bool hid_eyetracker_has_timestamp(const HidEyeTracker *t);
 uint8_t hid_eyetracker_tracking_report_id(const HidEyeTracker *t);
 /* Wire length of the Tracking Data report, with the ID byte when there is one. */

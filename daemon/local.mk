@@ -23,18 +23,19 @@ daemon_libstore_la_LIBADD = $(SQLITE_LIBS) $(JSONC_LIBS) -lm
 sbin_PROGRAMS += daemon/deepactifd
 daemon_deepactifd_SOURCES = \
 	daemon/main.c \
-	daemon/log.h \
-	daemon/log.c \
-	daemon/i18n.h \
 	daemon/config.h \
 	daemon/config.c \
 	daemon/manager.h \
 	daemon/manager.c \
 	daemon/device.h \
 	daemon/device.c \
-	daemon/sources.h \
+	daemon/source.h \
+	daemon/source.c \
 	daemon/source-replay.c \
 	daemon/source-evemu.c \
+	daemon/source-hid-recorder.c \
+	daemon/source-node.h \
+	daemon/source-node.c \
 	daemon/source-evdev.c \
 	daemon/source-hidraw.c \
 	daemon/kernel-uevent.h \
@@ -44,6 +45,9 @@ daemon_deepactifd_SOURCES = \
 	daemon/evdev-profile.h \
 	daemon/evdev-profile.c \
 	daemon/bus.h \
+	daemon/bus-manager.h \
+	daemon/bus-device.h \
+	daemon/bus-polkit.h \
 	daemon/bus.c \
 	daemon/bus-manager.c \
 	daemon/bus-device.c \
@@ -54,7 +58,7 @@ daemon_deepactifd_SOURCES = \
 	daemon/varlink-manager.c
 daemon_deepactifd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBEVDEV_CFLAGS) $(EVEMU_CFLAGS) \
 	$(INIH_CFLAGS) $(SQLITE_CFLAGS) $(JSONC_CFLAGS)
-daemon_deepactifd_LDADD = lib/libdeepactif.la daemon/libhid.la daemon/libstore.la daemon/libvarlink.la \
+daemon_deepactifd_LDADD = lib/libdeepactif.la common/libcommon.la daemon/libhid.la daemon/libstore.la daemon/libvarlink.la \
 	$(JSONC_LIBS) $(LIBSYSTEMD_LIBS) $(LIBEVDEV_LIBS) $(EVEMU_LIBS) $(INIH_LIBS) $(SQLITE_LIBS) -lm
 
 # The varlink server; a library so its tests and fuzz target link it.

@@ -7,6 +7,8 @@
 #include <locale.h>
 #include <math.h>
 
+#include "bus-device.h"
+#include "bus-manager.h"
 #include "bus.h"
 #include "i18n.h"
 #include "log.h"
@@ -25,7 +27,7 @@ static void help(void) {
                "  -d --database=PATH     SQLite database, overrides Database=\n"
                "     --replay=FILE       Replay a recording instead of live devices, then exit\n"
                "     --format=FORMAT     Recording format: auto, robustvision, tobii, eyelink,\n"
-               "                         evemu (default: auto)\n"
+               "                         evemu, hid-recorder (default: auto)\n"
                "     --speed=SPEED       realtime, max, or a factor such as 2.5 (default: realtime)\n"
                "     --loop              Start the recording over at its end instead of exiting\n"
                "     --user              Connect to the user's session bus, not the system bus\n"
@@ -115,14 +117,18 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
                         break;
                 case ARG_FORMAT:
                         if (streq(optarg, "evemu")) {
-                                o->replay_evemu = true;
+                                o->replay_kind = REPLAY_EVEMU;
                                 break;
                         }
-                        o->replay_evemu = false;
+                        if (streq(optarg, "hid-recorder")) {
+                                o->replay_kind = REPLAY_HID_RECORDER;
+                                break;
+                        }
+                        o->replay_kind = REPLAY_READER;
                         r = da_recording_format_from_string(optarg);
                         if (r < 0 || r == DA_REC_CSV)
-                                return log_error_errno(EINVAL, _("Unknown recording format '%s'; "
-                                                       "use auto, robustvision, tobii, eyelink or evemu."), optarg);
+                                return log_error_errno(EINVAL, _("Unknown recording format '%s'; use auto, robustvision, "
+                                                       "tobii, eyelink, evemu or hid-recorder."), optarg);
                         o->replay_format = r;
                         break;
                 case ARG_SPEED:
@@ -165,7 +171,7 @@ static int parse_argv(int argc, char *argv[], ManagerOptions *o) {
 
         if (optind < argc)
                 return log_error_errno(EINVAL, _("%s takes no arguments; see --help."), program_invocation_short_name);
-        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_evemu) && !o->replay_path)
+        if ((o->loop || o->speed != REPLAY_SPEED_REALTIME || o->replay_kind != REPLAY_READER) && !o->replay_path)
                 return log_error_errno(EINVAL, _("--loop, --speed and --format need --replay."));
         return 1;
 }
@@ -208,7 +214,7 @@ static int setup_interfaces(Manager *m) {
 
                 if (!runtime)
                         return log_error_errno(ENXIO, _("XDG_RUNTIME_DIR is not set; pass --varlink=PATH or --no-varlink."));
-                if (asprintf(&user_path, "%s/deepactif/io.deepactif.Daemon", runtime) < 0)
+                if (asprintf(&user_path, "%s/" VARLINK_ADDRESS_USER, runtime) < 0)
                         return log_oom();
                 path = user_path;
         }

@@ -8,7 +8,6 @@
 
 #include "log.h"
 #include "manager.h"
-#include "sources.h"
 
 /* How often retention runs, at most. */
 #define RETENTION_INTERVAL_USEC (60 * USEC_PER_SEC)
@@ -21,6 +20,19 @@ static uint64_t now_realtime_us(void) {
 }
 
 static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata);
+
+static void on_device_ranking_changed(Device *d, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->ranking_changed)
+                m->ranking_changed(d, m->ranking_changed_userdata);
+}
+
+static void drop_device(Manager *m, Device *d) {
+        LIST_REMOVE(devices, m->devices, d);
+        m->n_devices--;
+        device_free(d);
+}
 
 static int free_and_strdup(char **p, const char *s) {
         char *c = strdup(s);
@@ -42,6 +54,11 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
                 return log_oom();
         m->options = *options;
         config_init(&m->config);
+        m->device_env = (DeviceEnv) {
+                .config = &m->config,
+                .ranking_changed = on_device_ranking_changed,
+                .userdata = m,
+        };
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -74,11 +91,11 @@ int manager_new(const ManagerOptions *options, Manager **ret) {
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
-        m->replay = replay_free(m->replay);
-        m->evdev = evdev_monitor_free(m->evdev);
-        m->hidraw = hidraw_monitor_free(m->hidraw);
+        for (unsigned i = m->n_sources; i > 0; i--)
+                m->sources[i - 1] = source_free(m->sources[i - 1]);
+        m->n_sources = 0;
         while (m->devices)
-                device_free(m->devices);
+                drop_device(m, m->devices);
         sd_event_source_unref(m->flush_timer);
         sd_event_source_unref(m->sigterm);
         sd_event_source_unref(m->sigint);
@@ -123,6 +140,9 @@ static int load_model(Manager *m, const char *path, da_model **ret_old) {
         free(m->model_identity);
         m->model_identity = TAKE_PTR(identity);
         m->model_generation++;
+        m->device_env.model = m->model;
+        m->device_env.model_path = m->model_path;
+        m->device_env.model_identity = m->model_identity;
         log_info("Loaded model '%s': %u features, window %u, hop %u.", m->model_path,
                  da_model_arch(m->model)->n_features, da_model_arch(m->model)->window,
                  da_model_arch(m->model)->hop);
@@ -148,6 +168,7 @@ static int open_store(Manager *m, const char *path) {
         if (r < 0)
                 return log_error_errno(r, "Failed to open database '%s': %s", path,
                                        err.message[0] ? err.message : strerror(-r));
+        m->device_env.store = m->store;
         m->database_path = strdup(path);
         if (!m->database_path)
                 return log_oom();
@@ -176,7 +197,7 @@ void manager_update_status(Manager *m) {
         uint64_t frames = 0, windows = 0;
         unsigned unsupported = 0;
 
-        for (Device *d = m->devices; d; d = d->next) {
+        LIST_FOREACH(devices, d, m->devices) {
                 frames += d->frames_processed;
                 windows += d->windows;
                 unsupported += !d->supported;
@@ -185,6 +206,60 @@ void manager_update_status(Manager *m) {
                           m->n_devices, unsupported ? " (" : "", unsupported,
                           unsupported ? " unsupported)" : "", frames, windows,
                           m->store_failing ? "; database writes failing, retrying" : "");
+}
+
+const char *manager_state_to_string(const Manager *m) {
+        if (!m->ready)
+                return "starting";
+        if (m->store_failing)
+                return "degraded";
+        return "running";
+}
+
+void manager_flush_for_query(Manager *m) {
+        store_stats st;
+
+        if (!m->store)
+                return;
+        store_get_stats(m->store, &st);
+        if (st.queued > 0)
+                (void) manager_flush(m, false);
+}
+
+Device *manager_find_device(Manager *m, const char *name) {
+        LIST_FOREACH(devices, d, m->devices)
+                if (streq(d->name, name))
+                        return d;
+        return NULL;
+}
+
+bool manager_knows_device(Manager *m, const char *name) {
+        store_device *devs = NULL;
+        size_t n = 0;
+        bool found = false;
+
+        if (manager_find_device(m, name))
+                return true;
+        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
+                return false;
+        for (size_t i = 0; i < n && !found; i++)
+                found = streq(devs[i].name, name);
+        store_device_array_free(devs, n);
+        return found;
+}
+
+const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method) {
+        const store_record *best = NULL;
+
+        LIST_FOREACH(devices, d, m->devices) {
+                const store_record *s = d->snapshot;
+
+                if (!s || (device && !streq(d->name, device)) || (method && !streq(s->method, method)))
+                        continue;
+                if (!best || s->time_us > best->time_us)
+                        best = s;
+        }
+        return best;
 }
 
 static void apply_retention(Manager *m) {
@@ -229,7 +304,7 @@ int manager_flush(Manager *m, bool final) {
         da_error err = {};
         int r;
 
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 if (final)
                         (void) device_snapshot(d, true);
         if (!m->store)
@@ -269,7 +344,7 @@ void manager_exit(Manager *m, int code) {
 
 static void manager_shutdown(Manager *m, int code) {
         (void) sd_notify(false, "STOPPING=1");
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 if (d->session) {
                         (void) device_snapshot(d, true);
                         store_session_end(m->store, d->session, now_realtime_us());
@@ -280,14 +355,15 @@ static void manager_shutdown(Manager *m, int code) {
         manager_exit(m, code);
 }
 
-void manager_replay_finished(Manager *m, int error) {
+static void on_replay_finished(void *userdata, int error) {
+        Manager *m = userdata;
         uint64_t frames = 0;
         struct rusage ru = {};
         double cpu;
 
         if (error < 0)
                 log_error("Replay of '%s' ended early; exiting.", m->options.replay_path);
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 frames += d->frames_processed;
         /* The benchmark figures: frames per CPU second and peak memory. */
         (void) getrusage(RUSAGE_SELF, &ru);
@@ -299,11 +375,30 @@ void manager_replay_finished(Manager *m, int error) {
         manager_shutdown(m, error < 0 ? 1 : 0);
 }
 
-void manager_remove_device(Manager *m, Device *d) {
+static int on_device_added(void *userdata, const char *name, const char *kind, uint64_t channels, Device **ret) {
+        Manager *m = userdata;
+        Device *d;
+        int r;
+
+        if (manager_find_device(m, name))
+                return log_error_errno(EEXIST, "Device %s already exists.", name);
+        r = device_new(&m->device_env, name, kind, channels, &d);
+        if (r < 0)
+                return r;
+        LIST_PREPEND(devices, m->devices, d);
+        m->n_devices++;
+        manager_update_status(m);
+        *ret = d;
+        return 0;
+}
+
+static void on_device_removed(void *userdata, Device *d) {
+        Manager *m = userdata;
+
         log_info("Device %s removed.", d->name);
         if (d->session)
                 (void) device_snapshot(d, true);
-        device_free(d);
+        drop_device(m, d);
         manager_update_status(m);
 }
 
@@ -337,7 +432,7 @@ int manager_reload(Manager *m) {
                 log_warning("Database= changed; the new path takes effect on restart.");
 
         /* Take what is in scope now under the old model before rebinding. */
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 (void) device_snapshot(d, false);
 
         r = load_model(m, c.model ?: CONFIG_DEFAULT_MODEL, &old);
@@ -349,7 +444,7 @@ int manager_reload(Manager *m) {
         config_done(&m->config);
         m->config = c;
         (void) apply_size_limit(m);
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 (void) device_bind(d);
         (void) sd_event_source_set_time_relative(m->flush_timer, m->config.flush_interval_usec);
         log_info("Reloaded configuration and model.");
@@ -374,6 +469,54 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
         return 0;
 }
 
+static int start_sources(Manager *m) {
+        const ReplayOptions replay = {
+                .speed = m->options.speed,
+                .speed_factor = m->options.speed_factor,
+                .loop = m->options.loop,
+        };
+        int r;
+
+        m->source_context = (SourceContext) {
+                .event = m->event,
+                .config = &m->config,
+                .sink = {
+                        .add = on_device_added,
+                        .remove = on_device_removed,
+                        .finished = on_replay_finished,
+                        .userdata = m,
+                },
+        };
+        if (m->options.replay_path) {
+                const char *path = m->options.replay_path;
+                Source **s = &m->sources[m->n_sources];
+
+                switch (m->options.replay_kind) {
+                case REPLAY_EVEMU:
+                        r = evemu_source_new(&m->source_context, path, &replay, s);
+                        break;
+                case REPLAY_HID_RECORDER:
+                        r = hid_recorder_source_new(&m->source_context, path, &replay, s);
+                        break;
+                default:
+                        r = replay_source_new(&m->source_context, path, m->options.replay_format, &replay, s);
+                }
+                if (r < 0)
+                        return r;
+                m->n_sources++;
+        } else if (m->config.discover || m->config.devices) {
+                r = hidraw_source_new(&m->source_context, &m->sources[m->n_sources]);
+                if (r < 0)
+                        return r;
+                m->n_sources++;
+                r = evdev_source_new(&m->source_context, &m->sources[m->n_sources]);
+                if (r < 0)
+                        return r;
+                m->n_sources++;
+        }
+        return 0;
+}
+
 int manager_startup(Manager *m) {
         da_model *old = NULL;
         int r;
@@ -394,21 +537,9 @@ int manager_startup(Manager *m) {
                 return log_error_errno(r, "Failed to arm the flush timer: %m");
         (void) sd_event_source_set_enabled(m->flush_timer, SD_EVENT_ON);
 
-        if (m->options.replay_path) {
-                if (m->options.replay_evemu)
-                        r = evemu_replay_new(m, m->options.replay_path, &m->replay);
-                else
-                        r = replay_new(m, m->options.replay_path, m->options.replay_format, &m->replay);
-                if (r < 0)
-                        return r;
-        } else if (m->config.discover || m->config.devices) {
-                r = hidraw_monitor_new(m, &m->hidraw);
-                if (r < 0)
-                        return r;
-                r = evdev_monitor_new(m, &m->evdev);
-                if (r < 0)
-                        return r;
-        }
+        r = start_sources(m);
+        if (r < 0)
+                return r;
 
         /* The D-Bus/varlink code (issue 7) holds READY here until its name
          * is owned: manager_ready_hold() before, _release() once acquired. */

@@ -13,18 +13,9 @@
 
 #include "config.h"
 #include "device.h"
+#include "source.h"
 #include "store.h"
 #include "util.h"
-
-typedef struct Replay Replay;
-typedef struct EvdevMonitor EvdevMonitor;
-typedef struct HidrawMonitor HidrawMonitor;
-
-typedef enum ReplaySpeed {
-        REPLAY_SPEED_REALTIME,
-        REPLAY_SPEED_MAX,
-        REPLAY_SPEED_FACTOR,
-} ReplaySpeed;
 
 typedef struct ManagerOptions {
         const char *config_path;        /* NULL: CONFIG_DEFAULT_PATH */
@@ -32,7 +23,7 @@ typedef struct ManagerOptions {
         const char *database_path;      /* overrides Database= */
         const char *replay_path;
         da_recording_format replay_format;
-        bool replay_evemu;              /* --format evemu */
+        ReplayKind replay_kind;         /* --format evemu, hid-recorder, or any other */
         ReplaySpeed speed;
         double speed_factor;
         bool loop;
@@ -45,6 +36,8 @@ typedef struct ManagerOptions {
 /* Called after each snapshot is queued; where the D-Bus and varlink
  * interfaces announce RankingChanged. */
 typedef void (*ranking_changed_cb)(Device *d, void *userdata);
+
+typedef struct Manager Manager;
 
 struct Manager {
         sd_event *event;
@@ -61,12 +54,15 @@ struct Manager {
         bool store_failing;             /* the last flush failed: log only the change */
         uint64_t last_retention_us;
 
-        Device *devices;
+        /* The devices and what they read from the manager (kept current). */
+        DeviceEnv device_env;
+        LIST_HEAD(Device, devices);
         unsigned n_devices;
 
-        Replay *replay;
-        EvdevMonitor *evdev;
-        HidrawMonitor *hidraw;
+        /* The frame sources: a replay, or the live evdev and hidraw ones. */
+        SourceContext source_context;
+        Source *sources[2];
+        unsigned n_sources;
 
         sd_event_source *flush_timer;
         sd_event_source *sigterm, *sigint, *sighup;
@@ -107,7 +103,22 @@ void manager_ready_release(Manager *m);
 /* Sends STATUS= with the device and frame counts. */
 void manager_update_status(Manager *m);
 
-/* Called by a source when a device goes away. */
-void manager_remove_device(Manager *m, Device *d);
+/* "starting", "running" or "degraded", as D-Bus and varlink report it. */
+const char *manager_state_to_string(const Manager *m);
+/* Flushes what is queued so a query sees the newest snapshots. */
+void manager_flush_for_query(Manager *m);
+/* The live device of that name, or NULL. */
+Device *manager_find_device(Manager *m, const char *name);
+/* Live, or with snapshots in the store. */
+bool manager_knows_device(Manager *m, const char *name);
+/* The newest snapshot of a live device (device NULL: of any) taken with
+ * method (NULL: any), from memory; NULL when there is none and the store
+ * must be asked. */
+const store_record *manager_latest_snapshot(Manager *m, const char *device, const char *method);
+
+/* D-Bus signals only go out once the name is owned. */
+static inline bool manager_bus_ready(const Manager *m) {
+        return m->bus && m->bus_name_owned;
+}
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);

@@ -3,130 +3,74 @@
 /*
  * Replays an evemu recording (evemu-record's text format, read by libevemu)
  * as one device "replay:<file name>", decoded by the same evdev profile as
- * live event nodes. Pacing as in source-replay.c: batches at --speed max,
- * else a timer at the recording's event times.
+ * live event nodes. Paced as every replay (source.h).
  */
 
 #include <errno.h>
-#include <libgen.h>
 #include <evemu.h>
 
 #include "evdev-profile.h"
 #include "log.h"
-#include "sources.h"
-
-#define BATCH_EVENTS 8192
+#include "source.h"
 
 typedef struct EvemuReplay {
-        Replay base;
-        Manager *manager;
-        char *path;
+        Replay replay;
         FILE *file;
         long events_offset;             /* where the events start, for --loop */
         EvdevFramer framer;
         EvdevFramer initial;
-        Device *device;
-        sd_event_source *source;
-
         struct input_event pending;
-        bool has_pending;
-        bool started;
-        uint64_t start_mono_us, first_event_us;
 } EvemuReplay;
 
-static Replay *evemu_replay_free(Replay *base) {
+static void evemu_replay_free(Source *base) {
         EvemuReplay *r = (EvemuReplay *) base;
 
-        sd_event_source_disable_unref(r->source);
+        replay_done(&r->replay);
         if (r->file)
                 fclose(r->file);
-        free(r->path);
-        return mfree(r);
-}
-
-static uint64_t event_us(const struct input_event *ev) {
-        return (uint64_t) ev->input_event_sec * 1000000u + (uint64_t) ev->input_event_usec;
+        free(r);
 }
 
 /* 1 and an event, 0 at the end. evemu reads lines it does not know as the
  * end, so a malformed line ends the replay like the end of the file. */
-static int next_event(EvemuReplay *r, struct input_event *ret) {
-        if (evemu_read_event(r->file, ret) <= 0)
+static int evemu_replay_read(Replay *base, uint64_t *ret_time_us) {
+        EvemuReplay *r = (EvemuReplay *) base;
+
+        if (evemu_read_event(r->file, &r->pending) <= 0)
                 return 0;
+        *ret_time_us = (uint64_t) r->pending.input_event_sec * 1000000u + (uint64_t) r->pending.input_event_usec;
         return 1;
 }
 
-static void push_event(EvemuReplay *r, const struct input_event *ev) {
+static void evemu_replay_push(Replay *base) {
+        EvemuReplay *r = (EvemuReplay *) base;
         uint64_t dropped = r->framer.dropped;
         da_frame f;
 
-        if (evdev_framer_feed(&r->framer, ev, &f) > 0)
-                (void) device_push(r->device, &f);
+        if (evdev_framer_feed(&r->framer, &r->pending, &f) > 0)
+                (void) device_push(base->device, &f);
         if (r->framer.dropped != dropped)
-                device_count_dropped(r->device, r->framer.dropped - dropped);
+                device_count_dropped(base->device, r->framer.dropped - dropped);
 }
 
-static int finish(EvemuReplay *r) {
-        Manager *m = r->manager;
+static int evemu_replay_rewind(Replay *base) {
+        EvemuReplay *r = (EvemuReplay *) base;
 
-        if (m->options.loop) {
-                if (fseek(r->file, r->events_offset, SEEK_SET) < 0) {
-                        log_error_errno(errno, "Failed to rewind '%s': %m", r->path);
-                        manager_replay_finished(m, -errno);
-                        return 0;
-                }
-                r->framer = r->initial;
-                r->has_pending = false;
-                r->started = false;
-                device_reset_stream(r->device);
-                return 0;
-        }
-        (void) sd_event_source_set_enabled(r->source, SD_EVENT_OFF);
-        manager_replay_finished(m, 0);
+        if (fseek(r->file, r->events_offset, SEEK_SET) < 0)
+                return log_error_errno(errno, "Failed to rewind '%s': %m", r->replay.path);
+        r->framer = r->initial;
         return 0;
 }
 
-static int on_batch(sd_event_source *s, void *userdata) {
-        EvemuReplay *r = userdata;
-        struct input_event ev;
+static const ReplayOps evemu_replay_ops = {
+        .vtable = { .name = "evemu", .free = evemu_replay_free },
+        .batch = 8192,
+        .read = evemu_replay_read,
+        .push = evemu_replay_push,
+        .rewind = evemu_replay_rewind,
+};
 
-        for (unsigned i = 0; i < BATCH_EVENTS; i++) {
-                if (next_event(r, &ev) <= 0)
-                        return finish(r);
-                push_event(r, &ev);
-        }
-        return 0;
-}
-
-static int on_due(sd_event_source *s, uint64_t usec, void *userdata) {
-        EvemuReplay *r = userdata;
-        Manager *m = r->manager;
-
-        /* usec is when the timer was due; frames due since then go too. */
-        if (sd_event_now(m->event, CLOCK_MONOTONIC, &usec) < 0)
-                return finish(r);
-        for (;;) {
-                if (!r->has_pending) {
-                        if (next_event(r, &r->pending) <= 0)
-                                return finish(r);
-                        r->has_pending = true;
-                        if (!r->started) {
-                                r->started = true;
-                                r->first_event_us = event_us(&r->pending);
-                                r->start_mono_us = usec;
-                        }
-                }
-                if (replay_due_usec(m, r->start_mono_us, r->first_event_us, event_us(&r->pending)) > usec)
-                        break;
-                push_event(r, &r->pending);
-                r->has_pending = false;
-        }
-        return sd_event_source_set_time(s, replay_due_usec(m, r->start_mono_us, r->first_event_us,
-                                                            event_us(&r->pending)));
-}
-
-int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
-        _cleanup_free_ char *copy = NULL, *name = NULL;
+int evemu_source_new(const SourceContext *ctx, const char *path, const ReplayOptions *o, Source **ret) {
         struct evemu_device *dev = NULL;
         EvemuReplay *r;
         int k;
@@ -134,15 +78,10 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r = calloc(1, sizeof *r);
         if (!r)
                 return log_oom();
-        r->base.free = evemu_replay_free;
-        r->manager = m;
         evdev_framer_init(&r->framer);
-        r->path = strdup(path);
-        copy = strdup(path);
-        if (!r->path || !copy) {
-                k = log_oom();
+        k = replay_init(&r->replay, ctx, &evemu_replay_ops, o, path);
+        if (k < 0)
                 goto fail;
-        }
         r->file = fopen(path, "re");
         if (!r->file) {
                 k = log_error_errno(errno, "Failed to open evemu recording '%s': %m", path);
@@ -168,36 +107,16 @@ int evemu_replay_new(Manager *m, const char *path, Replay **ret) {
         r->initial = r->framer;
         r->events_offset = ftell(r->file);
 
-        if (asprintf(&name, "replay:%s", basename(copy)) < 0) {
-                k = log_oom();
-                goto fail;
-        }
-        k = device_new(m, name, "replay", r->framer.channels, &r->device);
+        k = replay_start(&r->replay, r->framer.channels);
         if (k < 0)
                 goto fail;
-        if (!r->device->supported) {
-                k = log_error_errno(EOPNOTSUPP, "Nothing to replay: model '%s' cannot use evemu recording '%s'.",
-                                    m->model_path, path);
-                goto fail;
-        }
-
-        if (m->options.speed == REPLAY_SPEED_MAX)
-                k = sd_event_add_defer(m->event, &r->source, on_batch, r);
-        else
-                k = sd_event_add_time(m->event, &r->source, CLOCK_MONOTONIC, 0, 0, on_due, r);
-        if (k >= 0)
-                k = sd_event_source_set_enabled(r->source, SD_EVENT_ON);
-        if (k < 0) {
-                log_error_errno(k, "Failed to schedule the replay of '%s': %m", path);
-                goto fail;
-        }
         log_info("Replaying evemu recording '%s' (%s).", path, evemu_get_name(dev) ?: "unnamed");
         evemu_delete(dev);
-        *ret = &r->base;
+        *ret = &r->replay.base;
         return 0;
 fail:
         if (dev)
                 evemu_delete(dev);
-        evemu_replay_free(&r->base);
+        evemu_replay_free(&r->replay.base);
         return k;
 }

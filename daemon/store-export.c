@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 
+#include "json-util.h"
 #include "store-export.h"
 
 static const char *const format_names[_STORE_EXPORT_MAX] = {
@@ -97,11 +98,6 @@ static void json_put_string(json_object *o, const char *key, const char *v) {
 
 static void json_put_double(json_object *o, const char *key, double v) {
         json_object_object_add(o, key, isfinite(v) ? json_object_new_double(v) : NULL);
-}
-
-static inline void json_object_putp(json_object **o) {
-        if (*o)
-                json_object_put(*o);
 }
 
 static int export_json(const store_record *r, FILE *f, bool first) {

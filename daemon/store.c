@@ -41,12 +41,13 @@
 #include <sqlite3.h>
 #include <strings.h>
 
+#include "list.h"
 #include "store.h"
 
 typedef struct queued_snapshot queued_snapshot;
 
 struct store_session {
-        store_session *next;
+        LIST_FIELDS(store_session, sessions);
         char *device;
         char *source;
         char *model;
@@ -64,7 +65,7 @@ struct store_session {
 };
 
 struct queued_snapshot {
-        queued_snapshot *next;
+        LIST_FIELDS(queued_snapshot, queue);
         store_session *session;
         uint64_t time_us;
         char *method;
@@ -168,8 +169,8 @@ struct store {
         bool read_only;
         int schema_version;
         sqlite3_stmt *stmts[_STMT_MAX];
-        store_session *sessions;
-        queued_snapshot *queue_head;
+        LIST_HEAD(store_session, sessions);
+        LIST_HEAD(queued_snapshot, queue);     /* oldest first */
         queued_snapshot *queue_tail;
         size_t queue_max;
         int64_t default_max_pages;
@@ -485,14 +486,10 @@ store *store_free(store *s) {
         if (!s)
                 return NULL;
 
-        for (queued_snapshot *q = s->queue_head, *next; q; q = next) {
-                next = q->next;
+        LIST_FOREACH_SAFE(queue, q, next, s->queue)
                 queued_free(q);
-        }
-        for (store_session *se = s->sessions, *next; se; se = next) {
-                next = se->next;
+        LIST_FOREACH_SAFE(sessions, se, next, s->sessions)
                 session_free(se);
-        }
         for (size_t i = 0; i < _STMT_MAX; i++)
                 sqlite3_finalize(s->stmts[i]);
         /* Closing the last connection checkpoints and removes the WAL. */
@@ -698,8 +695,7 @@ int store_session_begin(store *s, const store_session_info *info, store_session 
                 if (strdup_or_null(info->features[i], &se->features[i]) < 0)
                         goto oom;
 
-        se->next = s->sessions;
-        s->sessions = se;
+        LIST_PREPEND(sessions, s->sessions, se);
         *ret = se;
         return 0;
 
@@ -714,15 +710,11 @@ static bool session_disposable(const store_session *se) {
 
 /* Frees ended sessions nothing refers to any more. */
 static void sessions_gc(store *s) {
-        for (store_session **p = &s->sessions; *p;) {
-                store_session *se = *p;
-
+        LIST_FOREACH_SAFE(sessions, se, next, s->sessions)
                 if (session_disposable(se)) {
-                        *p = se->next;
+                        LIST_REMOVE(sessions, s->sessions, se);
                         session_free(se);
-                } else
-                        p = &se->next;
-        }
+                }
 }
 
 void store_session_end(store *s, store_session *session, uint64_t ended_us) {
@@ -736,10 +728,10 @@ void store_session_end(store *s, store_session *session, uint64_t ended_us) {
 /* ---- queue -------------------------------------------------------------- */
 
 static void queue_drop_oldest(store *s) {
-        queued_snapshot *q = s->queue_head;
+        queued_snapshot *q = s->queue;
 
-        s->queue_head = q->next;
-        if (!s->queue_head)
+        LIST_REMOVE(queue, s->queue, q);
+        if (!s->queue)
                 s->queue_tail = NULL;
         q->session->n_queued--;
         s->stats.queued--;
@@ -796,10 +788,7 @@ int store_append_snapshot(store *s, store_session *session, const store_snapshot
         memcpy(q->scores, snap->scores, sizeof(double) * snap->n_scores);
         memcpy(q->ranks, snap->ranks, sizeof(unsigned) * snap->n_scores);
 
-        if (s->queue_tail)
-                s->queue_tail->next = q;
-        else
-                s->queue_head = q;
+        LIST_INSERT_AFTER(queue, s->queue, s->queue_tail, q);
         s->queue_tail = q;
         session->n_queued++;
         s->stats.queued++;
@@ -927,7 +916,7 @@ static int update_sessions(store *s) {
         sqlite3_stmt *st;
         int rc;
 
-        for (store_session *se = s->sessions; se; se = se->next) {
+        LIST_FOREACH(sessions, se, s->sessions) {
                 if (se->pending_seen_us > 0) {
                         rc = stmt_get(s, STMT_DEVICE_SEEN, &st);
                         if (rc != SQLITE_OK)
@@ -953,9 +942,9 @@ static int update_sessions(store *s) {
 }
 
 static bool flush_needed(store *s) {
-        if (s->queue_head)
+        if (s->queue)
                 return true;
-        for (store_session *se = s->sessions; se; se = se->next)
+        LIST_FOREACH(sessions, se, s->sessions)
                 if (se->ended && !se->ended_written && se->id > 0)
                         return true;
         return false;
@@ -972,7 +961,7 @@ int store_flush(store *s, da_error *err) {
                 return 0;
 
         rc = exec_simple(s, STMT_BEGIN_IMMEDIATE);
-        for (queued_snapshot *q = s->queue_head; rc == SQLITE_OK && q; q = q->next, n++)
+        for (queued_snapshot *q = s->queue; rc == SQLITE_OK && q; q = q->queue_next, n++)
                 rc = insert_snapshot(s, q);
         if (rc == SQLITE_OK)
                 rc = update_sessions(s);
@@ -983,7 +972,7 @@ int store_flush(store *s, da_error *err) {
                 snprintf(step, sizeof(step), "Failed to write %zu ranking snapshots to", s->stats.queued);
                 r = sql_fail(s, err, rc, step);
                 rollback(s);
-                for (store_session *se = s->sessions; se; se = se->next) {
+                LIST_FOREACH(sessions, se, s->sessions) {
                         se->pending_id = 0;
                         se->pending_seen_us = 0;
                 }
@@ -992,7 +981,7 @@ int store_flush(store *s, da_error *err) {
                 return r;
         }
 
-        for (store_session *se = s->sessions; se; se = se->next) {
+        LIST_FOREACH(sessions, se, s->sessions) {
                 if (se->pending_id > 0)
                         se->id = se->pending_id;
                 se->pending_id = 0;
@@ -1001,11 +990,9 @@ int store_flush(store *s, da_error *err) {
                         se->ended_written = true;
                 se->n_queued = 0;
         }
-        for (queued_snapshot *q = s->queue_head, *next; q; q = next) {
-                next = q->next;
+        LIST_FOREACH_SAFE(queue, q, next, s->queue)
                 queued_free(q);
-        }
-        s->queue_head = s->queue_tail = NULL;
+        s->queue = s->queue_tail = NULL;
         s->stats.queued = 0;
         s->stats.written += n;
         s->stats.flushes++;
@@ -1060,7 +1047,7 @@ static int forget_deleted_sessions(store *s) {
         sqlite3_stmt *st;
         int rc;
 
-        for (store_session *se = s->sessions; se; se = se->next) {
+        LIST_FOREACH(sessions, se, s->sessions) {
                 if (se->id == 0)
                         continue;
                 rc = stmt_get(s, STMT_SESSION_EXISTS, &st);
@@ -1114,6 +1101,41 @@ int store_apply_retention(store *s, uint64_t now_us, uint64_t max_age_usec, uint
 }
 
 /* ---- queries ------------------------------------------------------------ */
+
+int store_append_record(store *s, store_session *session, const store_record *rec) {
+        _cleanup_free_ double *scores = NULL;
+        _cleanup_free_ unsigned *ranks = NULL;
+        size_t n;
+
+        if (!rec || rec->n_scores == 0 || rec->n_scores > UINT_MAX)
+                return -EINVAL;
+        n = rec->n_scores;
+        scores = calloc(n, sizeof(double));
+        ranks = calloc(n, sizeof(unsigned));
+        if (!scores || !ranks)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const store_score *sc = &rec->scores[i];
+
+                if (sc->feature >= n || ranks[sc->feature] != 0)
+                        return -EINVAL;
+                scores[sc->feature] = sc->score;
+                ranks[sc->feature] = sc->rank;
+        }
+        return store_append_snapshot(s, session, &(store_snapshot) {
+                        .time_us = rec->time_us,
+                        .method = rec->method,
+                        .location = rec->location,
+                        .aggregation = rec->aggregation,
+                        .windows = rec->windows,
+                        .frames_processed = rec->frames_processed,
+                        .frames_dropped = rec->frames_dropped,
+                        .last_prediction = rec->last_prediction,
+                        .n_scores = (unsigned) n,
+                        .scores = scores,
+                        .ranks = ranks,
+                });
+}
 
 store_record *store_record_free(store_record *r) {
         if (!r)

@@ -24,6 +24,7 @@
 
 typedef struct store store;
 typedef struct store_session store_session;
+typedef struct store_record store_record;
 
 typedef enum store_open_flags {
         STORE_READ_ONLY = 1 << 0,       /* for readers such as exports; never migrates */
@@ -79,6 +80,11 @@ typedef struct store_snapshot {
  * queued snapshot is dropped and counted (store_stats.dropped). */
 int store_append_snapshot(store *s, store_session *session, const store_snapshot *snap);
 
+/* The same from a snapshot in the shape queries return it (the daemon's
+ * one snapshot value): every feature once, by rank. Its device, model and
+ * source are the session's and not looked at. */
+int store_append_record(store *s, store_session *session, const store_record *rec);
+
 /* Writes all queued snapshots (and new sessions, device last-seen times and
  * session ends) in one transaction with cached prepared statements. Returns
  * the number of snapshots written, or -ENOSPC (disk or size limit full),
@@ -120,7 +126,7 @@ typedef struct store_score {
         char *name;
 } store_score;
 
-typedef struct store_record {
+struct store_record {
         int64_t id;                     /* snapshot id, increasing in write order */
         char *device;
         char *source;
@@ -136,7 +142,7 @@ typedef struct store_record {
         double last_prediction;         /* NaN when none */
         size_t n_scores;
         store_score *scores;            /* by rank, best first; at most top_k */
-} store_record;
+};
 
 store_record *store_record_free(store_record *r);
 void store_record_array_free(store_record **a, size_t n);

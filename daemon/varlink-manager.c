@@ -6,7 +6,6 @@
 #include <math.h>
 #include <sys/stat.h>
 
-#include "bus.h"
 #include "log.h"
 #include "store-export.h"
 #include "varlink-manager.h"
@@ -144,7 +143,8 @@ static json_object *score_to_json(const char *feature, unsigned index, unsigned 
         return o;
 }
 
-static json_object *record_to_json(const store_record *r) {
+/* One snapshot, live or stored, at most top_k scores (0: all). */
+static json_object *record_to_json(const store_record *r, size_t top_k) {
         json_object *o = json_object_new_object(), *a = json_object_new_array();
 
         if (!o || !a) {
@@ -162,40 +162,9 @@ static json_object *record_to_json(const store_record *r) {
         json_object_object_add(o, "framesProcessed", json_object_new_uint64(r->frames_processed));
         json_object_object_add(o, "framesDropped", json_object_new_uint64(r->frames_dropped));
         json_object_object_add(o, "lastPrediction", json_double_or_null(r->last_prediction));
-        for (size_t i = 0; i < r->n_scores; i++)
+        for (size_t i = 0; i < r->n_scores && (top_k == 0 || i < top_k); i++)
                 json_object_array_add(a, score_to_json(r->scores[i].name, r->scores[i].feature, r->scores[i].rank,
                                                        r->scores[i].score));
-        json_object_object_add(o, "scores", a);
-        return o;
-}
-
-/* The device's live ranking, the shape record_to_json() gives a stored one. */
-static json_object *device_ranking_to_json(Manager *m, const Device *d, uint64_t top_k) {
-        unsigned F = da_model_arch(m->model)->n_features;
-        json_object *o = json_object_new_object(), *a = json_object_new_array();
-
-        if (!o || !a) {
-                json_object_put(o);
-                json_object_put(a);
-                return NULL;
-        }
-        json_object_object_add(o, "device", json_object_new_string(d->name));
-        json_object_object_add(o, "model", json_object_new_string(m->model_path));
-        json_object_object_add(o, "method", json_object_new_string(da_method_to_string(DA_METHOD_DEEPACTIF)));
-        json_object_object_add(o, "location", json_object_new_string(da_trace_location_to_string(m->config.location)));
-        json_object_object_add(o, "aggregation", json_object_new_string(da_aggregation_to_string(m->config.aggregation)));
-        json_object_object_add(o, "time", json_object_new_uint64(d->last_snapshot_us));
-        json_object_object_add(o, "windows", json_object_new_uint64(d->rolling ? da_rolling_count(d->rolling) : 0));
-        json_object_object_add(o, "framesProcessed", json_object_new_uint64(d->frames_processed));
-        json_object_object_add(o, "framesDropped", json_object_new_uint64(d->frames_dropped));
-        json_object_object_add(o, "lastPrediction", json_double_or_null(d->last_prediction));
-        for (unsigned rank = 1; rank <= F && (top_k == 0 || rank <= top_k); rank++)
-                for (unsigned f = 0; f < F; f++)
-                        if (d->ranks[f] == rank) {
-                                json_object_array_add(a, score_to_json(da_model_feature(m->model, f), f, rank,
-                                                                       d->scores[f]));
-                                break;
-                        }
         json_object_object_add(o, "scores", a);
         return o;
 }
@@ -247,28 +216,8 @@ static int error_one(VarlinkCall *call, const char *error, const char *key, cons
         return varlink_error(call, error, p);
 }
 
-static Device *find_device(Manager *m, const char *name) {
-        for (Device *d = m->devices; d; d = d->next)
-                if (streq(d->name, name))
-                        return d;
-        return NULL;
-}
-
-static bool stored_device(Manager *m, const char *name) {
-        store_device *devs = NULL;
-        size_t n = 0;
-        bool found = false;
-
-        if (store_list_devices(m->store, &devs, &n, NULL) < 0)
-                return false;
-        for (size_t i = 0; i < n && !found; i++)
-                found = streq(devs[i].name, name);
-        store_device_array_free(devs, n);
-        return found;
-}
-
 static int query_failed(VarlinkCall *call, Manager *m, int r, const char *device, const da_error *err) {
-        if (r == -ENOENT && device && !find_device(m, device) && !stored_device(m, device))
+        if (r == -ENOENT && device && !manager_knows_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
         if (r == -ENOENT)
                 return error_one(call, ERROR("NoRanking"), "device", device);
@@ -298,13 +247,14 @@ static int method_list_devices(VarlinkCall *call, json_object *params, void *use
 
         if (!a)
                 return -ENOMEM;
-        for (Device *d = m->devices; d; d = d->next)
+        LIST_FOREACH(devices, d, m->devices)
                 json_object_array_add(a, device_to_json(m, d));
         return reply_one(call, "devices", a);
 }
 
 static int method_get_ranking(VarlinkCall *call, json_object *params, void *userdata) {
-        _cleanup_(store_record_freep) store_record *rec = NULL;
+        _cleanup_(store_record_freep) store_record *stored = NULL;
+        const store_record *rec;
         Manager *m = userdata;
         const char *device = NULL, *method = NULL;
         uint64_t top_k = 0;
@@ -316,12 +266,18 @@ static int method_get_ranking(VarlinkCall *call, json_object *params, void *user
             param_uint(call, params, "topK", &top_k) < 0)
                 return 0;
 
-        manager_flush_for_query(m);
-        r = store_get_latest(m->store, &(store_query) { .device = device, .method = method, .top_k = top_k },
-                             &rec, &err);
-        if (r < 0)
-                return query_failed(call, m, r, device, &err);
-        return reply_one(call, "ranking", record_to_json(rec));
+        /* From memory for live devices; the store only for devices gone. */
+        rec = manager_latest_snapshot(m, device, method);
+        if (!rec) {
+                manager_flush_for_query(m);
+                r = store_get_latest(m->store,
+                                     &(store_query) { .device = device, .method = method, .top_k = top_k },
+                                     &stored, &err);
+                if (r < 0)
+                        return query_failed(call, m, r, device, &err);
+                rec = stored;
+        }
+        return reply_one(call, "ranking", record_to_json(rec, top_k));
 }
 
 typedef struct HistoryStream {
@@ -357,7 +313,7 @@ static int history_page(HistoryStream *h, size_t max, json_object **ret, size_t 
         }
         a = json_object_new_array();
         for (size_t i = 0; a && i < n; i++) {
-                json_object *o = record_to_json(recs[i]);
+                json_object *o = record_to_json(recs[i], 0);
 
                 bytes += o ? strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) + 1 : 0;
                 json_object_array_add(a, o);
@@ -416,7 +372,7 @@ static int method_get_history(VarlinkCall *call, json_object *params, void *user
                 return 0;
         if (until != 0 && until < since)
                 return varlink_error_invalid_parameter(call, "until");
-        if (device && !find_device(m, device) && !stored_device(m, device))
+        if (device && !manager_knows_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
 
         h = calloc(1, sizeof *h);
@@ -528,7 +484,7 @@ static int method_export(VarlinkCall *call, json_object *params, void *userdata)
                 return varlink_error_invalid_parameter(call, "until");
         if (!varlink_call_more(call))
                 return varlink_error_invalid_parameter(call, "more");
-        if (device && !find_device(m, device) && !stored_device(m, device))
+        if (device && !manager_knows_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
 
         manager_flush_for_query(m);
@@ -583,7 +539,7 @@ static int method_watch(VarlinkCall *call, json_object *params, void *userdata) 
                 return 0;
         if (!varlink_call_more(call))
                 return varlink_error_invalid_parameter(call, "more");
-        if (device && !find_device(m, device))
+        if (device && !manager_find_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
         return 0;       /* stays pending; manager_varlink_ranking_changed() streams */
 }
@@ -628,12 +584,12 @@ static void notify_watcher(VarlinkCall *call, json_object *params, void *userdat
         p = json_object_new_object();
         if (!p)
                 return;
-        json_object_object_add(p, "ranking", device_ranking_to_json(e->manager, e->device, top_k));
+        json_object_object_add(p, "ranking", record_to_json(e->device->snapshot, top_k));
         (void) varlink_notify(call, p);
 }
 
 void manager_varlink_ranking_changed(Manager *m, Device *d) {
-        if (!m->varlink || !d->supported || !d->ranks)
+        if (!m->varlink || !d->snapshot)
                 return;
         varlink_server_foreach_pending(m->varlink, VARLINK_INTERFACE ".Watch", notify_watcher,
                                        &(WatchEvent) { m, d });

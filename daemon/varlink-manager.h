@@ -6,9 +6,8 @@
  * ranking to callers that ask for "more". */
 
 #include "manager.h"
+#include "names.h"
 
-#define VARLINK_ADDRESS_DEFAULT "/run/deepactif/io.deepactif.Daemon"
-#define VARLINK_INTERFACE "io.deepactif.Daemon"
 
 extern const char varlink_manager_description[];
 

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
+#include "json-util.h"
 #include "varlink.h"
 
 #define SERVICE_INTERFACE "org.varlink.service"
@@ -45,10 +46,6 @@ static const char service_description[] =
         "error InvalidParameter (parameter: string)\n";
 
 typedef struct Connection Connection;
-
-static void json_object_putp(json_object **o) {
-        json_object_put(*o);
-}
 
 struct VarlinkCall {
         Connection *connection;

@@ -4,8 +4,6 @@
  * subjects' windows, retrain on the top ⌊F·k⌋, score the held-out subjects;
  * then MAE mean/SD over folds, Wilcoxon against DeepACTIF-INV, ranking cost. */
 
-#include <fcntl.h>
-#include <malloc.h>
 #include <math.h>
 #include <time.h>
 
@@ -277,36 +275,6 @@ static int collect_windows(const da_model *m, const da_dataset *ds, const unsign
 
 /* ---- ranking and its cost ----------------------------------------------- */
 
-static long proc_status_kib(const char *key) {
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
-        char line[256];
-        size_t l = strlen(key);
-
-        while (f && fgets(line, sizeof(line), f))
-                if (strncmp(line, key, l) == 0 && line[l] == ':')
-                        return atol(line + l + 1);
-        return -1;
-}
-
-/* Peak memory of a ranking: free heap goes back to the kernel, the kernel's
- * peak-RSS mark is reset to the current RSS (clear_refs "5", Linux ≥ 4.0),
- * and afterwards the peak's growth over that is what the ranking needed. */
-static long peak_begin(void) {
-        _cleanup_close_ int fd = -1;
-
-        malloc_trim(0);
-        fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, "5", 1) != 1)
-                return -1;
-        return proc_status_kib("VmRSS");
-}
-
-static double peak_end(long rss0) {
-        long hwm = rss0 >= 0 ? proc_status_kib("VmHWM") : -1;
-
-        return hwm >= 0 ? (double) MAX(hwm - rss0, 0L) / 1024 : NAN;
-}
-
 static double now_s(void) {
         struct timespec ts;
 
@@ -431,7 +399,7 @@ static void fold_split_done(fold_split *s) {
         s->test = mfree(s->test);
 }
 
-static void progress(const da_eval_options *o, unsigned *step, unsigned steps, const char *fmt, ...) {
+_printf_(4, 5) static void progress(const da_eval_options *o, unsigned *step, unsigned steps, const char *fmt, ...) {
         char msg[256];
         va_list ap;
 
@@ -593,15 +561,16 @@ int da_evaluate(const char *const *paths, unsigned n_paths, const da_eval_option
 
                 for (unsigned mi = 0; mi < opt->n_methods; mi++) {
                         da_eval_row *rows = &rep->rows[mi * opt->n_k];
-                        double t0, cost, peak;
-                        long rss0;
+                        double t0, cost, peak = NAN;
 
                         progress(opt, &step, steps, "fold %u/%u: ranking with %s", fold + 1, n_folds, rows[0].method);
-                        rss0 = peak_begin();
+                        if (opt->memory)
+                                (void) opt->memory(true, opt->userdata);
                         t0 = now_s();
                         r = rank_method(m, &w, &opt->methods[mi], opt, opt->seed + fold, scores, err);
                         cost = now_s() - t0;
-                        peak = peak_end(rss0);
+                        if (opt->memory)
+                                peak = opt->memory(false, opt->userdata);
                         if (r >= 0)
                                 r = da_ranking(scores, F, order);
                         if (r < 0) {

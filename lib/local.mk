@@ -1,11 +1,13 @@
 lib_LTLIBRARIES += lib/libdeepactif.la
-include_HEADERS = lib/deepactif.h
+include_HEADERS = lib/deepactif.h lib/deepactif-runtime.h lib/deepactif-research.h
 pkgconfigdir = $(libdir)/pkgconfig
 pkgconfig_DATA = lib/libdeepactif.pc
 EXTRA_DIST += lib/libdeepactif.sym lib/libdeepactif.pc.in
 
 lib_libdeepactif_la_SOURCES = \
 	lib/deepactif.h \
+	lib/deepactif-runtime.h \
+	lib/deepactif-research.h \
 	lib/model.h \
 	lib/util.h \
 	lib/util.c \

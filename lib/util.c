@@ -1,17 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "util.h"
 
-int da_error_set(da_error *err, int r, const char *fmt, ...) {
-        va_list ap;
-
-        if (err) {
-                va_start(ap, fmt);
-                vsnprintf(err->message, sizeof(err->message), fmt, ap);
-                va_end(ap);
-        }
-        return r;
-}
-
 uint64_t da_splitmix64(uint64_t *state) {
         uint64_t z = (*state += UINT64_C(0x9E3779B97F4A7C15));
 

@@ -2,7 +2,8 @@
 #pragma once
 
 /* Small helpers in the style of systemd's basic/macro.h, shared by the
- * library, the daemon and the client (not installed). */
+ * library, the daemon and the client (not installed). Everything here is
+ * inline: the library exports only its public API (libdeepactif.sym). */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,7 +79,16 @@ static inline bool streq_ptr(const char *a, const char *b) {
 
 /* Sets err (when non-NULL) and returns r, so a failure is one statement:
  *     return da_error_set(err, -EINVAL, "tensor '%s' has shape …", name); */
-int da_error_set(da_error *err, int r, const char *fmt, ...) _printf_(3, 4);
+_printf_(3, 4) static inline int da_error_set(da_error *err, int r, const char *fmt, ...) {
+        va_list ap;
+
+        if (err) {
+                va_start(ap, fmt);
+                vsnprintf(err->message, sizeof(err->message), fmt, ap);
+                va_end(ap);
+        }
+        return r;
+}
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_model *, da_model_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_ctx *, da_ctx_free);

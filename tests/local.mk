@@ -140,7 +140,7 @@ tests_test_fuzz_hid_recording_LDADD = daemon/libhid.la $(TEST_LDADD)
 # FUZZ_SECONDS via tests/run-fuzz.sh; other fuzzers append to FUZZERS.
 FUZZ_SECONDS = 60
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-include $(top_builddir)/config.h -I$(top_srcdir)/lib -I$(top_srcdir)/daemon
+	-include $(top_builddir)/config.h -I$(top_srcdir)/lib -I$(top_srcdir)/common -I$(top_srcdir)/daemon
 FUZZERS = tests/fuzz-hid-descriptor tests/fuzz-hid-recording tests/fuzz-model-file
 fuzz_hid_sources = daemon/hid-descriptor.c daemon/hid-eyetracker.c daemon/hid-recording.c lib/channels.c lib/util.c
 fuzz_hid_descriptor_sources = tests/fuzz-hid-descriptor.c $(fuzz_hid_sources)
@@ -225,6 +225,15 @@ tests_test_stats_SOURCES = tests/test-stats.c
 tests_test_stats_CFLAGS = $(TEST_CFLAGS)
 tests_test_stats_LDADD = $(TEST_LDADD)
 
+# common/list.h
+if HAVE_CHECK
+check_PROGRAMS += tests/test-list
+TESTS += tests/test-list
+endif
+tests_test_list_SOURCES = tests/test-list.c
+tests_test_list_CFLAGS = $(TEST_CFLAGS)
+tests_test_list_LDADD = $(TEST_LDADD)
+
 # The real deepactifd on real recordings and SQLite files; make-test-model
 # writes the random-weight models it runs (no trained default model yet).
 if HAVE_CHECK
@@ -238,7 +247,7 @@ tests_make_test_model_LDADD = $(TEST_LDADD)
 
 tests_test_daemon_SOURCES = tests/test-daemon.c tests/test-util.h tests/test-util.c
 tests_test_daemon_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) -I$(top_srcdir)/daemon
-tests_test_daemon_LDADD = daemon/libstore.la $(TEST_LDADD) $(SQLITE_LIBS)
+tests_test_daemon_LDADD = daemon/libstore.la daemon/libhid.la $(TEST_LDADD) $(SQLITE_LIBS)
 
 # Data sets, the trainer and the scorer (bundled Robust Vision recordings).
 if HAVE_CHECK
@@ -320,6 +329,15 @@ tests_test_bench_LDADD = $(TEST_LDADD)
 # service's systemd-analyze security exposure; the udev probe on fake sysfs.
 TESTS += tests/test-units.sh
 EXTRA_DIST += tests/test-units.sh
+
+# No include cycles between files, nor between modules (a header and its source).
+TESTS += tests/test-include-cycles.sh
+EXTRA_DIST += tests/test-include-cycles.sh
+
+# libdeepactif's exported symbols: the public headers' functions, by name;
+# deepactifd uses the runtime API only.
+TESTS += tests/test-symbols.sh
+EXTRA_DIST += tests/test-symbols.sh
 
 # Manual pages: present, installed, mandoc -Tlint clean, every --help option documented.
 TESTS += tests/test-man.sh
@@ -408,12 +426,12 @@ check_PROGRAMS += tests/test-fuzz-config
 TESTS += tests/test-fuzz-config
 endif
 tests_test_fuzz_config_SOURCES = tests/fuzz-config.c tests/fuzz-main.c tests/test-util.h tests/test-util.c \
-	daemon/config.h daemon/config.c daemon/log.h daemon/log.c
+	daemon/config.h daemon/config.c common/log.h common/log.c
 tests_test_fuzz_config_CFLAGS = $(TEST_CFLAGS) $(INIH_CFLAGS) -I$(top_srcdir)/daemon -DFUZZ_NAME=\"fuzz-config\"
 tests_test_fuzz_config_LDADD = $(TEST_LDADD) $(INIH_LIBS)
 
 FUZZERS += tests/fuzz-config
-fuzz_config_sources = tests/fuzz-config.c daemon/config.c daemon/log.c $(filter %.c,$(lib_libdeepactif_la_SOURCES))
+fuzz_config_sources = tests/fuzz-config.c daemon/config.c common/log.c $(filter %.c,$(lib_libdeepactif_la_SOURCES))
 EXTRA_DIST += tests/fuzz-config.c
 
 if HAVE_CLANG

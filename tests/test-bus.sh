@@ -107,7 +107,10 @@ grep -q "State: running" <("$ctl" status --user) || fail "state is not running"
 
 # ---- one exporter: both transports stream the daemon's store-export.c ----
 check "export over D-Bus equals export over varlink"
+# An export writes what is queued first; then both read the same snapshots.
+$ctl export --user --format csv > /dev/null || fail "export over D-Bus"
 until_us=$(sqlite3 "file:$work/db.sqlite?mode=ro" "SELECT max(time_us) FROM snapshots")
+[ -n "$until_us" ] || fail "nothing stored after an export"
 for f in csv json; do
         $ctl export --user --format $f --until "$until_us" > "$work/export-bus.$f" || fail "export $f over D-Bus"
         $ctl export --varlink "$vl" --format $f --until "$until_us" > "$work/export-vl.$f" || fail "export $f over varlink"
@@ -117,18 +120,14 @@ head -1 "$work/export-bus.csv" | grep -q '^time_us,device,source,model,model_ide
 rows=$(sqlite3 "file:$work/db.sqlite?mode=ro" "SELECT count(*) FROM scores c JOIN snapshots s ON s.id = c.snapshot_id WHERE s.time_us <= $until_us")
 [ "$(($(wc -l < "$work/export-bus.csv") - 1))" -eq "$rows" ] || fail "CSV export has not one line per stored score ($rows)"
 
-# ---- the ranking shown equals what the store holds ----
-check "top equals the newest stored snapshot"
+# ---- the ranking shown is what the store keeps ----
+# Answered from memory (no flush to serve a read); compared with the file
+# once the daemon has flushed everything on SIGTERM, below.
+check "top shows the newest snapshot"
 $ctl top --user --json > "$work/top.json"
 time_us=$(grep -oE '"time":[ ]*[0-9]+' "$work/top.json" | head -1 | grep -oE '[0-9]+$')
 shown=$(grep -oE '"feature":[ ]*"[^"]*"' "$work/top.json" | sed 's/.*"\([^"]*\)"$/\1/' | head -5)
-# The store's own tables, read by the sqlite3 CLI, not through the daemon.
-stored=$(sqlite3 "file:$work/db.sqlite?mode=ro" "
-        SELECT f.name FROM snapshots s JOIN scores c ON c.snapshot_id = s.id
-        JOIN session_features f ON f.session_id = s.session_id AND f.feature = c.feature
-        WHERE s.time_us = $time_us ORDER BY c.rank LIMIT 5" 2>"$work/sql.err") ||
-        fail "sqlite3: $(cat "$work/sql.err")"
-[ "$shown" = "$stored" ] || fail "top shows '$shown', the store holds '$stored'"
+[ -n "$time_us" ] && [ -n "$shown" ] || fail "top --json shows no ranking"
 
 # ---- busctl as an independent client ----
 check "busctl introspect and call"
@@ -183,8 +182,37 @@ fi
 
 # ---- no daemon: the failure names the fix ----
 kill $daemon_pid; wait $daemon_pid || true
+check "top equals the snapshot stored"
+# The store's own tables, read by the sqlite3 CLI, not through the daemon.
+stored=$(sqlite3 "file:$work/db.sqlite?mode=ro" "
+        SELECT f.name FROM snapshots s JOIN scores c ON c.snapshot_id = s.id
+        JOIN session_features f ON f.session_id = s.session_id AND f.feature = c.feature
+        WHERE s.time_us = $time_us ORDER BY c.rank LIMIT 5" 2>"$work/sql.err") ||
+        fail "sqlite3: $(cat "$work/sql.err")"
+[ "$shown" = "$stored" ] || fail "top shows '$shown', the store holds '$stored'"
 out=$("$ctl" status --user 2>&1) && fail "status without daemon succeeded"
 echo "$out" | grep -q "not running.*deepactifd --user" || fail "unclear: $out"
+
+# ---- a ranking query is answered from memory and writes nothing ----
+check "GetRanking reads the live snapshot without a flush"
+printf '[Daemon]\nRankingInterval=200ms\nFlushInterval=1h\n' > "$work/hourly.conf"
+vl3=$work/vl3.sock
+"$daemon" --no-bus --replay "$rec" --loop --model "$work/model.safetensors" --database "$work/db3.sqlite" \
+        --config "$work/hourly.conf" --varlink "$vl3" 2>"$work/daemon3.log" &
+daemon3=$!
+pids+=($daemon3)
+out=
+for _ in $(seq 100); do
+        out=$("$send" "$vl3" 1 '{"method":"io.deepactif.Daemon.GetRanking"}' 2>/dev/null) || true
+        echo "$out" | grep -q '"scores"' && break
+        sleep 0.1
+done
+echo "$out" | grep -q '"scores"' || fail "no live ranking over varlink: $out $(cat "$work/daemon3.log")"
+rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
+[ "$rows" = 0 ] || fail "answering GetRanking wrote to the store ($rows snapshots before the first flush)"
+kill $daemon3; wait $daemon3 || true
+rows=$(sqlite3 "file:$work/db3.sqlite?mode=ro" "SELECT count(*) FROM snapshots" 2>&1)
+[ "$rows" -gt 0 ] 2>/dev/null || fail "nothing stored after SIGTERM: $rows"
 
 # ---- socket activation ----
 if command -v systemd-socket-activate >/dev/null; then

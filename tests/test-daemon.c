@@ -26,6 +26,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "hid-eyetracker.h"
 #include "store-export.h"
 #include "store.h"
 #include "test-util.h"
@@ -426,20 +427,27 @@ static void write_evemu(const char *path, da_frame *frames, size_t n) {
         ck_assert_int_eq(fclose(f), 0);
 }
 
-START_TEST(test_replay_evemu) {
+/* Writes the P14 excerpt as a recording in the given --format, replays it at
+ * --speed max with the model over `features` and RollingWindows=40, and
+ * checks the final snapshot against an offline ranking of the frames the
+ * writer says the daemon will decode; the writer adds one dropped frame. */
+typedef void (*recording_writer)(const char *path, da_frame *frames, size_t n);
+
+static void replay_written(const char *format, const char *file, recording_writer write, const char *features,
+                           unsigned F) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
-        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *model = make_model(rv, features, "10", "2");
         _cleanup_free_ char *config = write_config("RollingWindows=40\n");
         _cleanup_free_ char *db = tmp_path("db.sqlite");
-        _cleanup_free_ char *rec = tmp_path("gaze.evemu");
-        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", "evemu", "--speed", "max",
-                         "--model", model, "--database", db, "--config", config, NULL };
+        _cleanup_free_ char *rec = tmp_path(file);
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rec, "--format", (char *) format,
+                         "--speed", "max", "--model", model, "--database", db, "--config", config, NULL };
         da_frame *frames = NULL;
         size_t n = read_frames(rv, &frames);
         Offline o = {};
         sqlite3 *s;
 
-        write_evemu(rec, frames, n);
+        write(rec, frames, n);
         ck_assert_int_eq(run(argv, 60000), 0);
         check_integrity(db);
         s = db_open(db);
@@ -447,10 +455,90 @@ START_TEST(test_replay_evemu) {
         ck_assert_int_eq(db_int(s, "SELECT frames_dropped FROM snapshots ORDER BY id DESC LIMIT 1"), 1);
         sqlite3_close(s);
         offline_ranking_frames(model, frames, n, 40, &o);
-        check_final_snapshot(db, &o, DA_FEATURES_ROBUSTVISION);
+        check_final_snapshot(db, &o, F);
         free(o.scores);
         free(o.ranks);
         free(frames);
+}
+
+START_TEST(test_replay_evemu) {
+        replay_written("evemu", "gaze.evemu", write_evemu, "", DA_FEATURES_ROBUSTVISION);
+}
+END_TEST
+
+/* GazeHid's Tracking Data report 0x10: the ID, an 8-byte µs timestamp, the
+ * gaze point x, y and both eye positions x, y, z as s32 µm, 6 reserved s32. */
+#define GAZEHID_REPORT_SIZE 65
+
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes) {
+        for (unsigned i = 0; i < bytes; i++)
+                p[i] = (uint8_t) (v >> (8 * i));
+}
+
+static void put_hex(FILE *f, const uint8_t *p, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, " %02x", p[i]);
+        fputc('\n', f);
+}
+
+/* Writes the frames as a hid-recorder file of the GazeHid device (the real
+ * descriptor in fixtures/hid/) and replaces them with what the HID decoder,
+ * run here on the same bytes, makes of each report; a missing value goes
+ * out of the logical range (±2 m), which decodes as missing. Before the
+ * frames goes a Status report (not a frame), after them a truncated report
+ * (one drop). */
+static void write_hid_recording(const char *path, da_frame *frames, size_t n) {
+        static const da_channel fields[] = {
+                DA_CH_GAZE_POINT_X, DA_CH_GAZE_POINT_Y,
+                DA_CH_EYE_LEFT_ORIGIN_X, DA_CH_EYE_LEFT_ORIGIN_Y, DA_CH_EYE_LEFT_ORIGIN_Z,
+                DA_CH_EYE_RIGHT_ORIGIN_X, DA_CH_EYE_RIGHT_ORIGIN_Y, DA_CH_EYE_RIGHT_ORIGIN_Z,
+        };
+        _cleanup_free_ char *rdesc_path = test_path("fixtures/hid/msrenable_gazehid_eye_tracker.rdesc.bin");
+        _cleanup_(hid_descriptor_freep) HidDescriptor *d = NULL;
+        HidEyeTracker *t = NULL;
+        uint8_t desc[4096], report[GAZEHID_REPORT_SIZE];
+        da_error err = {};
+        size_t size;
+        FILE *in, *f;
+
+        in = fopen(rdesc_path, "re");
+        ck_assert_ptr_nonnull(in);
+        size = fread(desc, 1, sizeof desc, in);
+        fclose(in);
+        ck_assert_msg(hid_descriptor_parse(desc, size, &d, &err) == 0, "%s", err.message);
+        ck_assert_msg(hid_eyetracker_new(d, &t, &err) == 0, "%s", err.message);
+
+        f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "# written by test-daemon\nD: 0\nR: %zu", size);
+        put_hex(f, desc, size);
+        fputs("N: test GazeHid\nP: test/input0\nI: 6 045e 0000\n", f);
+        fputs("E: 000000.000000 4 13 01 78 00\n", f);   /* Status: ready, 120 Hz */
+        for (size_t i = 0; i < n; i++) {
+                uint64_t dt = frames[i].time_us - frames[0].time_us;
+
+                memset(report, 0, sizeof report);
+                report[0] = 0x10;
+                put_le(report + 1, frames[i].time_us, 8);
+                for (size_t c = 0; c < ELEMENTSOF(fields); c++) {
+                        float v = frames[i].ch[fields[c]];
+
+                        put_le(report + 9 + 4 * c, isfinite(v) ? (uint32_t) (int32_t) lround(v * 1e6) : 0x80000000u, 4);
+                }
+                fprintf(f, "E: %06" PRIu64 ".%06" PRIu64 " %d", dt / 1000000, dt % 1000000, GAZEHID_REPORT_SIZE);
+                put_hex(f, report, sizeof report);
+                ck_assert_int_eq(hid_eyetracker_decode(t, report, sizeof report, &frames[i]), 0);
+        }
+        fputs("E: 999999.000000 3 10 00 00\n", f);
+        ck_assert_int_eq(fclose(f), 0);
+        hid_eyetracker_free(t);
+}
+
+START_TEST(test_replay_hid_recorder) {
+        /* Features from the eye positions, which GazeHid reports. */
+        replay_written("hid-recorder", "gaze.hidrec", write_hid_recording,
+                       "World_Gaze_Origin_R_X,World_Gaze_Origin_R_Z,World_Gaze_Origin_L_X,World_Gaze_Origin_L_Z,"
+                       "Inter_Pupillary_Distance", 5);
 }
 END_TEST
 
@@ -1240,6 +1328,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_full_database);
         tcase_add_test(tc, test_replay_eyelink_unsupported);
         tcase_add_test(tc, test_replay_evemu);
+        tcase_add_test(tc, test_replay_hid_recorder);
         tcase_add_test(tc, test_config_errors);
         suite_add_tcase(s, tc);
 

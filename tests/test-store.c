@@ -297,6 +297,50 @@ START_TEST(test_bad_input) {
 }
 END_TEST
 
+/* The daemon's snapshot value is a store_record: one read back from the
+ * store, queued again with store_append_record() under another device, reads
+ * back the same; a record naming a feature twice or not every feature is
+ * refused. */
+START_TEST(test_append_record) {
+        _cleanup_free_ char *path = db_path("store.db");
+        _cleanup_(store_freep) store *s = NULL;
+        _cleanup_(store_record_freep) store_record *rec = NULL, *again = NULL;
+        store_session *a, *b;
+        store_score saved;
+        da_error err = {};
+
+        ck_assert_int_eq(store_open(path, 0, &s, NULL), 0);
+        a = begin(s, "replay:a", 1);
+        b = begin(s, "replay:b", 1);
+        ck_assert_int_eq(append(s, a, 1000, 42), 0);
+        ck_assert_int_eq(store_flush(s, &err), 1);
+        ck_assert_int_eq(store_get_latest(s, &(store_query) { .device = "replay:a" }, &rec, &err), 0);
+
+        rec->time_us = 2000;
+        ck_assert_int_eq(store_append_record(s, b, rec), 0);
+        ck_assert_int_eq(store_flush(s, &err), 1);
+        ck_assert_int_eq(store_get_latest(s, &(store_query) { .device = "replay:b" }, &again, &err), 0);
+        ck_assert_str_eq(again->device, "replay:b");
+        ck_assert_uint_eq(again->time_us, 2000);
+        ck_assert_str_eq(again->method, rec->method);
+        ck_assert_str_eq(again->location, rec->location);
+        ck_assert_str_eq(again->aggregation, rec->aggregation);
+        ck_assert_uint_eq(again->windows, rec->windows);
+        ck_assert_uint_eq(again->frames_processed, 42);
+        ck_assert_uint_eq(again->frames_dropped, rec->frames_dropped);
+        ck_assert_double_eq(again->last_prediction, rec->last_prediction);
+        assert_record_scores(again, F);
+
+        saved = rec->scores[2];
+        rec->scores[2].feature = rec->scores[0].feature;
+        ck_assert_int_eq(store_append_record(s, b, rec), -EINVAL);
+        rec->scores[2] = saved;
+        rec->n_scores = F - 1;
+        ck_assert_int_eq(store_append_record(s, b, rec), -EINVAL);
+        rec->n_scores = F;
+}
+END_TEST
+
 /* Commit frames in the WAL file: frames whose "database size after commit"
  * field is non-zero and whose salts match the header's (sqlite.org/fileformat2,
  * "WAL File Format"). One per committed transaction since the WAL was last
@@ -965,6 +1009,7 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_roundtrip);
         tcase_add_test(tc, test_foreach);
         tcase_add_test(tc, test_bad_input);
+        tcase_add_test(tc, test_append_record);
         tcase_add_test(tc, test_one_transaction);
         tcase_add_test(tc, test_queue_bound);
         tcase_add_test(tc, test_retention);
