@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* deepactifctl bench: median wall time of the library's kernels and of one
- * window's attribution by each method, on one core; and one training epoch
- * of the FOVAL model on a fixed synthetic set (contrib/bench-train-torch.py
- * times the same in PyTorch). */
+/* deepactifctl bench: median wall time of the library's kernels, of one
+ * window's attribution by each method and of the daemon's rolling ranking,
+ * on one core; and one training epoch of the FOVAL model on a fixed
+ * synthetic set (contrib/bench-train-torch.py times the same in PyTorch). */
 
 #include <getopt.h>
 #include <math.h>
@@ -21,6 +21,9 @@ typedef struct bench_case {
 } bench_case;
 
 typedef void (*bench_fn)(void *userdata);
+
+/* --quick: each case runs once, to check that all run, not to time them. */
+static bool bench_quick;
 
 static double now_us(void) {
         struct timespec ts;
@@ -45,6 +48,8 @@ static double measure(bench_fn fn, void *userdata) {
 
         t0 = now_us();
         fn(userdata);
+        if (bench_quick)
+                return MAX(now_us() - t0, 1e-3);
         if (now_us() - t0 > 20000)
                 n = 7;
         for (; n == ELEMENTSOF(samples);) {
@@ -374,6 +379,55 @@ static int bench_step_reduced(const da_arch *arch, da_precision p, const float *
         return 0;
 }
 
+#define BENCH_ROLLING_WINDOWS 1000u
+
+typedef struct rolling_bench {
+        da_rolling *rolling;
+        float *traces;          /* 64 windows' traces, pushed in turn */
+        double scores[BENCH_FEATURES];
+        size_t next;
+} rolling_bench;
+
+static void run_rolling_push(void *userdata) {
+        rolling_bench *b = userdata;
+
+        (void) da_rolling_push(b->rolling, b->traces + (b->next++ % 64) * BENCH_FEATURES);
+}
+
+static void run_rolling_scores(void *userdata) {
+        rolling_bench *b = userdata;
+
+        (void) da_rolling_scores(b->rolling, DA_AGG_INV, b->scores);
+}
+
+/* What the daemon does per window and per snapshot: one push into the
+ * rolling moments of the last 1000 windows (amortised over the re-summation
+ * at each wrap), and the INV scores from them. */
+static int bench_rolling(bench_case *cases, size_t *n) {
+        _cleanup_free_ float *traces = malloc(64 * BENCH_FEATURES * sizeof(float));
+        rolling_bench b = { .traces = traces };
+        uint32_t x = 3;
+        int r;
+
+        if (!traces)
+                return -ENOMEM;
+        for (size_t k = 0; k < 64 * BENCH_FEATURES; k++) {
+                x = x * 1664525u + 1013904223u;
+                traces[k] = (float) (x >> 8) / (float) (1u << 24);
+        }
+        r = da_rolling_new(BENCH_FEATURES, BENCH_ROLLING_WINDOWS, &b.rolling);
+        if (r < 0)
+                return r;
+        for (size_t k = 0; k < BENCH_ROLLING_WINDOWS; k++)
+                run_rolling_push(&b);
+        cases[(*n)++] = (bench_case) { "rolling-push", 0, BENCH_FEATURES, BENCH_ROLLING_WINDOWS,
+                                       DA_PRECISION_F32, measure(run_rolling_push, &b) };
+        cases[(*n)++] = (bench_case) { "rolling-scores", 0, BENCH_FEATURES, BENCH_ROLLING_WINDOWS,
+                                       DA_PRECISION_F32, measure(run_rolling_scores, &b) };
+        da_rolling_free(b.rolling);
+        return 0;
+}
+
 /* The LSTM kernels for every hidden size; with attribute, one window's
  * DeepACTIF gate trace, IG-50 and DeepLIFT with default options too. */
 static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) {
@@ -528,6 +582,7 @@ static void print_health_summary(const bench_case *cases, size_t n) {
 int verb_bench(int argc, char **argv) {
         static const struct option options[] = {
                 { "json", no_argument, NULL, 'j' },
+                { "quick", no_argument, NULL, 'q' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -543,11 +598,15 @@ int verb_bench(int argc, char **argv) {
                 case 'j':
                         json = true;
                         break;
+                case 'q':
+                        bench_quick = true;
+                        break;
                 case 'h':
-                        printf(_("Usage: deepactifctl bench [--json]\n"
+                        printf(_("Usage: deepactifctl bench [--json] [--quick]\n"
                                  "Median microseconds per call, one core, random weights, 40 features;\n"
                                  "train-window: one training epoch of the FOVAL model (38 features, batch 64,\n"
-                                 "AdamW) on a synthetic recording, per window.\n"));
+                                 "AdamW) on a synthetic recording, per window.\n"
+                                 "--quick runs each case once: that all run, not how fast.\n"));
                         return EXIT_SUCCESS;
                 default:
                         return EXIT_FAILURE;
@@ -571,6 +630,10 @@ int verb_bench(int argc, char **argv) {
         if (r < 0)
                 return ctl_fail(_("Failed to run the input-health benchmark: %s"), strerror(-r));
 
+        r = bench_rolling(cases, &n);
+        if (r < 0)
+                return ctl_fail(_("Failed to run the rolling ranking benchmark: %s"), strerror(-r));
+
         if (json) {
                 _cleanup_(json_object_putp) json_object *a = json_object_new_array();
 
@@ -590,6 +653,8 @@ int verb_bench(int argc, char **argv) {
                 return EXIT_SUCCESS;
         }
 
+        if (bench_quick)
+                printf(_("(--quick: each case ran once; these times are not figures)\n"));
         printf("%-20s %7s %9s %7s %9s %12s\n", _("BENCHMARK"), _("HIDDEN"), _("FEATURES"), _("WINDOW"),
                _("PRECISION"), _("MEDIAN µs"));
         for (size_t i = 0; i < n; i++)

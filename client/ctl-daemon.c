@@ -446,11 +446,32 @@ static int op_history(Client *c, json_object **ret) {
                         json_object_object_add(p, "device", json_object_new_string(c->o->device));
                 json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
                 json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
-                r = varlink_call(c, step, VARLINK_INTERFACE ".GetHistory", p, &p);
-                if (r < 0)
+                /* In parts: a long history does not fit in one reply. */
+                r = varlink_send(c, VARLINK_INTERFACE ".GetHistory", p, true);
+                a = json_object_new_array();
+                while (r >= 0) {
+                        _cleanup_(json_object_putp) json_object *m = NULL;
+                        json_object *part;
+
+                        r = varlink_recv(c, &m);
+                        if (r < 0)
+                                break;
+                        if (json_object_object_get(m, "error")) {
+                                fail_varlink(c->o, step, m);
+                                r = -EIO;
+                                break;
+                        }
+                        part = json_object_object_get(json_object_object_get(m, "parameters"), "rankings");
+                        for (size_t i = 0; i < json_object_array_length(part); i++)
+                                json_object_array_add(a, json_object_get(json_object_array_get_idx(part, i)));
+                        if (!json_object_get_boolean(json_object_object_get(m, "continues")))
+                                break;
+                }
+                if (r < 0) {
+                        json_object_put(a);
                         return r;
-                *ret = json_object_get(json_object_object_get(p, "rankings"));
-                json_object_put(p);
+                }
+                *ret = a;
                 return 0;
         }
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "GetHistory", &e, &reply, "sttu",
@@ -671,19 +692,61 @@ static void client_close(Client *c) {
         free(c->buf);
 }
 
-static void export_csv(json_object *rankings) {
-        puts("time_us,device,model,method,location,aggregation,windows,rank,feature,score");
-        for (size_t i = json_object_array_length(rankings); i-- > 0;) {        /* oldest first */
-                json_object *r = json_object_array_get_idx(rankings, i), *s = json_object_object_get(r, "scores");
+/* The daemon's exporter (store-export.c) streamed to stdout: in parts over
+ * varlink, through a pipe it hands over on D-Bus. */
+static int op_export(Client *c) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *step = _("Exporting the stored rankings");
+        char buf[65536];
+        int fd, r;
 
-                for (size_t k = 0; k < json_object_array_length(s); k++) {
-                        json_object *x = json_object_array_get_idx(s, k);
+        if (c->o->varlink) {
+                json_object *p = json_object_new_object();
 
-                        printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%.17g\n", str(r, "time"), str(r, "device"), str(r, "model"),
-                               str(r, "method"), str(r, "location"), str(r, "aggregation"), str(r, "windows"),
-                               str(x, "rank"), str(x, "feature"),
-                               json_object_get_double(json_object_object_get(x, "score")));
+                json_object_object_add(p, "format", json_object_new_string(c->o->format));
+                if (c->o->device)
+                        json_object_object_add(p, "device", json_object_new_string(c->o->device));
+                json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
+                json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
+                r = varlink_send(c, VARLINK_INTERFACE ".Export", p, true);
+                while (r >= 0) {
+                        _cleanup_(json_object_putp) json_object *m = NULL;
+                        json_object *data;
+
+                        r = varlink_recv(c, &m);
+                        if (r < 0)
+                                break;
+                        if (json_object_object_get(m, "error"))
+                                return fail_varlink(c->o, step, m), -EIO;
+                        data = json_object_object_get(json_object_object_get(m, "parameters"), "data");
+                        if (fwrite(json_object_get_string(data), 1, (size_t) json_object_get_string_len(data), stdout) !=
+                            (size_t) json_object_get_string_len(data))
+                                return ctl_fail(_("%s: writing to standard output: %m"), step), -EIO;
+                        if (!json_object_get_boolean(json_object_object_get(m, "continues")))
+                                break;
                 }
+                return r < 0 ? r : (fflush(stdout) == 0 ? 0 : -EIO);
+        }
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "Export", &e, &reply, "sstt", c->o->format,
+                               c->o->device ?: "", c->o->since, c->o->until);
+        if (r >= 0)
+                r = sd_bus_message_read(reply, "h", &fd);
+        if (r < 0)
+                return fail_bus(c->o, step, &e, r), r;
+        fflush(stdout);
+        for (;;) {
+                ssize_t n = read(fd, buf, sizeof buf);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return ctl_fail(_("%s: reading from the daemon: %m"), step), -errno;
+                if (n == 0)
+                        return 0;
+                if (fwrite(buf, 1, (size_t) n, stdout) != (size_t) n || fflush(stdout) != 0)
+                        return ctl_fail(_("%s: writing to standard output: %m"), step), -EIO;
         }
 }
 
@@ -735,10 +798,12 @@ int verb_daemon(int argc, char **argv) {
                 r = op_devices(&c, &out);
         else if (streq(argv[0], "top"))
                 r = op_ranking(&c, &out);
-        else if (streq(argv[0], "history") || streq(argv[0], "export"))
+        else if (streq(argv[0], "history"))
                 r = op_history(&c, &out);
         else if (streq(argv[0], "events"))
                 r = op_events(&c, &out);
+        else if (streq(argv[0], "export"))
+                r = op_export(&c);
         else if (streq(argv[0], "reload"))
                 r = op_reload(&c);
         else if (streq(argv[0], "metrics"))
@@ -751,10 +816,7 @@ int verb_daemon(int argc, char **argv) {
         }
 
         if (streq(argv[0], "export")) {
-                if (streq(o.format, "json"))
-                        ctl_print_json(out);
-                else
-                        export_csv(out);
+                /* written as it came */
         } else if (streq(argv[0], "reload")) {
                 if (o.json)
                         puts("{}");

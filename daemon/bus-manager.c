@@ -7,6 +7,7 @@
 #include "bus-device.h"
 #include "bus-manager.h"
 #include "bus-polkit.h"
+#include "export-pipe.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -244,6 +245,47 @@ static int method_get_metrics(sd_bus_message *message, void *userdata, sd_bus_er
         return sd_bus_reply_method_return(message, "s", text);
 }
 
+static int method_export(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *format, *device;
+        uint64_t since, until;
+        int f, fd = -1, r;
+
+        r = sd_bus_message_read(message, "sstt", &format, &device, &since, &until);
+        if (r < 0)
+                return r;
+        f = store_export_format_from_string(format);
+        if (f < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown export format '%s'; use csv or json.",
+                                         format);
+        if (until != 0 && until < since)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "'until' (%" PRIu64 ") lies before 'since' (%" PRIu64 ").", until, since);
+        if (device[0] && !manager_knows_device(m, device))
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                                         "No device '%s'; 'deepactifctl devices' lists them.", device);
+
+        manager_flush_for_query(m);
+        /* What is stored now: an export of a live store ends. */
+        if (until == 0) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                until = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        }
+        r = export_pipe_start(m->event, m->store, &(store_query) {
+                        .device = device[0] ? device : NULL,
+                        .since_us = since,
+                        .until_us = until,
+                        .oldest_first = true,
+                }, f, &fd);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to start the export: %m");
+        r = sd_bus_reply_method_return(message, "h", fd);
+        close(fd);      /* the reply holds its own copy */
+        return r;
+}
+
 static int reload_now(sd_bus_message *message, Manager *m, sd_bus_error *error) {
         int r;
 
@@ -285,6 +327,10 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_RESULT("s", text),
                                 method_get_metrics, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Export",
+                                SD_BUS_ARGS("s", format, "s", device, "t", since, "t", until),
+                                SD_BUS_RESULT("h", data),
+                                method_export, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Reload",
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,

@@ -61,6 +61,8 @@ daemon_deepactifd_SOURCES = \
 	daemon/bus-manager.c \
 	daemon/bus-device.c \
 	daemon/bus-polkit.c \
+	daemon/export-pipe.h \
+	daemon/export-pipe.c \
 	daemon/varlink-manager.h \
 	daemon/varlink-manager.c
 daemon_deepactifd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS) $(LIBEVDEV_CFLAGS) $(EVEMU_CFLAGS) \

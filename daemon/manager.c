@@ -296,6 +296,26 @@ static void apply_retention(Manager *m) {
                 log_debug("Retention deleted %" PRIu64 " snapshots.", deleted);
 }
 
+/* Snapshots dropped from a full queue are lost for good: say so, with how
+ * many since the last message, at most once a minute. */
+static void log_dropped(Manager *m) {
+        static uint64_t reported, last_usec;
+        uint64_t now = 0;
+        store_stats st;
+
+        store_get_stats(m->store, &st);
+        if (st.dropped == reported)
+                return;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (last_usec != 0 && now < last_usec + 60 * USEC_PER_SEC)
+                return;
+        log_warning("Dropped %" PRIu64 " ranking snapshots not written to database '%s' in time: the queue of "
+                    "unwritten snapshots was full (%" PRIu64 " dropped since start).",
+                    st.dropped - reported, m->database_path, st.dropped);
+        reported = st.dropped;
+        last_usec = now;
+}
+
 int manager_flush(Manager *m, bool final) {
         da_error err = {};
         int r;
@@ -307,6 +327,7 @@ int manager_flush(Manager *m, bool final) {
                 return 0;
 
         r = store_flush(m->store, &err);
+        log_dropped(m);
         if (r < 0) {
                 /* The queue is kept and the next flush retries: log the
                  * change of state, not every retry. */

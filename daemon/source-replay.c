@@ -165,8 +165,13 @@ int replay_source_new(const SourceContext *ctx, const char *path, da_recording_f
         k = replay_start(&r->replay, channels);
         if (k < 0)
                 goto fail;
-        log_info("Replaying '%s' (%s) at %s speed.", path, da_recording_format_to_string(da_reader_format(r->reader)),
-                 o->speed == REPLAY_SPEED_MAX ? "maximum" : "recorded");
+        if (o->speed == REPLAY_SPEED_FACTOR)
+                log_info("Replaying '%s' (%s) at %g times the recorded speed.", path,
+                         da_recording_format_to_string(da_reader_format(r->reader)), o->speed_factor);
+        else
+                log_info("Replaying '%s' (%s) at %s speed.", path,
+                         da_recording_format_to_string(da_reader_format(r->reader)),
+                         o->speed == REPLAY_SPEED_MAX ? "maximum" : "recorded");
         *ret = &r->replay.base;
         return 0;
 fail:

@@ -118,9 +118,14 @@ int replay_start(Replay *r, uint64_t channels) {
         if (!r->device->supported)
                 return log_error_errno(EOPNOTSUPP, "Nothing to replay: the model cannot use recording '%s'.", r->path);
 
-        if (r->options.speed == REPLAY_SPEED_MAX)
+        /* At maximum speed a defer source of idle priority: a defer source
+         * stays pending, and at the default priority it would win every
+         * iteration over signals, varlink, D-Bus and the flush timer. */
+        if (r->options.speed == REPLAY_SPEED_MAX) {
                 k = sd_event_add_defer(e, &r->timer, on_batch, r);
-        else
+                if (k >= 0)
+                        k = sd_event_source_set_priority(r->timer, SD_EVENT_PRIORITY_IDLE);
+        } else
                 k = sd_event_add_time(e, &r->timer, CLOCK_MONOTONIC, 0, TIMER_ACCURACY_USEC, on_due, r);
         if (k >= 0)
                 k = sd_event_source_set_enabled(r->timer, SD_EVENT_ON);

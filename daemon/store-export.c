@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 
 /* Stored snapshots as CSV (one line per feature score, RFC 4180 quoting)
- * or JSON (one array of snapshot objects), streamed record by record so an
- * export of a large store needs no more memory than one snapshot. */
+ * or JSON (one array of snapshot objects), in parts of a few snapshots read
+ * page by page, so an export of a large store needs no more memory than one
+ * page and holds no read transaction between parts. The daemon streams the
+ * parts to deepactifctl over D-Bus and varlink; this is the only exporter. */
 
 #include <errno.h>
 #include <inttypes.h>
@@ -29,11 +31,15 @@ int store_export_format_from_string(const char *s) {
         return -EINVAL;
 }
 
-typedef struct export_ctx {
-        FILE *f;
+struct store_exporter {
+        store *store;
+        store_query query;
+        char *device, *method, *location, *aggregation;
         store_export_format format;
-        size_t n;
-} export_ctx;
+        store_cursor cursor;
+        size_t n;                       /* snapshots written */
+        bool started, done;
+};
 
 static void csv_string(FILE *f, const char *v) {
         if (!v)
@@ -135,37 +141,109 @@ static int export_json(const store_record *r, FILE *f, bool first) {
         return 0;
 }
 
-static int export_one(const store_record *rec, void *userdata) {
-        export_ctx *c = userdata;
-        int r;
+store_exporter *store_exporter_free(store_exporter *e) {
+        if (!e)
+                return NULL;
+        free(e->device);
+        free(e->method);
+        free(e->location);
+        free(e->aggregation);
+        return mfree(e);
+}
 
-        r = c->format == STORE_EXPORT_CSV ? export_csv(rec, c->f) : export_json(rec, c->f, c->n == 0);
+static int strdup_opt(const char *v, char **ret) {
+        if (!v)
+                return 0;
+        *ret = strdup(v);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int store_exporter_new(store *s, const store_query *q, store_export_format format, store_exporter **ret) {
+        _cleanup_(store_exporter_freep) store_exporter *e = NULL;
+        static const store_query any = {};
+
+        if (!s || !ret || format < 0 || format >= _STORE_EXPORT_MAX)
+                return -EINVAL;
+        q = q ?: &any;
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->store = s;
+        e->format = format;
+        e->query = *q;
+        e->query.after = NULL;
+        if (strdup_opt(q->device, &e->device) < 0 || strdup_opt(q->method, &e->method) < 0 ||
+            strdup_opt(q->location, &e->location) < 0 || strdup_opt(q->aggregation, &e->aggregation) < 0)
+                return -ENOMEM;
+        e->query.device = e->device;
+        e->query.method = e->method;
+        e->query.location = e->location;
+        e->query.aggregation = e->aggregation;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+size_t store_exporter_count(const store_exporter *e) {
+        return e->n;
+}
+
+int store_exporter_next(store_exporter *e, size_t max_snapshots, FILE *f, da_error *err) {
+        store_query page = e->query;
+        store_record **recs = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (e->done)
+                return 0;
+        if (!e->started) {
+                if (e->format == STORE_EXPORT_CSV)
+                        fputs("time_us,device,source,model,model_identity,method,location,aggregation,windows,"
+                              "frames_processed,frames_dropped,last_prediction,feature,name,score,rank\n", f);
+                else
+                        fputc('[', f);
+                e->started = true;
+        }
+
+        page.limit = MAX(max_snapshots, (size_t) 1);
+        if (e->query.limit > 0)
+                page.limit = MIN(page.limit, e->query.limit - e->n);
+        page.after = e->n > 0 ? &e->cursor : NULL;
+        if (page.limit > 0) {
+                r = store_get_history(e->store, &page, &recs, &n, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n && r >= 0; i++) {
+                r = e->format == STORE_EXPORT_CSV ? export_csv(recs[i], f) : export_json(recs[i], f, e->n == 0);
+                e->cursor = (store_cursor) { recs[i]->time_us, recs[i]->id };
+                e->n++;
+        }
+        store_record_array_free(recs, n);
         if (r < 0)
-                return r;
-        c->n++;
-        return ferror(c->f) ? -EIO : 0;
+                return da_error_set(err, r, "Failed to format the export: %s", strerror(-r));
+
+        if (n < page.limit || (e->query.limit > 0 && e->n >= e->query.limit)) {
+                if (e->format == STORE_EXPORT_JSON)
+                        fputs(e->n > 0 ? "\n]\n" : "]\n", f);
+                e->done = true;
+        }
+        if (ferror(f))
+                return da_error_set(err, -EIO, "Failed to write the export.");
+        return e->done ? 0 : 1;
 }
 
 int store_export(store *s, const store_query *q, store_export_format format, FILE *f, da_error *err) {
-        export_ctx c = { .f = f, .format = format };
+        _cleanup_(store_exporter_freep) store_exporter *e = NULL;
         int r;
 
-        if (!s || !f || format < 0 || format >= _STORE_EXPORT_MAX)
+        if (!s || !f || store_exporter_new(s, q, format, &e) < 0)
                 return da_error_set(err, -EINVAL, "Invalid export request.");
-
-        if (format == STORE_EXPORT_CSV)
-                fputs("time_us,device,source,model,model_identity,method,location,aggregation,windows,"
-                      "frames_processed,frames_dropped,last_prediction,feature,name,score,rank\n", f);
-        else
-                fputc('[', f);
-
-        r = store_foreach(s, q, export_one, &c, err);
+        do
+                r = store_exporter_next(e, 256, f, err);
+        while (r > 0);
         if (r < 0)
                 return r;
-
-        if (format == STORE_EXPORT_JSON)
-                fputs(c.n > 0 ? "\n]\n" : "]\n", f);
         if (fflush(f) != 0 || ferror(f))
                 return da_error_set(err, -errno ?: -EIO, "Failed to write the export: %m");
-        return (int) MIN(c.n, (size_t) INT_MAX);
+        return (int) MIN(e->n, (size_t) INT_MAX);
 }

@@ -112,7 +112,7 @@ typedef enum stmt_id {
         _STMT_MAX,
 } stmt_id;
 
-#define QUERY_SNAPSHOTS(order)                                                          \
+#define QUERY_SNAPSHOTS(order, beyond)                                                  \
         "SELECT sn.id, sn.session_id, d.name, d.source, se.model, se.model_identity, "  \
         "sn.time_us, sn.method, sn.location, sn.aggregation, sn.windows, "              \
         "sn.frames_processed, sn.frames_dropped, sn.last_prediction "                   \
@@ -121,6 +121,7 @@ typedef enum stmt_id {
         "WHERE (?1 IS NULL OR d.name = ?1) AND (?2 IS NULL OR sn.method = ?2) "         \
         "AND (?3 IS NULL OR sn.location = ?3) AND (?4 IS NULL OR sn.aggregation = ?4) " \
         "AND sn.time_us >= ?5 AND sn.time_us <= ?6 "                                    \
+        "AND (?8 IS NULL OR (sn.time_us, sn.id) " beyond " (?8, ?9)) "                  \
         "ORDER BY sn.time_us " order ", sn.id " order " LIMIT ?7"
 
 static const char *const stmt_sql[_STMT_MAX] = {
@@ -147,8 +148,8 @@ static const char *const stmt_sql[_STMT_MAX] = {
                 "frames_processed, frames_dropped, last_prediction) "
                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         [STMT_SCORE_INSERT] = "INSERT INTO scores (snapshot_id, feature, score, rank) VALUES (?1, ?2, ?3, ?4)",
-        [STMT_QUERY_NEWEST] = QUERY_SNAPSHOTS("DESC"),
-        [STMT_QUERY_OLDEST] = QUERY_SNAPSHOTS("ASC"),
+        [STMT_QUERY_NEWEST] = QUERY_SNAPSHOTS("DESC", "<"),
+        [STMT_QUERY_OLDEST] = QUERY_SNAPSHOTS("ASC", ">"),
         [STMT_QUERY_SCORES] =
                 "SELECT sc.feature, sc.rank, sc.score, f.name FROM scores sc "
                 "LEFT JOIN session_features f ON f.session_id = ?2 AND f.feature = sc.feature "
@@ -584,6 +585,28 @@ static int explain_cantopen(const char *path, bool read_only, int r, da_error *e
         return r;
 }
 
+/* Damaged pages found now, with a clear error, instead of by a query or a
+ * flush at some later moment. quick_check reads every page once. */
+static int quick_check(store *s, da_error *err) {
+        _cleanup_finalize_ sqlite3_stmt *st = NULL;
+        const char *result;
+        int rc;
+
+        rc = sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(st);
+        if ((rc & 0xff) == SQLITE_CORRUPT)
+                return da_error_set(err, -EUCLEAN, "%s is damaged (%s); move it away to start a new database, "
+                                    "or try sqlite3's .recover on a copy.", s->path, sqlite3_errmsg(s->db));
+        if (rc != SQLITE_ROW)
+                return sql_fail(s, err, rc, "Failed to check");
+        result = (const char *) sqlite3_column_text(st, 0);
+        if (!result || !streq(result, "ok"))
+                return da_error_set(err, -EUCLEAN, "%s is damaged (PRAGMA quick_check: %s); move it away to start "
+                                    "a new database, or try sqlite3's .recover on a copy.", s->path, result ?: "?");
+        return 0;
+}
+
 int store_open(const char *path, store_open_flags flags, store **ret, da_error *err) {
         _cleanup_(store_freep) store *s = NULL;
         int64_t version;
@@ -601,12 +624,17 @@ int store_open(const char *path, store_open_flags flags, store **ret, da_error *
         s->read_only = flags & STORE_READ_ONLY;
         s->queue_max = STORE_QUEUE_MAX_DEFAULT;
 
-        oflags = SQLITE_OPEN_NOMUTEX;
+        /* The link, not its target, is in the directory we were given:
+         * following it would write wherever whoever made it chose. */
+        oflags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
         oflags |= s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 #ifdef SQLITE_OPEN_EXRESCODE
         oflags |= SQLITE_OPEN_EXRESCODE;
 #endif
         rc = sqlite3_open_v2(path, &s->db, oflags, NULL);
+        if (rc != SQLITE_OK && s->db && sqlite3_extended_errcode(s->db) == SQLITE_CANTOPEN_SYMLINK)
+                return da_error_set(err, -ELOOP, "Refusing to open %s: it is a symbolic link; give the file's own path.",
+                                    path);
         if (rc != SQLITE_OK) {
                 r = sql_fail(s, err, rc, "Failed to open");
                 return (rc & 0xff) == SQLITE_CANTOPEN ? explain_cantopen(path, s->read_only, r, err) : r;
@@ -630,6 +658,12 @@ int store_open(const char *path, store_open_flags flags, store **ret, da_error *
                                     "%s has schema version %" PRIi64 ", expected %d; open it read-write once "
                                     "(start deepactifd) to migrate it.",
                                     path, version, STORE_SCHEMA_VERSION);
+
+        if (!s->read_only) {
+                r = quick_check(s, err);
+                if (r < 0)
+                        return r;
+        }
 
         r = set_pragmas(s, err);
         if (r < 0)
@@ -1266,6 +1300,13 @@ static int walk(store *s, const store_query *q, int (*cb)(store_record **rec, vo
                 sqlite3_bind_int64(st, 5, clamp_i64(q->since_us));
                 sqlite3_bind_int64(st, 6, q->until_us > 0 ? clamp_i64(q->until_us) : INT64_MAX);
                 sqlite3_bind_int64(st, 7, q->limit > 0 ? clamp_i64(q->limit) : -1);
+                if (q->after) {
+                        sqlite3_bind_int64(st, 8, clamp_i64(q->after->time_us));
+                        sqlite3_bind_int64(st, 9, q->after->id);
+                } else {
+                        sqlite3_bind_null(st, 8);
+                        sqlite3_bind_null(st, 9);
+                }
 
                 while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                         _cleanup_(store_record_freep) store_record *rec = NULL;

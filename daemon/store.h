@@ -158,7 +158,16 @@ typedef struct store_query {
         size_t limit;                   /* snapshots; 0 = all */
         size_t top_k;                   /* scores per snapshot; 0 = all */
         bool oldest_first;              /* default: newest first (by time, then id) */
+        /* Continues after this snapshot in the query's order: pages without
+         * a read transaction held open between them. NULL: from the start. */
+        const struct store_cursor *after;
 } store_query;
+
+/* Where a page of snapshots ended: the last record's time and id. */
+typedef struct store_cursor {
+        uint64_t time_us;
+        int64_t id;
+} store_cursor;
 
 /* The newest snapshot matching q (limit and order are ignored), or -ENOENT. */
 int store_get_latest(store *s, const store_query *q, store_record **ret, da_error *err);

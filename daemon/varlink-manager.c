@@ -2,12 +2,14 @@
 /* io.deepactif.Daemon over varlink, on the manager's state and store. */
 
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
 #include <sys/stat.h>
 
 #include "device-events.h"
 #include "log.h"
 #include "metrics.h"
+#include "store-export.h"
 #include "varlink-manager.h"
 #include "varlink.h"
 
@@ -84,7 +86,9 @@ const char varlink_manager_description[] =
         "method GetRanking(device: ?string, method: ?string, topK: ?int) -> (ranking: Ranking)\n"
         "\n"
         "# Stored rankings with since <= time <= until, newest first; limit\n"
-        "# defaults to and is capped at 10000.\n"
+        "# defaults to and is capped at 10000. With \"more\", in replies of up\n"
+        "# to 100 rankings each, sent as the client reads them; without,\n"
+        "# TooLarge when they do not fit in one reply.\n"
         "method GetHistory(device: ?string, since: ?int, until: ?int, limit: ?int) -> (rankings: []Ranking)\n"
         "\n"
         "# Reloads configuration and model, as SIGHUP does. Root only.\n"
@@ -102,14 +106,27 @@ const char varlink_manager_description[] =
         "# with events, one for every event too, carrying event instead of ranking.\n"
         "method Watch(device: ?string, topK: ?int, events: ?bool) -> (ranking: ?Ranking, event: ?Event)\n"
         "\n"
+        "# With \"more\": the stored rankings with since <= time <= until, oldest\n"
+        "# first, as \"csv\" or \"json\" text (deepactifctl export), in parts to\n"
+        "# be concatenated; the last reply has no \"continues\".\n"
+        "method Export(format: string, device: ?string, since: ?int, until: ?int) -> (data: string)\n"
+        "\n"
         "error NoSuchDevice (device: string)\n"
         "error NoRanking (device: ?string)\n"
         "error PermissionDenied (reason: string)\n"
+        "error TooLarge (reason: string)\n"
         "error ProtocolError (reason: string)\n"
         "error Failed (reason: string)\n";
 
 #define ERROR(name) VARLINK_INTERFACE "." name
 #define HISTORY_MAX 10000
+/* Rankings per reply of a streamed GetHistory (~3.5 KiB each with 40
+ * features), snapshots per Export part (one CSV line per score): each part
+ * well below the output bound of a connection (VARLINK_OUTPUT_MAX_DEFAULT). */
+#define PAGE_SNAPSHOTS 100
+#define EXPORT_PART_SNAPSHOTS 25
+/* What one reply without "more" may hold: half the output bound. */
+#define REPLY_BYTES_MAX (VARLINK_OUTPUT_MAX_DEFAULT / 2)
 
 /* ---- parameters --------------------------------------------------------- */
 
@@ -353,14 +370,89 @@ static int method_get_ranking(VarlinkCall *call, json_object *params, void *user
         return reply_one(call, "ranking", record_to_json(rec, top_k));
 }
 
+typedef struct HistoryStream {
+        Manager *manager;
+        store_query query;              /* device points into device */
+        char *device;
+        uint64_t remaining;
+        store_cursor cursor;
+        bool started;
+} HistoryStream;
+
+static void history_stream_free(void *userdata) {
+        HistoryStream *h = userdata;
+
+        free(h->device);
+        free(h);
+}
+
+/* The next page of rankings as a JSON array; *ret_bytes their text size. */
+static int history_page(HistoryStream *h, size_t max, json_object **ret, size_t *ret_bytes, da_error *err) {
+        store_query q = h->query;
+        store_record **recs = NULL;
+        json_object *a;
+        size_t n = 0, bytes = 0;
+        int r;
+
+        q.limit = MIN((uint64_t) max, h->remaining);
+        q.after = h->started ? &h->cursor : NULL;
+        if (q.limit > 0) {
+                r = store_get_history(h->manager->store, &q, &recs, &n, err);
+                if (r < 0)
+                        return r;
+        }
+        a = json_object_new_array();
+        for (size_t i = 0; a && i < n; i++) {
+                json_object *o = record_to_json(recs[i], 0);
+
+                bytes += o ? strlen(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN)) + 1 : 0;
+                json_object_array_add(a, o);
+                h->cursor = (store_cursor) { recs[i]->time_us, recs[i]->id };
+        }
+        store_record_array_free(recs, n);
+        if (!a)
+                return -ENOMEM;
+        h->started = true;
+        h->remaining -= n;
+        if (n < q.limit)
+                h->remaining = 0;       /* nothing more stored */
+        *ret = a;
+        *ret_bytes = bytes;
+        return 0;
+}
+
+static void history_drain(VarlinkCall *call, void *userdata) {
+        HistoryStream *h = userdata;
+        json_object *a = NULL, *p;
+        da_error err = {};
+        size_t bytes;
+        int r;
+
+        r = history_page(h, PAGE_SNAPSHOTS, &a, &bytes, &err);
+        if (r < 0) {
+                (void) query_failed(call, h->manager, r, NULL, &err);
+                return;
+        }
+        p = json_object_new_object();
+        if (!p || json_object_object_add(p, "rankings", a) < 0) {
+                json_object_put(a);
+                json_object_put(p);
+                (void) error_one(call, ERROR("Failed"), "reason", strerror(ENOMEM));
+                return;
+        }
+        if (h->remaining > 0)
+                (void) varlink_notify(call, p);
+        else
+                (void) varlink_reply(call, p);  /* ends the call, frees h */
+}
+
 static int method_get_history(VarlinkCall *call, json_object *params, void *userdata) {
         Manager *m = userdata;
         const char *device = NULL;
         uint64_t since = 0, until = 0, limit = HISTORY_MAX;
-        store_record **recs = NULL;
-        da_error err = {};
-        json_object *a;
-        size_t n = 0;
+        HistoryStream *h;
+        json_object *all;
+        size_t total = 0;
         int r;
 
         if (param_string(call, params, "device", &device) < 0 ||
@@ -373,20 +465,142 @@ static int method_get_history(VarlinkCall *call, json_object *params, void *user
         if (device && !manager_knows_device(m, device))
                 return error_one(call, ERROR("NoSuchDevice"), "device", device);
 
+        h = calloc(1, sizeof *h);
+        if (!h || (device && !(h->device = strdup(device)))) {
+                free(h);
+                return -ENOMEM;
+        }
+        h->manager = m;
+        h->remaining = limit == 0 || limit > HISTORY_MAX ? HISTORY_MAX : limit;
+        h->query = (store_query) { .device = h->device, .since_us = since, .until_us = until };
         manager_flush_for_query(m);
-        r = store_get_history(m->store, &(store_query) {
+
+        if (varlink_call_more(call)) {
+                /* Pages go out as the client takes them (history_drain). */
+                varlink_call_set_drain(call, history_drain, h, history_stream_free);
+                return 0;
+        }
+
+        /* One reply: built page by page, refused once it outgrows a reply. */
+        all = json_object_new_array();
+        while (all && h->remaining > 0) {
+                json_object *a = NULL;
+                da_error err = {};
+                size_t bytes;
+
+                r = history_page(h, PAGE_SNAPSHOTS, &a, &bytes, &err);
+                if (r < 0) {
+                        json_object_put(all);
+                        history_stream_free(h);
+                        return query_failed(call, m, r, NULL, &err);
+                }
+                total += bytes;
+                if (total > REPLY_BYTES_MAX) {
+                        json_object_put(a);
+                        json_object_put(all);
+                        history_stream_free(h);
+                        return error_one(call, ERROR("TooLarge"), "reason",
+                                         "the rankings do not fit in one reply; call with \"more\" or a smaller limit");
+                }
+                for (size_t i = 0; i < json_object_array_length(a); i++)
+                        json_object_array_add(all, json_object_get(json_object_array_get_idx(a, i)));
+                json_object_put(a);
+        }
+        history_stream_free(h);
+        return reply_one(call, "rankings", all);
+}
+
+typedef struct ExportStream {
+        Manager *manager;
+        store_exporter *exporter;
+} ExportStream;
+
+static void export_stream_free(void *userdata) {
+        ExportStream *e = userdata;
+
+        store_exporter_free(e->exporter);
+        free(e);
+}
+
+static void export_drain(VarlinkCall *call, void *userdata) {
+        ExportStream *e = userdata;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        da_error err = {};
+        json_object *p;
+        FILE *f;
+        int r;
+
+        f = open_memstream(&text, &size);
+        if (!f) {
+                (void) error_one(call, ERROR("Failed"), "reason", strerror(errno));
+                return;
+        }
+        r = store_exporter_next(e->exporter, EXPORT_PART_SNAPSHOTS, f, &err);
+        if (fclose(f) != 0 && r >= 0)
+                r = -ENOMEM;
+        if (r < 0) {
+                (void) error_one(call, ERROR("Failed"), "reason", err.message[0] ? err.message : strerror(-r));
+                return;
+        }
+        p = json_object_new_object();
+        if (!p || json_object_object_add(p, "data", json_object_new_string_len(text, (int) size)) < 0) {
+                json_object_put(p);
+                (void) error_one(call, ERROR("Failed"), "reason", strerror(ENOMEM));
+                return;
+        }
+        if (r > 0)
+                (void) varlink_notify(call, p);
+        else
+                (void) varlink_reply(call, p);  /* ends the call, frees e */
+}
+
+static int method_export(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        const char *device = NULL, *format = NULL;
+        uint64_t since = 0, until = 0;
+        ExportStream *e;
+        int f, r;
+
+        if (param_string(call, params, "format", &format) < 0 ||
+            param_string(call, params, "device", &device) < 0 ||
+            param_uint(call, params, "since", &since) < 0 ||
+            param_uint(call, params, "until", &until) < 0)
+                return 0;
+        f = store_export_format_from_string(format);
+        if (f < 0)
+                return varlink_error_invalid_parameter(call, "format");
+        if (until != 0 && until < since)
+                return varlink_error_invalid_parameter(call, "until");
+        if (!varlink_call_more(call))
+                return varlink_error_invalid_parameter(call, "more");
+        if (device && !manager_knows_device(m, device))
+                return error_one(call, ERROR("NoSuchDevice"), "device", device);
+
+        manager_flush_for_query(m);
+        /* What is stored now: an export of a live store ends. */
+        if (until == 0) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                until = (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+        }
+        e = calloc(1, sizeof *e);
+        if (!e)
+                return -ENOMEM;
+        e->manager = m;
+        r = store_exporter_new(m->store, &(store_query) {
                         .device = device,
                         .since_us = since,
                         .until_us = until,
-                        .limit = limit == 0 || limit > HISTORY_MAX ? HISTORY_MAX : limit,
-                }, &recs, &n, &err);
-        if (r < 0)
-                return query_failed(call, m, r, NULL, &err);
-        a = json_object_new_array();
-        for (size_t i = 0; a && i < n; i++)
-                json_object_array_add(a, record_to_json(recs[i], 0));
-        store_record_array_free(recs, n);
-        return reply_one(call, "rankings", a);
+                        .oldest_first = true,
+                }, f, &e->exporter);
+        if (r < 0) {
+                free(e);
+                return r;
+        }
+        varlink_call_set_drain(call, export_drain, e, export_stream_free);
+        return 0;
 }
 
 static int method_get_metrics(VarlinkCall *call, json_object *params, void *userdata) {
@@ -478,6 +692,7 @@ static const VarlinkMethod methods[] = {
         { "GetEvents",   method_get_events },
         { "Reload",      method_reload },
         { "Watch",       method_watch },
+        { "Export",      method_export },
         {}
 };
 
@@ -549,6 +764,33 @@ void manager_varlink_ranking_changed(Manager *m, Device *d) {
                                        &(WatchEvent) { m, d });
 }
 
+/* Overflows and evictions say a client misbehaves or the limit is too
+ * small: worth a warning, but not one per client when many misbehave. */
+static void on_drop(VarlinkServer *s, VarlinkDrop why, uid_t uid, void *userdata) {
+        static uint64_t last_usec, suppressed;
+        Manager *m = userdata;
+        VarlinkStats st;
+        uint64_t now = 0;
+
+        if (why == VARLINK_DROP_IDLE) {
+                log_debug("Closed an idle varlink connection of UID %u.", (unsigned) uid);
+                return;
+        }
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (last_usec != 0 && now < last_usec + 10 * USEC_PER_SEC) {
+                suppressed++;
+                return;
+        }
+        last_usec = now;
+        varlink_server_get_stats(s, &st);
+        log_warning("Disconnected a varlink client of UID %u %s (%" PRIu64 " overflows, %" PRIu64
+                    " evictions so far; %" PRIu64 " similar messages suppressed).", (unsigned) uid,
+                    why == VARLINK_DROP_OVERFLOW ? "that did not read its replies" :
+                    "that was idle, to make room for a new one",
+                    st.overflows, st.evicted, suppressed);
+        suppressed = 0;
+}
+
 int manager_varlink_listen(Manager *m, const char *path) {
         _cleanup_(varlink_server_freep) VarlinkServer *s = NULL;
         int r;
@@ -563,7 +805,15 @@ int manager_varlink_listen(Manager *m, const char *path) {
                                }, m, &s);
         if (r < 0)
                 return log_oom();
-        /* Group deepactif may read rankings, like on D-Bus. */
+        varlink_server_set_drop_callback(s, on_drop, m);
+        /* Group deepactif may read rankings, like on D-Bus; started as root
+         * outside systemd (which sets SocketGroup=), we give it the group. */
+        if (geteuid() == 0) {
+                struct group *g = getgrnam("deepactif");
+
+                if (g)
+                        varlink_server_set_socket_group(s, g->gr_gid);
+        }
         r = varlink_server_listen_auto(s, path, 0660);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on the varlink socket '%s': %m%s", path,

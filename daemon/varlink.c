@@ -52,6 +52,9 @@ struct VarlinkCall {
         bool pending, more, oneway;
         char *method;
         json_object *parameters;
+        varlink_drain_fn drain;
+        void *drain_userdata;
+        void (*drain_destroy)(void *userdata);
 };
 
 struct Connection {
@@ -70,6 +73,7 @@ struct Connection {
         VarlinkCall call;
         bool closing;                   /* write what is queued, then close */
         bool eof;                       /* the client shut down its sending side */
+        uint64_t active_usec;           /* CLOCK_MONOTONIC of the last traffic */
 };
 
 struct VarlinkServer {
@@ -81,10 +85,21 @@ struct VarlinkServer {
         int listen_fd;
         sd_event_source *listen_source;
         char *socket_path;              /* bound by us: unlinked by _free() */
+        gid_t socket_gid;
 
         Connection *connections;
         unsigned n_connections;
-        size_t max_clients, max_message;
+        size_t max_clients, max_message, max_output;
+
+        /* Frees connections that are done but get no more I/O events: a
+         * client that does not read never makes its socket writable. */
+        sd_event_source *reaper;
+        sd_event_source *idle_timer;
+        uint64_t idle_timeout_usec;
+
+        VarlinkStats stats;
+        varlink_drop_fn drop_cb;
+        void *drop_userdata;
 };
 
 /* ---- messages ----------------------------------------------------------- */
@@ -110,6 +125,42 @@ static bool method_name_valid(const char *s) {
                       *p == '.' || *p == '-'))
                         return false;
         return s[0] != '.' && dot[-1] != '.';
+}
+
+/* The keys of the outer object in JSON text that json-c accepted; json-c
+ * keeps the last of duplicated keys, so counting is how to see them. */
+static size_t count_top_level_keys(const char *data, size_t size) {
+        size_t keys = 0;
+        int depth = 0;
+        bool in_string = false;
+
+        for (size_t i = 0; i < size; i++) {
+                char ch = data[i];
+
+                if (in_string) {
+                        if (ch == '\\')
+                                i++;
+                        else if (ch == '"')
+                                in_string = false;
+                        continue;
+                }
+                if (ch == '"') {
+                        in_string = true;
+                        /* A key is a string that opens the object or follows a comma in it. */
+                        if (depth == 1) {
+                                size_t j = i;
+
+                                while (j > 0 && strchr(" \t\r\n", data[j - 1]))
+                                        j--;
+                                if (j > 0 && (data[j - 1] == '{' || data[j - 1] == ','))
+                                        keys++;
+                        }
+                } else if (ch == '{' || ch == '[')
+                        depth++;
+                else if (ch == '}' || ch == ']')
+                        depth--;
+        }
+        return keys;
 }
 
 static int bad_message(const char **ret_reason, const char *reason) {
@@ -150,6 +201,8 @@ int varlink_message_parse(const char *data, size_t size, VarlinkMessage *ret, co
 
         if (!json_object_is_type(o, json_type_object))
                 return bad_message(ret_reason, "message is not a JSON object");
+        if (count_top_level_keys(data, consumed) != (size_t) json_object_object_length(o))
+                return bad_message(ret_reason, "duplicate key in the message");
         if (!json_object_object_get_ex(o, "method", &v) || !json_object_is_type(v, json_type_string))
                 return bad_message(ret_reason, "\"method\" is missing or not a string");
         if (!method_name_valid(json_object_get_string(v)))
@@ -195,6 +248,11 @@ int varlink_message_parse(const char *data, size_t size, VarlinkMessage *ret, co
 /* ---- connections -------------------------------------------------------- */
 
 static void call_end(VarlinkCall *call) {
+        if (call->drain_destroy)
+                call->drain_destroy(call->drain_userdata);
+        call->drain = NULL;
+        call->drain_userdata = NULL;
+        call->drain_destroy = NULL;
         call->pending = false;
         call->more = call->oneway = false;
         call->method = mfree(call->method);
@@ -225,16 +283,47 @@ static Connection *connection_free(Connection *c) {
         return mfree(c);
 }
 
+static bool connection_has_output(const Connection *c) {
+        return c->out_size > c->out_done;
+}
+
 static int connection_update_events(Connection *c) {
         uint32_t events = 0;
 
+        if (c->closing && !connection_has_output(c)) {
+                /* Nothing more will come for it from epoll: free it soon. */
+                (void) sd_event_source_set_enabled(c->server->reaper, SD_EVENT_ONESHOT);
+                return sd_event_source_set_io_events(c->io, 0);
+        }
         if (!c->closing && !c->eof && c->in_size <= c->server->max_message)
                 events |= EPOLLIN;
-        /* Also when input is buffered and no call is pending: the socket
-         * is writable at once, which wakes us to process that input. */
-        if (c->out_size > c->out_done || (c->in_size > 0 && !c->call.pending && !c->closing))
+        /* Also when a whole message waits and no call is pending (a call
+         * ended outside our I/O handler), or a streaming call wants its next
+         * part: the socket is writable at once, which wakes us. Never for
+         * half a message: that would wake us for nothing until it completes. */
+        if (connection_has_output(c) ||
+            (!c->closing && !c->call.pending && c->in_size > 0 && memchr(c->in, '\0', c->in_size)) ||
+            (!c->closing && c->call.pending && c->call.drain))
                 events |= EPOLLOUT;
         return sd_event_source_set_io_events(c->io, events);
+}
+
+static void connection_drop(Connection *c, VarlinkDrop why) {
+        VarlinkServer *s = c->server;
+
+        switch (why) {
+        case VARLINK_DROP_OVERFLOW:
+                s->stats.overflows++;
+                break;
+        case VARLINK_DROP_IDLE:
+                s->stats.idle_closed++;
+                break;
+        case VARLINK_DROP_EVICTED:
+                s->stats.evicted++;
+                break;
+        }
+        if (s->drop_cb)
+                s->drop_cb(s, why, c->have_uid ? c->uid : (uid_t) -1, s->drop_userdata);
 }
 
 static int connection_queue(Connection *c, json_object *message) {
@@ -246,10 +335,13 @@ static int connection_queue(Connection *c, json_object *message) {
                 return -ENOMEM;
         n = strlen(text) + 1;   /* with its NUL terminator */
 
-        if (c->out_size - c->out_done + n > VARLINK_OUTPUT_MAX) {
+        if (c->out_size - c->out_done + n > c->server->max_output) {
                 /* A client that does not read its stream: stop serving it. */
+                if (!c->closing)
+                        connection_drop(c, VARLINK_DROP_OVERFLOW);
                 c->closing = true;
                 c->out_size = c->out_done = 0;
+                (void) connection_update_events(c);
                 return -ENOBUFS;
         }
         if (c->out_done > 0 && c->out_done == c->out_size)
@@ -363,6 +455,15 @@ int varlink_error_invalid_parameter(VarlinkCall *call, const char *parameter) {
 
 bool varlink_call_more(const VarlinkCall *call) {
         return call->more;
+}
+
+void varlink_call_set_drain(VarlinkCall *call, varlink_drain_fn fn, void *userdata, void (*destroy)(void *userdata)) {
+        if (call->drain_destroy)
+                call->drain_destroy(call->drain_userdata);
+        call->drain = fn;
+        call->drain_userdata = userdata;
+        call->drain_destroy = destroy;
+        (void) connection_update_events(call->connection);
 }
 
 int varlink_call_get_peer_uid(const VarlinkCall *call, uid_t *ret) {
@@ -518,6 +619,29 @@ static bool connection_finished(const Connection *c) {
         return c->eof && !c->call.pending && c->in_size == 0;
 }
 
+static void connection_touch(Connection *c) {
+        (void) sd_event_now(c->server->event, CLOCK_MONOTONIC, &c->active_usec);
+}
+
+/* Writes what the socket takes; false when the client is gone (freed). */
+static bool connection_write(Connection *c) {
+        while (connection_has_output(c)) {
+                ssize_t n = send(c->fd, c->out + c->out_done, c->out_size - c->out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+                if (n < 0) {
+                        if (errno == EAGAIN || errno == EINTR)
+                                break;
+                        connection_free(c);     /* EPIPE, ECONNRESET: the client is gone */
+                        return false;
+                }
+                c->out_done += (size_t) n;
+                connection_touch(c);
+        }
+        if (c->out_done == c->out_size)
+                c->out_done = c->out_size = 0;
+        return true;
+}
+
 static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
         Connection *c = userdata;
 
@@ -531,25 +655,22 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
                 }
                 if (n == 0 && room > 0)
                         c->eof = true;
-                if (n > 0)
+                if (n > 0) {
                         c->in_size += (size_t) n;
+                        connection_touch(c);
+                }
         }
 
         connection_process(c);
-
-        while (c->out_size > c->out_done) {
-                ssize_t n = send(fd, c->out + c->out_done, c->out_size - c->out_done, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-                if (n < 0) {
-                        if (errno == EAGAIN || errno == EINTR)
-                                break;
-                        connection_free(c);     /* EPIPE, ECONNRESET: the client is gone */
+        if (!connection_write(c))
+                return 0;
+        /* One part of a streamed reply per wakeup, so other clients and
+         * sources get their turn between parts. */
+        if (c->call.pending && c->call.drain && !c->closing && !connection_has_output(c)) {
+                c->call.drain(&c->call, c->call.drain_userdata);
+                if (!connection_write(c))
                         return 0;
-                }
-                c->out_done += (size_t) n;
         }
-        if (c->out_done == c->out_size)
-                c->out_done = c->out_size = 0;
 
         if (connection_finished(c) || ((revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLIN))) {
                 connection_free(c);
@@ -557,6 +678,48 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
         }
         (void) connection_update_events(c);
         return 0;
+}
+
+static int on_reap(sd_event_source *source, void *userdata) {
+        VarlinkServer *s = userdata;
+        Connection *next;
+
+        for (Connection *c = s->connections; c; c = next) {
+                next = c->next;
+                if (c->closing && !connection_has_output(c))
+                        connection_free(c);
+        }
+        return 0;
+}
+
+static bool connection_idle(const Connection *c) {
+        return !c->call.pending;
+}
+
+static int on_idle_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        VarlinkServer *s = userdata;
+        Connection *next;
+
+        for (Connection *c = s->connections; c; c = next) {
+                next = c->next;
+                if (connection_idle(c) && c->active_usec + s->idle_timeout_usec <= usec) {
+                        connection_drop(c, VARLINK_DROP_IDLE);
+                        connection_free(c);
+                }
+        }
+        /* Checked a few times per timeout: closed within 1¼ of it. */
+        (void) sd_event_source_set_time(source, usec + MAX(s->idle_timeout_usec / 4, (uint64_t) 1000));
+        return 0;
+}
+
+/* The connection without a call that was quiet the longest, or NULL. */
+static Connection *longest_idle(VarlinkServer *s) {
+        Connection *best = NULL;
+
+        for (Connection *c = s->connections; c; c = c->next)
+                if (connection_idle(c) && (!best || c->active_usec < best->active_usec))
+                        best = c;
+        return best;
 }
 
 static void reject_client(VarlinkServer *s, int fd) {
@@ -581,8 +744,14 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
         if (cfd < 0)
                 return 0;       /* EAGAIN, ECONNABORTED, EMFILE: try again on the next wakeup */
         if (s->n_connections >= s->max_clients) {
-                reject_client(s, TAKE_FD(cfd));
-                return 0;
+                Connection *idle = longest_idle(s);
+
+                if (!idle) {
+                        reject_client(s, TAKE_FD(cfd));
+                        return 0;
+                }
+                connection_drop(idle, VARLINK_DROP_EVICTED);
+                connection_free(idle);
         }
 
         c = calloc(1, sizeof *c);
@@ -599,6 +768,7 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
                 c->uid = cred.uid;
                 c->have_uid = true;
         }
+        connection_touch(c);
         c->next = s->connections;
         if (c->next)
                 c->next->prev = c;
@@ -616,6 +786,7 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
 int varlink_server_new(sd_event *event, const VarlinkInterface *iface, const VarlinkInfo *info,
                        void *userdata, VarlinkServer **ret) {
         VarlinkServer *s;
+        int r;
 
         s = calloc(1, sizeof *s);
         if (!s)
@@ -626,8 +797,24 @@ int varlink_server_new(sd_event *event, const VarlinkInterface *iface, const Var
                 s->info = *info;
         s->userdata = userdata;
         s->listen_fd = -1;
+        s->socket_gid = (gid_t) -1;
         s->max_clients = VARLINK_CLIENTS_MAX_DEFAULT;
         s->max_message = VARLINK_MESSAGE_MAX_DEFAULT;
+        s->max_output = VARLINK_OUTPUT_MAX_DEFAULT;
+        s->idle_timeout_usec = VARLINK_IDLE_TIMEOUT_USEC_DEFAULT;
+
+        r = sd_event_add_defer(event, &s->reaper, on_reap, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->reaper, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_time_relative(event, &s->idle_timer, CLOCK_MONOTONIC, s->idle_timeout_usec / 4,
+                                               0, on_idle_timer, s);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(s->idle_timer, SD_EVENT_ON);
+        if (r < 0) {
+                varlink_server_free(s);
+                return r;
+        }
         *ret = s;
         return 0;
 }
@@ -637,6 +824,8 @@ VarlinkServer *varlink_server_free(VarlinkServer *s) {
                 return NULL;
         while (s->connections)
                 connection_free(s->connections);
+        sd_event_source_disable_unref(s->reaper);
+        sd_event_source_disable_unref(s->idle_timer);
         sd_event_source_disable_unref(s->listen_source);
         if (s->listen_fd >= 0)
                 close(s->listen_fd);
@@ -655,6 +844,28 @@ void varlink_server_set_limits(VarlinkServer *s, size_t max_clients, size_t max_
                 s->max_clients = max_clients;
         if (max_message > 0 && s->n_connections == 0)
                 s->max_message = max_message;
+}
+
+void varlink_server_set_output_max(VarlinkServer *s, size_t max_output) {
+        s->max_output = max_output > 0 ? max_output : VARLINK_OUTPUT_MAX_DEFAULT;
+}
+
+void varlink_server_set_idle_timeout(VarlinkServer *s, uint64_t usec) {
+        s->idle_timeout_usec = usec > 0 ? usec : VARLINK_IDLE_TIMEOUT_USEC_DEFAULT;
+        (void) sd_event_source_set_time_relative(s->idle_timer, MAX(s->idle_timeout_usec / 4, (uint64_t) 1000));
+}
+
+void varlink_server_get_stats(const VarlinkServer *s, VarlinkStats *ret) {
+        *ret = s->stats;
+}
+
+void varlink_server_set_drop_callback(VarlinkServer *s, varlink_drop_fn fn, void *userdata) {
+        s->drop_cb = fn;
+        s->drop_userdata = userdata;
+}
+
+void varlink_server_set_socket_group(VarlinkServer *s, gid_t gid) {
+        s->socket_gid = gid;
 }
 
 unsigned varlink_server_n_clients(const VarlinkServer *s) {
@@ -700,6 +911,7 @@ int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode) 
         } sa = { .un.sun_family = AF_UNIX };
         _cleanup_close_ int fd = -1;
         _cleanup_free_ char *p = NULL;
+        mode_t old_umask;
         int r;
 
         if (strlen(path) >= sizeof sa.un.sun_path)
@@ -717,9 +929,16 @@ int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode) 
                 return -errno;
         /* A socket left by a previous instance would make bind() fail. */
         (void) unlink(path);
-        if (bind(fd, &sa.sa, sizeof sa.un) < 0)
+        /* The file is created with mode (the umask of this single-threaded
+         * process is ours for the call), and nobody can connect before
+         * listen(), so the group is in place first too. */
+        old_umask = umask(~mode & 0777);
+        r = bind(fd, &sa.sa, sizeof sa.un);
+        umask(old_umask);
+        if (r < 0)
                 return -errno;
-        if (chmod(path, mode) < 0 || listen(fd, SOMAXCONN) < 0) {
+        if ((s->socket_gid != (gid_t) -1 && fchownat(AT_FDCWD, path, (uid_t) -1, s->socket_gid, AT_SYMLINK_NOFOLLOW) < 0) ||
+            listen(fd, SOMAXCONN) < 0) {
                 r = -errno;
                 (void) unlink(path);
                 return r;

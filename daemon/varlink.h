@@ -19,6 +19,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <json-c/json.h>
 #include <systemd/sd-event.h>
@@ -27,8 +28,12 @@
 
 #define VARLINK_MESSAGE_MAX_DEFAULT (64u * 1024u)
 #define VARLINK_CLIENTS_MAX_DEFAULT 256u
-/* A client that reads slower than we write is dropped beyond this. */
-#define VARLINK_OUTPUT_MAX (16u * 1024u * 1024u)
+/* A client that reads slower than we write is disconnected once this much
+ * waits for it: a bound on what each connection may cost. */
+#define VARLINK_OUTPUT_MAX_DEFAULT (1024u * 1024u)
+/* A connection without a pending call is closed after this long without
+ * traffic; when all slots are taken, the longest idle one makes room. */
+#define VARLINK_IDLE_TIMEOUT_USEC_DEFAULT (60u * 1000000u)
 
 #define VARLINK_ERROR_INTERFACE_NOT_FOUND "org.varlink.service.InterfaceNotFound"
 #define VARLINK_ERROR_METHOD_NOT_FOUND "org.varlink.service.MethodNotFound"
@@ -80,11 +85,35 @@ int varlink_server_new(sd_event *event, const VarlinkInterface *iface, const Var
 VarlinkServer *varlink_server_free(VarlinkServer *s);
 
 void varlink_server_set_limits(VarlinkServer *s, size_t max_clients, size_t max_message);
+/* Bytes that may wait for one client; 0 restores the default. */
+void varlink_server_set_output_max(VarlinkServer *s, size_t max_output);
+/* 0 restores the default. */
+void varlink_server_set_idle_timeout(VarlinkServer *s, uint64_t usec);
+
+/* Connections the server closed on its own, by cause. */
+typedef enum VarlinkDrop {
+        VARLINK_DROP_OVERFLOW,          /* did not read what it asked for */
+        VARLINK_DROP_IDLE,              /* no call and no traffic for the idle timeout */
+        VARLINK_DROP_EVICTED,           /* the longest idle one, to let a newcomer in */
+} VarlinkDrop;
+
+typedef struct VarlinkStats {
+        uint64_t overflows, idle_closed, evicted;
+} VarlinkStats;
+
+void varlink_server_get_stats(const VarlinkServer *s, VarlinkStats *ret);
+/* Called for each connection the server closes on its own, for logging. */
+typedef void (*varlink_drop_fn)(VarlinkServer *s, VarlinkDrop why, uid_t uid, void *userdata);
+void varlink_server_set_drop_callback(VarlinkServer *s, varlink_drop_fn fn, void *userdata);
 
 /* Serves a listening socket; the server owns fd afterwards, even on failure. */
 int varlink_server_listen_fd(VarlinkServer *s, int fd);
+/* The group listen_path() gives the socket file ((gid_t) -1: the
+ * process's), set before the socket listens. */
+void varlink_server_set_socket_group(VarlinkServer *s, gid_t gid);
 /* Binds path (replacing a stale socket there) with mode, creating the
- * parent directory; the socket file is removed again by _free(). */
+ * parent directory; the socket file is removed again by _free(). The mode
+ * and group are in place before anyone can connect. */
 int varlink_server_listen_path(VarlinkServer *s, const char *path, mode_t mode);
 /* The socket systemd passed (sd_listen_fds, a stream socket bound to path
  * or the only one passed) when there is one, else listen_path(). */
@@ -107,6 +136,14 @@ int varlink_error(VarlinkCall *call, const char *error, json_object *parameters)
 int varlink_error_invalid_parameter(VarlinkCall *call, const char *parameter);
 
 bool varlink_call_more(const VarlinkCall *call);
+
+/* For a reply streamed in parts ("more"): fn is called each time the
+ * connection has written everything queued, until the call ends; it queues
+ * the next part with varlink_notify() or ends the call. So a slow reader
+ * slows the producer instead of growing the queue. destroy (may be NULL)
+ * frees userdata when the call ends or the client goes away. */
+typedef void (*varlink_drain_fn)(VarlinkCall *call, void *userdata);
+void varlink_call_set_drain(VarlinkCall *call, varlink_drain_fn fn, void *userdata, void (*destroy)(void *userdata));
 /* SO_PEERCRED of the caller's connection. */
 int varlink_call_get_peer_uid(const VarlinkCall *call, uid_t *ret);
 

@@ -716,7 +716,9 @@ int da_model_load(const char *path, da_model **ret, da_error *err) {
         void *map;
         int r;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: opening a FIFO would wait for a writer; it is refused
+         * below like any file that is not regular. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return da_error_set(err, -errno, "cannot open: %s", strerror(errno));
         if (fstat(fd, &st) < 0)

@@ -267,7 +267,7 @@ tests_make_test_model_LDADD = $(TEST_LDADD)
 
 tests_test_daemon_SOURCES = tests/test-daemon.c tests/test-util.h tests/test-util.c
 tests_test_daemon_CFLAGS = $(TEST_CFLAGS) $(SQLITE_CFLAGS) -I$(top_srcdir)/daemon
-tests_test_daemon_LDADD = daemon/libhid.la $(TEST_LDADD) $(SQLITE_LIBS)
+tests_test_daemon_LDADD = daemon/libstore.la daemon/libhid.la $(TEST_LDADD) $(SQLITE_LIBS)
 
 # Data sets, the trainer and the scorer (bundled Robust Vision recordings).
 if HAVE_CHECK

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The online attributor against the offline aggregation over the same
- * windows, its drift over 10^7 updates, and its cost per window. */
+ * windows and its drift over 10^7 updates; its cost per window is a figure
+ * of `deepactifctl bench` (rolling-push, rolling-scores), not a test. */
 
 #include <check.h>
 #include <math.h>
@@ -293,47 +294,6 @@ START_TEST(test_drift) {
 }
 END_TEST
 
-START_TEST(test_cost) {
-        enum { F = 40, W = 1000, N = 200000 };
-        _cleanup_(da_rolling_freep) da_rolling *r = NULL;
-        _cleanup_free_ float *x = malloc(64 * F * sizeof(float));
-        double s[F], t0, push_s, scores_s, wrap_s = 0, sink = 0;
-        uint64_t seed = 3;
-        size_t failed = 0;
-
-        ck_assert_ptr_nonnull(x);
-        for (size_t k = 0; k < 64 * F; k++)
-                x[k] = da_uniform01(&seed);
-        ck_assert_int_eq(da_rolling_new(F, W, &r), 0);
-        for (size_t k = 0; k < W; k++)
-                ck_assert_int_eq(da_rolling_push(r, x + (k % 64) * F), 0);
-
-        t0 = now_s();
-        for (size_t k = 0; k < N; k++) {
-                double t1 = now_s();
-
-                if (da_rolling_push(r, x + (k % 64) * F) < 0)
-                        failed++;
-                /* Every W-th push also sums the completed pass's suffixes. */
-                if (k % W == W - 1)
-                        wrap_s = MAX(wrap_s, now_s() - t1);
-        }
-        push_s = (now_s() - t0) / N;
-
-        t0 = now_s();
-        for (size_t k = 0; k < N; k++) {
-                if (da_rolling_scores(r, DA_AGG_INV, s) < 0)
-                        failed++;
-                sink += s[k % F];
-        }
-        scores_s = (now_s() - t0) / N;
-        ck_assert_uint_eq(failed, 0);
-        printf("cost at F=%d, W=%d: da_rolling_push %.0f ns (amortised; the longest, at a wrap, %.1f µs), "
-               "da_rolling_scores(inv) %.0f ns, together %.0f ns (checksum %g)\n",
-               F, W, push_s * 1e9, wrap_s * 1e6, scores_s * 1e9, (push_s + scores_s) * 1e9, sink);
-}
-END_TEST
-
 static Suite *rolling_suite(void) {
         Suite *s = suite_create("rolling");
         TCase *tc = tcase_create("core");
@@ -343,7 +303,6 @@ static Suite *rolling_suite(void) {
         tcase_add_test(tc, test_reset_and_bad_input);
         tcase_add_test(tc, test_magnitude_drop);
         tcase_add_test(tc, test_drift);
-        tcase_add_test(tc, test_cost);
         tcase_set_timeout(tc, 600);
         suite_add_tcase(s, tc);
         return s;

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <grp.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -826,37 +827,112 @@ START_TEST(test_read_only_open) {
 }
 END_TEST
 
-START_TEST(test_read_only_dir) {
-        _cleanup_free_ char *sub = db_path("ro");
+/* --database given as a symlink is refused: the service's state directory
+ * is not to be redirected by whoever may create a link there. */
+START_TEST(test_symlink_refused) {
+        _cleanup_free_ char *path = db_path("store.db"), *link = db_path("link.db");
+        _cleanup_(store_freep) store *s = NULL;
+        da_error err = {};
+        int r;
+
+        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        s = store_free(s);
+        ck_assert_int_eq(symlink(path, link), 0);
+        r = store_open(link, 0, &s, &err);
+        ck_assert_msg(r == -ELOOP, "%d: %s", r, err.message);
+        ck_assert_msg(strstr(err.message, link) && strstr(err.message, "symbolic link"), "%s", err.message);
+        r = store_open(link, STORE_READ_ONLY, &s, &err);
+        ck_assert_msg(r == -ELOOP, "%d: %s", r, err.message);
+}
+END_TEST
+
+/* A file with a damaged page is refused with a clear error at open, not
+ * found out by a later query or flush. */
+START_TEST(test_corrupt_page_refused) {
+        _cleanup_free_ char *path = db_path("store.db");
+        _cleanup_(store_freep) store *s = NULL;
+        char junk[4096];
+        store_session *se;
+        da_error err = {};
+        struct stat st;
+        int fd, r;
+
+        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        se = begin(s, "replay:subject01", 1);
+        for (uint64_t i = 1; i <= 2000; i++)
+                ck_assert_int_eq(append(s, se, i, i), 0);
+        ck_assert_int_eq(store_flush(s, &err), 2000);
+        s = store_free(s);
+
+        /* Overwrite a page in the middle of the file, far from the header
+         * and the schema on page 1. */
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_int_ge(st.st_size, 16 * 4096);
+        memset(junk, 0x5a, sizeof junk);
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        ck_assert_int_ge(fd, 0);
+        ck_assert_int_eq(pwrite(fd, junk, sizeof junk, (st.st_size / 4096 / 2) * 4096), (ssize_t) sizeof junk);
+        close(fd);
+
+        r = store_open(path, 0, &s, &err);
+        ck_assert_msg(r == -EUCLEAN, "%d: %s", r, err.message);
+        ck_assert_msg(strstr(err.message, path) && strstr(err.message, "damaged"), "%s", err.message);
+}
+END_TEST
+
+/* The checks of test_read_only_dir; they run as an unprivileged user, in
+ * a child when the test runs as root, so plain returns instead of ck_*. */
+#define REFUSE_IF(cond, ...) do { if (cond) { fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); return 1; } } while (0)
+static int read_only_dir_checks(const char *sub) {
         _cleanup_free_ char *path = NULL;
         store *s = NULL;
         da_error err = {};
         int r;
 
-        if (geteuid() == 0) {
-                /* chmod does not stop root; test_read_only_fs covers the
-                 * write side with an injected EROFS instead. */
-                fprintf(stderr, "test_read_only_dir: skipped, running as root\n");
-                return;
-        }
-        ck_assert_int_eq(mkdir(sub, 0555), 0);
-        ck_assert_int_gt(asprintf(&path, "%s/store.db", sub), 0);
+        REFUSE_IF(mkdir(sub, 0555) < 0, "mkdir %s: %m", sub);
+        REFUSE_IF(asprintf(&path, "%s/store.db", sub) < 0, "out of memory");
         r = store_open(path, 0, &s, &err);
-        ck_assert_msg(r == -EACCES || r == -EROFS, "%d: %s", r, err.message);
-        ck_assert_ptr_nonnull(strstr(err.message, path));
+        REFUSE_IF(r != -EACCES && r != -EROFS, "open in a read-only directory: %d: %s", r, err.message);
+        REFUSE_IF(!strstr(err.message, path), "the error does not name the file: %s", err.message);
 
-        ck_assert_int_eq(chmod(sub, 0755), 0);
-        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        REFUSE_IF(chmod(sub, 0755) < 0, "chmod: %m");
+        r = store_open(path, 0, &s, &err);
+        REFUSE_IF(r != 0, "open: %d: %s", r, err.message);
         s = store_free(s);
 
         /* A file we may not write is refused, not silently opened read-only. */
-        ck_assert_int_eq(chmod(path, 0444), 0);
+        REFUSE_IF(chmod(path, 0444) < 0, "chmod: %m");
         r = store_open(path, 0, &s, &err);
-        ck_assert_msg(r == -EACCES, "%d: %s", r, err.message);
-        ck_assert_ptr_nonnull(strstr(err.message, "for writing"));
-        ck_assert_int_eq(chmod(path, 0644), 0);
-        ck_assert_int_eq(store_open(path, 0, &s, &err), 0);
+        REFUSE_IF(r != -EACCES, "open of a read-only file: %d: %s", r, err.message);
+        REFUSE_IF(!strstr(err.message, "for writing"), "unclear: %s", err.message);
+        REFUSE_IF(chmod(path, 0644) < 0, "chmod: %m");
+        r = store_open(path, 0, &s, &err);
+        REFUSE_IF(r != 0, "open: %d: %s", r, err.message);
         store_free(s);
+        return 0;
+}
+
+START_TEST(test_read_only_dir) {
+        _cleanup_free_ char *sub = db_path("ro");
+        int status;
+        pid_t pid;
+
+        if (geteuid() != 0) {
+                ck_assert_int_eq(read_only_dir_checks(sub), 0);
+                return;
+        }
+        /* chmod does not stop root: run the checks as nobody. */
+        ck_assert_int_eq(chown(dir, 65534, 65534), 0);
+        pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                if (setgroups(0, NULL) < 0 || setresgid(65534, 65534, 65534) < 0 ||
+                    setresuid(65534, 65534, 65534) < 0)
+                        _exit(2);
+                _exit(read_only_dir_checks(sub));
+        }
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the checks as nobody failed (status %d)", status);
 }
 END_TEST
 
@@ -1029,6 +1105,8 @@ static Suite *store_suite(void) {
         tcase_add_test(tc, test_io_error);
         tcase_add_test(tc, test_read_only_open);
         tcase_add_test(tc, test_read_only_dir);
+        tcase_add_test(tc, test_symlink_refused);
+        tcase_add_test(tc, test_corrupt_page_refused);
         tcase_add_test(tc, test_crash);
         tcase_add_test(tc, test_export);
         suite_add_tcase(s, tc);

@@ -18,9 +18,9 @@ builddir=${top_builddir:-$srcdir}
 max_exposure=2.5
 max_bridge_exposure=2.0
 
-for tool in systemd-analyze systemd-hwdb systemd-sysusers systemd-tmpfiles journalctl; do
-        if ! command -v "$tool" >/dev/null; then
-                echo "SKIP: $tool is not installed (apt-get install systemd)"
+for tool in systemd-analyze:systemd systemd-hwdb:udev systemd-sysusers:systemd systemd-tmpfiles:systemd journalctl:systemd; do
+        if ! command -v "${tool%%:*}" >/dev/null; then
+                echo "SKIP: ${tool%%:*} is not installed (apt-get install ${tool#*:})"
                 exit 77
         fi
 done

@@ -246,6 +246,7 @@ static const char *const malformed[] = {
         "{\"method\":\"io.example.Fake.Echo\",\"more\":\"yes\"}",
         "{\"method\":\"io.example.Fake.Echo\",\"more\":true,\"oneway\":true}",
         "{\"method\":\"io.example.Fake.Echo\"} trailing",
+        "{\"method\":\"io.example.Fake.Echo\",\"method\":\"io.example.Fake.Fail\"}",     /* which one? */
         "{\"method\":\"io.example.Fake.Echo\",\"parameters\":{\"text\":\"\xff\xfe\"}}",  /* not UTF-8 */
         "",
 };
@@ -430,6 +431,11 @@ START_TEST(test_many_clients_and_client_limit) {
                 json_object_put(o);
         }
 
+        /* Busy clients (a pending call each) are not evicted for a newcomer. */
+        for (int i = 0; i < N; i++)
+                client_call(fds[i], "{\"method\":\"io.example.Fake.Stream\",\"more\":true}");
+        for (int i = 0; i < 20; i++)
+                ck_assert_int_ge(sd_event_run(event, 10000), 0);
         fds[N] = client_connect();
         o = client_recv(fds[N]);
         ck_assert_str_eq(error_of(o), "io.example.Fake.Protocol");
@@ -486,6 +492,169 @@ START_TEST(test_socket_activation) {
 }
 END_TEST
 
+/* A message without its NUL yet: nothing to do until more bytes come, so
+ * the loop must go to sleep instead of waking for a writable socket. */
+START_TEST(test_partial_message_sleeps) {
+        unsigned busy = 0;
+        json_object *o;
+        int fd;
+
+        ck_assert_int_eq(varlink_server_listen_path(server, path, 0666), 0);
+        fd = client_connect();
+        client_send(fd, "{\"method\":\"io.exa", 17);
+        for (int i = 0; i < 20; i++)
+                ck_assert_int_ge(sd_event_run(event, 0), 0);
+        for (int i = 0; i < 1000; i++) {
+                int r = sd_event_run(event, 0);
+
+                ck_assert_int_ge(r, 0);
+                busy += r > 0;
+        }
+        ck_assert_msg(busy == 0, "%u of 1000 idle iterations dispatched something", busy);
+
+        client_call(fd, "mple.Fake.Echo\",\"parameters\":{\"text\":\"whole\"}}");
+        o = client_recv(fd);
+        ck_assert_str_eq(param_of(o, "text"), "whole");
+        json_object_put(o);
+        close(fd);
+        run_until_clients(0);
+}
+END_TEST
+
+static void notify_big(VarlinkCall *call, json_object *params, void *userdata) {
+        json_object *p = json_object_new_object();
+
+        json_object_object_add(p, "text", json_object_new_string(userdata));
+        (void) varlink_notify(call, p);
+}
+
+/* A streaming client that never reads: its queue is bounded, it is
+ * disconnected and freed, counted once, and others are served. */
+START_TEST(test_slow_reader_dropped) {
+        char *text = malloc(64 * 1024 + 1);
+        VarlinkStats stats;
+        json_object *o;
+        int slow, ok;
+
+        memset(text, 'z', 64 * 1024);
+        text[64 * 1024] = 0;
+        varlink_server_set_output_max(server, 1024 * 1024);
+        ck_assert_int_eq(varlink_server_listen_path(server, path, 0666), 0);
+        slow = client_connect();
+        ok = client_connect();
+        client_call(slow, "{\"method\":\"io.example.Fake.Stream\",\"more\":true}");
+        for (int i = 0; i < 20; i++)
+                ck_assert_int_ge(sd_event_run(event, 10000), 0);
+
+        /* Far more than the bound and the socket buffers hold. */
+        for (int i = 0; i < 200 && varlink_server_n_clients(server) == 2; i++) {
+                varlink_server_foreach_pending(server, "io.example.Fake.Stream", notify_big, text);
+                for (int k = 0; k < 4; k++)
+                        ck_assert_int_ge(sd_event_run(event, 0), 0);
+        }
+        run_until_clients(1);
+        varlink_server_get_stats(server, &stats);
+        ck_assert_uint_eq(stats.overflows, 1);
+
+        client_call(ok, "{\"method\":\"io.example.Fake.Echo\",\"parameters\":{\"text\":\"served\"}}");
+        o = client_recv(ok);
+        ck_assert_str_eq(param_of(o, "text"), "served");
+        json_object_put(o);
+        close(ok);
+        close(slow);
+        run_until_clients(0);
+        free(text);
+}
+END_TEST
+
+/* A full server makes room for a newcomer by closing its longest idle
+ * connection; connections idle longer than the timeout are closed. */
+START_TEST(test_idle_connections_make_room) {
+        enum { N = 8 };
+        VarlinkStats stats;
+        int fds[N], late, busy;
+        json_object *o;
+
+        varlink_server_set_limits(server, N, 0);
+        ck_assert_int_eq(varlink_server_listen_path(server, path, 0666), 0);
+        for (int i = 0; i < N; i++)
+                fds[i] = client_connect();
+        run_until_clients(N);
+
+        late = client_connect();
+        client_call(late, "{\"method\":\"io.example.Fake.Echo\",\"parameters\":{\"text\":\"let in\"}}");
+        o = client_recv(late);
+        ck_assert_ptr_null(error_of(o));
+        ck_assert_str_eq(param_of(o, "text"), "let in");
+        json_object_put(o);
+        ck_assert_ptr_null(client_recv(fds[0]));        /* the oldest idle one went */
+        varlink_server_get_stats(server, &stats);
+        ck_assert_uint_eq(stats.evicted, 1);
+        for (int i = 0; i < N; i++)
+                close(fds[i]);
+        close(late);
+        run_until_clients(0);
+
+        /* With a short idle timeout only the connection without a call goes. */
+        varlink_server_set_idle_timeout(server, 50 * 1000);
+        late = client_connect();
+        busy = client_connect();
+        client_call(busy, "{\"method\":\"io.example.Fake.Stream\",\"more\":true}");
+        client_send(late, "{\"method\":", 10);     /* half a message is no call */
+        run_until_clients(1);
+        ck_assert_ptr_null(client_recv(late));
+        varlink_server_get_stats(server, &stats);
+        ck_assert_uint_eq(stats.idle_closed, 1);
+        close(late);
+        close(busy);
+        run_until_clients(0);
+}
+END_TEST
+
+/* The socket file has its group and mode from the start, whatever the
+ * umask: nobody can connect while they would still be the defaults. */
+START_TEST(test_socket_group_and_mode) {
+        gid_t groups[64], gid = (gid_t) -1;
+        struct stat st;
+        mode_t old;
+        int n;
+
+        if (geteuid() == 0)
+                gid = 65534;
+        else {
+                n = getgroups(ELEMENTSOF(groups), groups);
+                for (int i = 0; i < n && gid == (gid_t) -1; i++)
+                        if (groups[i] != getegid())
+                                gid = groups[i];
+        }
+        if (gid == (gid_t) -1) {
+                fprintf(stderr, "test_socket_group_and_mode: group part skipped: not root and no second group\n");
+                gid = getegid();
+        }
+        varlink_server_set_socket_group(server, gid);
+        old = umask(0);
+        ck_assert_int_eq(varlink_server_listen_path(server, path, 0660), 0);
+        umask(old);
+        ck_assert_int_eq(stat(path, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0660);
+        ck_assert_uint_eq(st.st_gid, gid);
+}
+END_TEST
+
+START_TEST(test_duplicate_key_refused) {
+        VarlinkMessage m = {};
+        const char *reason = NULL;
+        const char *text = "{\"method\":\"io.example.Fake.Echo\",\"method\":\"io.example.Fake.Fail\"}";
+        const char *nested = "{\"method\":\"io.example.Fake.Echo\",\"parameters\":{\"text\":\"a\",\"x\":{\"method\":1}}}";
+
+        ck_assert_int_eq(varlink_message_parse(text, strlen(text), &m, &reason), -EBADMSG);
+        ck_assert_ptr_nonnull(reason);
+        ck_assert_ptr_nonnull(strstr(reason, "duplicate"));
+        ck_assert_int_eq(varlink_message_parse(nested, strlen(nested), &m, &reason), 0);
+        varlink_message_done(&m);
+}
+END_TEST
+
 static Suite *varlink_suite(void) {
         Suite *s = suite_create("varlink");
         TCase *tc = tcase_create("server");
@@ -500,6 +669,11 @@ static Suite *varlink_suite(void) {
         tcase_add_test(tc, test_stream_and_disconnect_mid_stream);
         tcase_add_test(tc, test_many_clients_and_client_limit);
         tcase_add_test(tc, test_socket_activation);
+        tcase_add_test(tc, test_partial_message_sleeps);
+        tcase_add_test(tc, test_slow_reader_dropped);
+        tcase_add_test(tc, test_idle_connections_make_room);
+        tcase_add_test(tc, test_duplicate_key_refused);
+        tcase_add_test(tc, test_socket_group_and_mode);
         suite_add_tcase(s, tc);
         return s;
 }
