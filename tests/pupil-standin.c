@@ -10,10 +10,12 @@
  * lengths in mm; a channel the recording lacks (Robust Vision has no eye
  * origin Y) is sent as 0, and frames with another missing value are sent
  * with confidence 0. The eye keys alternate between the integers 0/1 and
- * the strings "0"/"1" frame by frame, as Pupil versions differ.
+ * the strings "0"/"1" frame by frame, as Pupil versions differ. Rows that
+ * repeat the previous sample are not sent: a live tracker never repeats one
+ * (the daemon's replay drops them too).
  *
  *   pupil-standin --recording FILE [--port N] [--rate HZ] [--duration S]
- *                 [--confidence C] [--malformed] [--exit-after-send]
+ *                 [--confidence C] [--malformed] [--exit-after-send] [--count]
  *
  * Prints the Pupil Remote port on the first line of stdout once bound, and
  * "sent N" when done sending; then keeps answering Pupil Remote until
@@ -21,6 +23,7 @@
  * as fast as ZeroMQ takes the messages; --duration loops the recording for
  * that many seconds at --rate, stamping messages with Pupil's clock.
  * --confidence sends every complete frame with confidence C (default 1).
+ * --count only prints how many frames one pass of the recording sends.
  */
 
 #include <getopt.h>
@@ -236,7 +239,8 @@ static void send_malformed(void *xpub) {
 }
 
 int main(int argc, char **argv) {
-        enum { ARG_RECORDING = 0x100, ARG_PORT, ARG_RATE, ARG_DURATION, ARG_CONFIDENCE, ARG_MALFORMED, ARG_EXIT };
+        enum { ARG_RECORDING = 0x100, ARG_PORT, ARG_RATE, ARG_DURATION, ARG_CONFIDENCE, ARG_MALFORMED, ARG_EXIT,
+               ARG_COUNT };
         static const struct option options[] = {
                 { "recording",       required_argument, NULL, ARG_RECORDING },
                 { "port",            required_argument, NULL, ARG_PORT },
@@ -245,13 +249,14 @@ int main(int argc, char **argv) {
                 { "confidence",      required_argument, NULL, ARG_CONFIDENCE },
                 { "malformed",       no_argument,       NULL, ARG_MALFORMED },
                 { "exit-after-send", no_argument,       NULL, ARG_EXIT },
+                { "count",           no_argument,       NULL, ARG_COUNT },
                 {}
         };
         struct sigaction sa = { .sa_handler = on_signal };
         const char *recording = NULL;
         unsigned port = 0, sub_port;
         double rate = 0, duration = 0;
-        bool bad = false, exit_after = false;
+        bool bad = false, exit_after = false, count = false;
         da_frame *frames = NULL;
         size_t n = 0, cap = 0;
         uint64_t sent = 0;
@@ -283,12 +288,15 @@ int main(int argc, char **argv) {
                 case ARG_EXIT:
                         exit_after = true;
                         break;
+                case ARG_COUNT:
+                        count = true;
+                        break;
                 default:
                         return 2;
                 }
         if (!recording || (duration > 0 && rate <= 0)) {
                 fprintf(stderr, "usage: pupil-standin --recording FILE [--port N] [--rate HZ] [--duration S] "
-                        "[--confidence C] [--malformed] [--exit-after-send]\n");
+                        "[--confidence C] [--malformed] [--exit-after-send] [--count]\n");
                 return 2;
         }
 
@@ -302,6 +310,7 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "pupil-standin: %s\n", err.message);
                         return 1;
                 }
+                da_reader_set_drop_repeats(r, true);
                 while ((k = da_reader_next(r, &f, &err)) > 0) {
                         if (n == cap) {
                                 da_frame *p = realloc(frames, (cap = cap ? 2 * cap : 1024) * sizeof *frames);
@@ -317,6 +326,10 @@ int main(int argc, char **argv) {
                         fprintf(stderr, "pupil-standin: %s\n", k < 0 ? err.message : "no frames");
                         return 1;
                 }
+        }
+        if (count) {
+                printf("%zu\n", n);
+                return 0;
         }
 
         sigaction(SIGTERM, &sa, NULL);

@@ -21,7 +21,8 @@ builddir=${top_builddir:-$(pwd)}
 bridge=$builddir/bridge/deepactif-bridge
 standin=$builddir/tests/pupil-standin
 rec=$srcdir/tests/fixtures/robustvision/P14-head.tsv
-samples=$(grep -c $'\t sample\t' "$rec")
+# the distinct samples: the stand-in, like a live tracker, repeats none
+samples=$("$standin" --recording "$rec" --count)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-bridge-network.XXXXXX")
 pids=()

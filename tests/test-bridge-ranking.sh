@@ -40,7 +40,8 @@ replay() {      # RECORDING DB [ARGS]
                 cat "$db.log" >&2; fail "deepactifd could not replay $r"; }
 }
 
-samples=$(grep -c $'\t sample\t' "$rec")
+# the distinct samples: the stand-in, like a live tracker, repeats none
+samples=$("$standin" --recording "$rec" --count)
 "$standin" --recording "$rec" > "$work/standin.out" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/standin.out" ] && break; sleep 0.05; done
@@ -73,7 +74,8 @@ paste -d' ' "$work/source.scores" "$work/bridge.scores" | awk '
         function abs(x) { return x < 0 ? -x : x }
         { f[NR] = $1; r[NR] = $2; s[NR] = $3; g[NR] = $4; q[NR] = $5; b[NR] = $6 }
         END {
-                tol = 1e-6
+                tol = 1e-5      # float32, and axes quantised at 1e-8 of a unit vector: velocities of
+                                # distinct samples are small differences
                 for (i = 1; i <= NR; i++) {
                         if (f[i] != g[i]) { print "features out of step"; bad = 1 }
                         d = abs(s[i] - b[i]) / (abs(s[i]) > 1e-9 ? abs(s[i]) : 1e-9)

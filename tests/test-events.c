@@ -11,7 +11,11 @@
 #include "test-util.h"
 
 #define RV_DIR TEST_SRCDIR "/../contrib/data/robustvision"
-#define DEFAULT_MODEL TEST_SRCDIR "/../contrib/models/foval-robustvision.safetensors"
+/* The first default model (H=32, global scaling, trained on P1-P16), on
+ * which the issue observed the frozen eye's ranking shift. The per-user
+ * default that replaced it ranks P1's frozen left eye without a shift at
+ * the default thresholds (see DESIGN-NOTES, "Events"). */
+#define DEFAULT_MODEL TEST_SRCDIR "/fixtures/models/foval-robustvision-h32-global.safetensors"
 
 typedef enum fault {
         FAULT_NONE,
@@ -271,7 +275,7 @@ static double *training_reference(void) {
         ck_assert_msg(da_dataset_load(paths, 16, &o, &ds, &err) == 0, "%s", err.message);
         ck_assert_msg(da_dataset_rank(model, ds, NULL, 0, DA_TRACE_GATE, DA_AGG_INV, scores, &windows, &err) == 0,
                       "%s", err.message);
-        ck_assert_uint_gt(windows, 10000);
+        ck_assert_uint_gt(windows, 5000);       /* 16 subjects, repeats dropped */
         da_dataset_free(ds);
         return scores;
 }
