@@ -10,6 +10,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "json-util.h"
+#include "list.h"
 #include "varlink.h"
 
 #define SERVICE_INTERFACE "org.varlink.service"
@@ -59,7 +60,7 @@ struct VarlinkCall {
 
 struct Connection {
         VarlinkServer *server;
-        Connection *prev, *next;
+        LIST_FIELDS(Connection, connections);
         int fd;
         sd_event_source *io;
         uid_t uid;
@@ -87,7 +88,7 @@ struct VarlinkServer {
         char *socket_path;              /* bound by us: unlinked by _free() */
         gid_t socket_gid;
 
-        Connection *connections;
+        LIST_HEAD(Connection, connections);
         unsigned n_connections;
         size_t max_clients, max_message, max_output;
 
@@ -266,12 +267,7 @@ static Connection *connection_free(Connection *c) {
         if (!c)
                 return NULL;
         s = c->server;
-        if (c->prev)
-                c->prev->next = c->next;
-        else
-                s->connections = c->next;
-        if (c->next)
-                c->next->prev = c->prev;
+        LIST_REMOVE(connections, s->connections, c);
         s->n_connections--;
 
         call_end(&c->call);
@@ -682,13 +678,10 @@ static int on_connection_io(sd_event_source *source, int fd, uint32_t revents, v
 
 static int on_reap(sd_event_source *source, void *userdata) {
         VarlinkServer *s = userdata;
-        Connection *next;
 
-        for (Connection *c = s->connections; c; c = next) {
-                next = c->next;
+        LIST_FOREACH_SAFE(connections, c, next, s->connections)
                 if (c->closing && !connection_has_output(c))
                         connection_free(c);
-        }
         return 0;
 }
 
@@ -698,15 +691,12 @@ static bool connection_idle(const Connection *c) {
 
 static int on_idle_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         VarlinkServer *s = userdata;
-        Connection *next;
 
-        for (Connection *c = s->connections; c; c = next) {
-                next = c->next;
+        LIST_FOREACH_SAFE(connections, c, next, s->connections)
                 if (connection_idle(c) && c->active_usec + s->idle_timeout_usec <= usec) {
                         connection_drop(c, VARLINK_DROP_IDLE);
                         connection_free(c);
                 }
-        }
         /* Checked a few times per timeout: closed within 1¼ of it. */
         (void) sd_event_source_set_time(source, usec + MAX(s->idle_timeout_usec / 4, (uint64_t) 1000));
         return 0;
@@ -716,7 +706,7 @@ static int on_idle_timer(sd_event_source *source, uint64_t usec, void *userdata)
 static Connection *longest_idle(VarlinkServer *s) {
         Connection *best = NULL;
 
-        for (Connection *c = s->connections; c; c = c->next)
+        LIST_FOREACH(connections, c, s->connections)
                 if (connection_idle(c) && (!best || c->active_usec < best->active_usec))
                         best = c;
         return best;
@@ -769,10 +759,7 @@ static int on_listen(sd_event_source *source, int fd, uint32_t revents, void *us
                 c->have_uid = true;
         }
         connection_touch(c);
-        c->next = s->connections;
-        if (c->next)
-                c->next->prev = c;
-        s->connections = c;
+        LIST_PREPEND(connections, s->connections, c);
         s->n_connections++;
 
         r = sd_event_add_io(s->event, &c->io, c->fd, EPOLLIN, on_connection_io, c);
@@ -974,11 +961,7 @@ int varlink_server_listen_auto(VarlinkServer *s, const char *path, mode_t mode) 
 }
 
 void varlink_server_foreach_pending(VarlinkServer *s, const char *method, varlink_call_fn fn, void *userdata) {
-        Connection *next;
-
-        for (Connection *c = s->connections; c; c = next) {
-                next = c->next;
+        LIST_FOREACH_SAFE(connections, c, next, s->connections)
                 if (c->call.pending && c->call.more && !c->closing && streq(c->call.method, method))
                         fn(&c->call, c->call.parameters, userdata);
-        }
 }
