@@ -1332,6 +1332,8 @@ START_TEST(test_watchers_that_never_read) {
         pid_t pid = spawn(argv, sock, NULL);
 
         ck_assert_msg(wait_notify(fd, "READY=1", 600000, NULL), "no READY=1");
+        /* after the first flush: SQLite opens its -wal and -shm files then */
+        ck_assert_msg(wait_for(db, "SELECT count(*) FROM snapshots", 1, 600000), "no snapshot flushed");
         base = count_fds(pid);
         for (int i = 0; i < WATCHERS; i++) {
                 w[i] = varlink_connect_raw(vl);
