@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <math.h>
 
 #include "reader.h"
 #include "reader-parse.h"
@@ -216,6 +217,10 @@ int da_reader_next(da_reader *r, da_frame *ret_frame, da_error *err) {
                 k = r->ops->next(r, &fr, err);
                 if (k <= 0)
                         return k;
+                /* a value beyond float's range is missing data, like an empty one */
+                for (unsigned c = 0; c < _DA_CH_MAX; c++)
+                        if (isinf(fr.ch[c]))
+                                fr.ch[c] = NAN;
                 if (!r->drop_repeats)
                         break;
                 if (r->have_last && frame_repeats(&fr, &r->last)) {
