@@ -436,7 +436,7 @@ EXTRA_DIST += tests/vm-system/run.sh tests/vm-system/build-image.sh tests/vm-sys
 	tests/vm-system/packages tests/vm-system/vmtest-boot tests/vm-system/vmtest.service \
 	tests/vm-system/initramfs-hook
 
-check-vm-system: tests/make-test-model tests/vm/gazehid-uhid
+check-vm-system: tests/make-test-model tests/vm/gazehid-uhid tests/pupil-standin
 	$(AM_V_GEN)top_srcdir=$(abs_top_srcdir) top_builddir=$(abs_top_builddir) $(top_srcdir)/tests/vm-system/run.sh
 .PHONY: check-vm-system
 

@@ -6,7 +6,8 @@
 #  2. asserts, under systemd as PID 1, what the packaged units do: socket
 #     activation at boot, the udev rule starting the service when a uhid
 #     GazeHid tracker appears, access for group deepactif over D-Bus and
-#     varlink, the watchdog, reload, unplug/replug, stop, purge, and a
+#     varlink, the watchdog, reload, unplug/replug, stop, the Pupil bridge's
+#     unit feeding deepactifd from a Pupil Capture stand-in, purge, and a
 #     journal free of sandbox denials. Then powers off.
 # Each check prints "vmsys: ok: …" or "vmsys: FAIL: …"; the verdict goes
 # to /vmtest/results/result.
@@ -67,7 +68,7 @@ if [ ! -e "$phase_file" ]; then
         echo "vmsys: boot 1: Linux $(uname -r), $(systemctl --version | head -n1), userspace at $(uptime_s) s"
         systemctl is-system-running --wait >/dev/null
         debs=()
-        for p in deepactifd libdeepactif0; do debs+=("$(ls "$share"/debs/"${p}"_*.deb)"); done
+        for p in deepactifd libdeepactif0 deepactif-bridge; do debs+=("$(ls "$share"/debs/"${p}"_*.deb)"); done
         if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${debs[@]}" \
                 >"$results/apt-install.log" 2>&1; then
                 cat "$results/apt-install.log"
@@ -77,6 +78,9 @@ if [ ! -e "$phase_file" ]; then
         ok "apt-get installed ${debs[*]##*/} at $(uptime_s) s"
         check "the system user deepactif exists" getent passwd deepactif
         check "deepactifd.socket is enabled" systemctl -q is-enabled deepactifd.socket
+        check "the group deepactif-uinput exists" getent group deepactif-uinput
+        check "installing gives /dev/uinput to group deepactif-uinput without a reboot" \
+                test "$(stat -c '%U %G %a' /dev/uinput 2>&1)" = "root deepactif-uinput 660"
         check "deepactifd.service is not started by installing" \
                 test "$(systemctl is-active "$unit")" = inactive
         # The test's model: the features this tracker's channels give.
@@ -240,10 +244,88 @@ check "stopping flushed the queued snapshots ($queued → $after rows)" test "$a
 check "the database is intact after stopping" \
         test "$(sqlite3 -readonly "$db" 'PRAGMA integrity_check')" = ok
 
+# ---- the Pupil bridge's unit: Pupil Capture's gaze as a uinput tracker --------
+
+# The stand-in replays Robust Vision P14 (CC BY 4.0, Hosp et al.) in Pupil's
+# message schema on the loopback, the only network the unit allows; the
+# instance is Pupil Remote's HOST:PORT (deepactif-bridge(8)).
+pupil_port=50020
+bridge=deepactif-bridge@127.0.0.1:$pupil_port.service
+bprop() { systemctl show -p "$1" --value "$bridge"; }
+bridge_input() {        # the bridge's input device in sysfs (inputN)
+        local d
+        for d in /sys/class/input/input*; do
+                [ "$(cat "$d/name" 2>/dev/null)" = "deepactif-bridge Pupil gaze" ] && basename "$d" && return 0
+        done
+        return 1
+}
+start_standin() {
+        "$share/pupil-standin" --recording "$share/P14.tsv.gz" --port "$pupil_port" --rate 100 --duration 3600 \
+                >>"$results/pupil-standin.log" 2>&1 &
+        standin=$!
+}
+bridge_frames() {       # frames deepactifd read from the bridge's device, empty when not listed
+        deepactifctl devices --json 2>/dev/null | tr '{' '\n' | grep -F "\"evdev:$bnode\"" | jnum framesProcessed
+}
+bridge_frames_above() { local f; f=$(bridge_frames); [ -n "$f" ] && [ "$f" -gt "$1" ]; }
+bridge_ranking() {      # user reader's ranking of the bridge's device, over at least one window
+        local r
+        r=$(as reader deepactifctl top --json --device "evdev:$bnode" 2>/dev/null) || return 1
+        [ "$(echo "$r" | jnum windows)" -gt 0 ]
+}
+bridge_log() { journalctl -q -b -u "$bridge" --no-pager -o cat --grep "$1"; }
+
+echo "vmsys: uinput module $(grep -q '^uinput ' /proc/modules && echo loaded || echo "not loaded yet")"
+check "/dev/uinput is root:deepactif-uinput 0660" \
+        test "$(stat -c '%U %G %a' /dev/uinput 2>&1)" = "root deepactif-uinput 660"
+check "systemctl enable $bridge" systemctl -q enable "$bridge"
+# Not --now: the unit is READY only once Pupil Capture answers.
+systemctl start --no-block "$bridge"
+binput=
+wait_for 60 bridge_input >/dev/null && binput=$(bridge_input)
+check "the bridge creates its uinput device (${binput:-none}) before Pupil Capture runs" test -n "$binput"
+bnode=
+[ -z "$binput" ] || bnode=/dev/input/$(basename "$(echo /sys/class/input/"$binput"/event*)")
+check "without Pupil Capture $bridge is not READY ($(systemctl is-active "$bridge"))" \
+        test "$(systemctl is-active "$bridge")" = activating
+udevadm settle -t 30
+props=$(udevadm info -q property -n "$bnode" 2>&1)
+check "udev marks $bnode ID_INPUT_EYETRACKER=1" grep -qx ID_INPUT_EYETRACKER=1 <<<"$props"
+check "udev tags $bnode for systemd and wants $unit" grep -q "^SYSTEMD_WANTS=.*deepactifd.service" <<<"$props"
+check "the bridge's device starts $unit again" wait_for 60 systemctl -q is-active "$unit"
+start_standin
+check "connected to the stand-in, $bridge reaches READY (Type=notify)" wait_for 60 systemctl -q is-active "$bridge"
+echo "vmsys: $bridge: $(bprop StatusText)"
+check "the bridge started once (NRestarts $(bprop NRestarts))" test "$(bprop NRestarts)" = 0
+check "deepactifd binds the bridge's device $bnode and reads frames" wait_for 60 bridge_frames_above 100
+check "user reader reads the ranking of the bridge's device" wait_for 120 bridge_ranking
+deepactifctl top -k 3 --device "evdev:$bnode" || true
+
+# Pupil Capture restarts: the bridge reconnects, the device stays.
+bpid=$(bprop MainPID)
+brestarts=$(bprop NRestarts)
+kill -TERM "$standin"
+wait "$standin"
+check "the bridge notices Pupil Capture going away" wait_for 60 bridge_log 'Lost Pupil Capture|stopped answering'
+frames0=$(bridge_frames)
+start_standin
+check "frames flow again after Pupil Capture restarted (${frames0:-none} before)" \
+        wait_for 60 bridge_frames_above "${frames0:-0}"
+check "the bridge connected twice" test "$(bridge_log 'Connected to Pupil Capture' | wc -l)" -eq 2
+check "the device stayed ($binput), the bridge kept its process and $bridge stayed active" \
+        test "$(bridge_input) $(bprop MainPID) $(bprop NRestarts) $(systemctl is-active "$bridge")" = \
+        "$binput $bpid $brestarts active"
+check "systemctl disable --now $bridge" systemctl -q disable --now "$bridge"
+check "stopping the bridge removes its device" wait_for 30 eval '! bridge_input >/dev/null'
+kill -TERM "$standin"
+wait "$standin"
+systemctl stop "$unit"
+
 # ---- the journal: no sandbox denials -----------------------------------------
 
 # Both boots: the journal is persistent (/var/log/journal).
-journalctl --no-pager -o short-monotonic -u "$unit" -u deepactifd.socket >"$results/journal-units.txt" 2>&1
+journalctl --no-pager -o short-monotonic -u "$unit" -u deepactifd.socket -u "$bridge" \
+        >"$results/journal-units.txt" 2>&1
 journalctl --no-pager -o short-monotonic >"$results/journal.txt" 2>&1
 denials=$(grep -Ei 'Permission denied|Operation not permitted|seccomp|SIGSYS' "$results/journal-units.txt")
 audit=$(journalctl -k --no-pager -o cat | grep -E 'type=1326|audit.*seccomp' | grep deepactif)
@@ -257,14 +339,15 @@ fi
 # ---- purge ---------------------------------------------------------------------
 
 unplug
-if DEBIAN_FRONTEND=noninteractive apt-get purge -y -q deepactifd libdeepactif0 >"$results/apt-purge.log" 2>&1; then
+if DEBIAN_FRONTEND=noninteractive apt-get purge -y -q deepactifd libdeepactif0 deepactif-bridge >"$results/apt-purge.log" 2>&1; then
         ok "apt-get purge"
 else
         cat "$results/apt-purge.log"
         bad "apt-get purge"
 fi
 for f in /lib/systemd/system/deepactifd.service /lib/systemd/system/deepactifd.socket \
-        /lib/udev/rules.d/70-deepactif.rules /usr/share/dbus-1/system-services/io.deepactif.Daemon1.service; do
+        /lib/udev/rules.d/70-deepactif.rules /usr/share/dbus-1/system-services/io.deepactif.Daemon1.service \
+        /lib/systemd/system/deepactif-bridge@.service /lib/udev/rules.d/60-deepactif-bridge.rules; do
         check "purge removed $f" test ! -e "$f"
 done
 check "purge removed the user deepactif" test -z "$(getent passwd deepactif)"

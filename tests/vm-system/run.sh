@@ -40,9 +40,14 @@ done
 [ ${#missing[@]} -eq 0 ] || skip "missing packages: ${missing[*]} (apt-get install ${missing[*]})"
 [ "$(id -u)" -eq 0 ] || [ -s "$image/rootfs.img" ] ||
         skip "building the guest image needs root (mmdebstrap --mode=root)"
-for f in tests/make-test-model tests/vm/gazehid-uhid; do
+for f in tests/make-test-model tests/vm/gazehid-uhid tests/pupil-standin; do
         [ -x "$top_builddir/$f" ] || { echo "FAIL: $top_builddir/$f is not built (make check builds it)"; exit 1; }
 done
+binary() {      # the real ELF behind a libtool wrapper
+        local d b
+        d=$(dirname "$1") b=$(basename "$1")
+        if [ -x "$d/.libs/$b" ]; then echo "$d/.libs/$b"; else echo "$1"; fi
+}
 
 # ---- the guest image, cached -------------------------------------------------
 
@@ -65,8 +70,9 @@ else
         tarball=$top_builddir/deepactif-$(sed -n 's/^VERSION = //p' "$top_builddir/Makefile").tar.xz
         debdir=$("$top_srcdir/tests/build-debs.sh" "$tarball" "$top_builddir/tests/debs-cache") || exit 1
 fi
-# What the guest installs: the daemon and the library, not -dev or -dbgsym.
-cp "$debdir"/deepactifd_*.deb "$debdir"/libdeepactif0_*.deb "$share/debs/"
+# What the guest installs: the daemon, the library and the Pupil bridge,
+# not -dev or -dbgsym.
+cp "$debdir"/deepactifd_*.deb "$debdir"/libdeepactif0_*.deb "$debdir"/deepactif-bridge_*.deb "$share/debs/"
 debs_s=$(since "$t")
 ls "$share/debs"
 
@@ -74,12 +80,15 @@ ls "$share/debs"
 
 cp "$here/guest-test.sh" "$top_builddir/tests/vm/gazehid-uhid" "$share/"
 cp "$top_srcdir/tests/fixtures/hid/msrenable_gazehid_eye_tracker.rdesc.bin" "$share/gazehid.rdesc.bin"
+# The Pupil Capture stand-in for the bridge's unit, replaying Robust Vision
+# P14; in the guest it runs on the installed libdeepactif0 and the image's
+# libzmq5.
+cp "$(binary "$top_builddir/tests/pupil-standin")" "$share/pupil-standin"
+cp "$top_srcdir/contrib/data/robustvision/P14.tsv.gz" "$share/P14.tsv.gz"
 # A random-weight model over features the GazeHid tracker's channels give
 # (the shipped model needs gaze directions it does not report).
 libpath=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-maker=$top_builddir/tests/make-test-model
-[ -x "$top_builddir/tests/.libs/make-test-model" ] && maker=$top_builddir/tests/.libs/make-test-model
-LD_LIBRARY_PATH=$libpath "$maker" "$share/model.safetensors" "$top_srcdir/contrib/data/sample.tsv.gz" \
+LD_LIBRARY_PATH=$libpath "$(binary "$top_builddir/tests/make-test-model")" "$share/model.safetensors" "$top_srcdir/contrib/data/sample.tsv.gz" \
         World_Gaze_Origin_R_X,World_Gaze_Origin_R_Z,World_Gaze_Origin_L_X,World_Gaze_Origin_L_Z,Inter_Pupillary_Distance \
         >/dev/null
 
@@ -130,7 +139,7 @@ fi
 echo "--- guest serial console ($work/serial.txt)"
 tail -n 80 "$work/serial.txt"
 if [ -s "$share/results/journal-units.txt" ]; then
-        echo "--- journal of deepactifd.service and .socket"
+        echo "--- journal of deepactifd.service, .socket and the bridge's unit"
         tail -n 60 "$share/results/journal-units.txt"
 fi
 echo "FAIL: the installed packages under systemd ($(cat "$share/results/result" 2>/dev/null || echo "no result from the guest"))" \
