@@ -329,6 +329,7 @@ int main(int argc, char **argv) {
         }
         if (count) {
                 printf("%zu\n", n);
+                free(frames);
                 return 0;
         }
 
