@@ -257,6 +257,13 @@ static int run(Bridge *b) {
                         continue;
                 /* No gaze for a while: is Pupil Capture still there? */
                 r = pupil_remote_ping(b->remote, REQUEST_TIMEOUT_MS);
+                if (r == -ESTALE) {
+                        log_warning("Lost Pupil Capture at %s (it restarted and publishes gaze elsewhere); "
+                                    "reconnecting.", b->opt.address);
+                        pupil_remote_disconnect(b->remote);
+                        (void) sd_notifyf(false, "STATUS=Reconnecting to %s", b->opt.address);
+                        continue;
+                }
                 if (r < 0) {
                         log_warning_errno(r, "Pupil Capture at %s stopped answering (%m); reconnecting.",
                                           b->opt.address);

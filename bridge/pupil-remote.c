@@ -138,11 +138,24 @@ static int pupil_time(PupilRemote *p, int64_t *ret_offset_us) {
 }
 
 int pupil_remote_ping(PupilRemote *p, int timeout_ms) {
+        char buf[64], *end;
+        unsigned long port;
+        int r;
+
         if (!p->req)
                 return -ENOTCONN;
         if (set_timeouts(p->req, timeout_ms) < 0)
                 return -errno;
-        return pupil_time(p, NULL);
+        r = request(p, "SUB_PORT", buf, sizeof buf);
+        if (r < 0)
+                return r;
+        /* A restarted Pupil Capture answers on the same address but
+         * publishes on a new port, where our subscription is not. */
+        errno = 0;
+        port = strtoul(buf, &end, 10);
+        if (buf[0] == '\0' || *end != '\0' || errno != 0 || port != p->sub_port)
+                return -ESTALE;
+        return 0;
 }
 
 int pupil_remote_connect(PupilRemote *p, int timeout_ms) {

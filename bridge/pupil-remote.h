@@ -30,7 +30,9 @@ unsigned pupil_remote_sub_port(const PupilRemote *p);
 /* CLOCK_MONOTONIC µs minus Pupil time µs, as measured at connect. */
 int64_t pupil_remote_offset_us(const PupilRemote *p);
 
-/* A "t" round trip: 0 when Pupil Remote answers within timeout_ms. */
+/* A "SUB_PORT" round trip: 0 when Pupil Remote answers within timeout_ms
+ * with the port we subscribe on, -ESTALE when it names another one (Pupil
+ * Capture restarted). */
 int pupil_remote_ping(PupilRemote *p, int timeout_ms);
 
 /* Waits up to timeout_ms for a message: 1 with the topic (NUL-terminated,

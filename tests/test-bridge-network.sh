@@ -111,4 +111,20 @@ n=$(grep -c "Cannot reach Pupil Remote" "$work/restart.log" || true)
 [ "$(grep -c "Connected to Pupil Capture" "$work/restart.log")" -eq 2 ] || fail "not connected twice"
 awk '/^E: /{ t = $2 + 0; if (t < last) { print "time goes back at " NR; exit 1 } last = t }' "$work/restart.evemu" ||
         fail "event times go back"
+check "Pupil Capture restarted at once: the bridge notices gaze moved to a new port"
+start_standin "$work/quick1.out"
+port=$(head -n1 "$work/quick1.out")
+quick1=${pids[-1]}
+"$bridge" --pupil "tcp://127.0.0.1:$port" --evemu "$work/quick.evemu" --frames $((2 * samples)) \
+        --idle-timeout 0.3 2> "$work/quick.log" &
+bridge_pid=$!
+pids+=($bridge_pid)
+wait_for 20 has_frames "$work/quick.evemu" "$samples" || fail "the first run's frames did not arrive"
+kill "$quick1"
+wait "$quick1" 2>/dev/null || true
+start_standin "$work/quick2.out" --port "$port"    # no pause: Remote answers again at once
+wait_for 30 has_frames "$work/quick.evemu" $((2 * samples)) ||
+        fail "no gaze after the quick restart: $(tail -n 3 "$work/quick.log")"
+wait "$bridge_pid" || fail "the bridge exited with $?"
+grep -q "Lost Pupil Capture.*restarted" "$work/quick.log" || fail "the restart was not logged"
 echo "PASS: deepactif-bridge survives malformed messages and Pupil Capture restarts"
