@@ -8,6 +8,7 @@
 
 #include "backprop.h"
 #include "batch-kernels.h"
+#include "gate-pack.h"
 #include "gemv.h"
 #include "ig-path.h"
 #include "matmul.h"
@@ -116,28 +117,6 @@ static void carve_all(IgPath *p, Carver *c) {
         }
 }
 
-/* w (4H × in, gate-major rows q·H + j) as panels of its transpose: row k
- * (an input), column q·Hp + j; padding is zero. Every element is written
- * once, panel by panel, so the block needs no clearing first. */
-static void pack_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret) {
-        unsigned cols = 4 * Hp, rows_padded = round_up(in, DA_PANEL);
-        float *d = ret->data;
-
-        for (unsigned k0 = 0; k0 < in; k0 += DA_PANEL) {
-                unsigned kn = MIN(DA_PANEL, in - k0);
-
-                for (unsigned c = 0; c < cols; c++, d += DA_PANEL) {
-                        unsigned q = c / Hp, j = c % Hp, n = j < H ? kn : 0;
-
-                        memcpy(d, w + (size_t) (q * H + j) * in + k0, n * sizeof(float));
-                        memset(d + n, 0, (DA_PANEL - n) * sizeof(float));
-                }
-        }
-        ret->rows = in;
-        ret->rows_padded = rows_padded;
-        ret->cols = cols;
-}
-
 int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **ret) {
         _cleanup_(ig_path_freep) IgPath *p = NULL;
         Carver c = {};
@@ -179,9 +158,9 @@ int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **
         carve_all(p, &c);
 
         for (unsigned l = 0; l < p->L; l++) {
-                pack_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
+                pack_gates_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
                 if (l > 0)
-                        pack_transposed(m->layer[l].w_ih, p->H, p->Hp, p->H, &p->wt_ih[l]);
+                        pack_gates_transposed(m->layer[l].w_ih, p->H, p->Hp, p->H, &p->wt_ih[l]);
         }
         if (m->arch.batchnorm)
                 for (unsigned j = 0; j < p->H; j++) {

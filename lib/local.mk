@@ -32,10 +32,14 @@ lib_libdeepactif_la_SOURCES = \
 	lib/batch-kernels.h \
 	lib/batch-kernels-impl.h \
 	lib/batch-kernels.c \
+	lib/gate-pack.h \
+	lib/gate-pack.c \
 	lib/ig-path.h \
 	lib/ig-path.c \
 	lib/tape.h \
 	lib/tape.c \
+	lib/train-path.h \
+	lib/train-path.c \
 	lib/backprop.h \
 	lib/backprop.c \
 	lib/attribute.c \

@@ -4,6 +4,7 @@
 
 #include <math.h>
 
+#include "gate-pack.h"
 #include "model.h"
 #include "util.h"
 
@@ -210,15 +211,7 @@ static int pack_gates(const float *w, unsigned H, unsigned Hp, unsigned cols, da
         d = aligned_alloc0((size_t) rows * cols);
         if (!d)
                 return -ENOMEM;
-        for (unsigned r = 0; r < rows; r++) {
-                unsigned q = r / Hp, j = r % Hp, p = r / DA_PANEL, lane = r % DA_PANEL;
-
-                if (j >= H)
-                        continue;
-                for (unsigned c = 0; c < cols; c++)
-                        d[(size_t) p * cols * DA_PANEL + (size_t) c * DA_PANEL + lane] =
-                                w[(size_t) (q * H + j) * cols + c];
-        }
+        pack_gates_into(w, H, Hp, cols, d);
         *ret = (da_packed) {
                 .rows = rows,
                 .rows_padded = rows,

@@ -2,6 +2,8 @@
 /* The trainer: minibatch backpropagation through time on the double tape,
  * AdamW, SmoothL1, a cosine learning-rate schedule and early stopping on a
  * validation split; and the scorer, on the float forward the daemon runs.
+ * The passes run in float32 (train-path.c), the gradients are summed and
+ * the optimizer steps in double.
  *
  * Determinism: every minibatch is cut into chunks of CHUNK windows whatever
  * the thread count; each chunk's gradient goes to its own buffer and the
@@ -15,7 +17,7 @@
 #include "adamw.h"
 #include "backprop.h"
 #include "dataset.h"
-#include "tape.h"
+#include "train-path.h"
 #include "util.h"
 
 #define CHUNK 16u
@@ -99,7 +101,8 @@ typedef struct Trainer {
         da_model *m;
         size_t n_params;
         unsigned threads;
-        Tape **tape;            /* one per thread */
+        TrainWeights *weights;  /* packed once per step, shared by the threads */
+        TrainPath **path;       /* one per thread */
         float **xbuf;           /* one per thread: CHUNK × T × F */
         double **grad;          /* one per chunk of a minibatch */
         double *loss;           /* one per chunk */
@@ -139,7 +142,7 @@ static double smooth_l1(double d, double beta, double *ret_grad) {
 
 static int run_chunk(Trainer *tr, unsigned thread, unsigned chunk) {
         size_t first = (size_t) chunk * CHUNK, n = MIN((size_t) CHUNK, tr->job_n - first);
-        Tape *t = tr->tape[thread];
+        TrainPath *t = tr->path[thread];
         float *x = tr->xbuf[thread];
         double dout[CHUNK], out[CHUNK], loss = 0;
         size_t win = (size_t) tr->T * tr->F;
@@ -147,7 +150,7 @@ static int run_chunk(Trainer *tr, unsigned thread, unsigned chunk) {
 
         for (size_t b = 0; b < n; b++)
                 memcpy(x + b * win, window_x(tr, &tr->job_refs[first + b]), win * sizeof(float));
-        r = tape_forward_float(t, x, tr->T, (unsigned) n, out);
+        r = train_path_forward(t, x, (unsigned) n, out);
         if (r < 0)
                 return r;
         if (!tr->job_backward) {
@@ -163,7 +166,7 @@ static int run_chunk(Trainer *tr, unsigned thread, unsigned chunk) {
         }
         tr->loss[chunk] = loss;
         memset(tr->grad[chunk], 0, tr->n_params * sizeof(double));
-        return backprop(t, dout, NULL, tr->grad[chunk]);
+        return train_path_backward(t, dout, tr->grad[chunk]);
 }
 
 typedef struct worker_arg {
@@ -229,10 +232,11 @@ static void trainer_done(Trainer *tr) {
         free(tr->first);
         free(tr->train);
         free(tr->val);
-        if (tr->tape)
+        if (tr->path)
                 for (unsigned k = 0; k < tr->threads; k++)
-                        tape_free(tr->tape[k]);
-        free(tr->tape);
+                        train_path_free(tr->path[k]);
+        free(tr->path);
+        train_weights_free(tr->weights);
         if (tr->xbuf)
                 for (unsigned k = 0; k < tr->threads; k++)
                         free(tr->xbuf[k]);
@@ -581,7 +585,7 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                 goto finish;
 
         n_chunks = (opt->batch + CHUNK - 1) / CHUNK;
-        tr.tape = calloc(tr.threads, sizeof(Tape *));
+        tr.path = calloc(tr.threads, sizeof(TrainPath *));
         tr.xbuf = calloc(tr.threads, sizeof(float *));
         tr.grad = calloc(n_chunks, sizeof(double *));
         tr.loss = calloc(n_chunks, sizeof(double));
@@ -589,12 +593,15 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
         params = calloc(tr.n_params, sizeof(double));
         best = calloc(tr.n_params, sizeof(double));
         g = calloc(tr.n_params, sizeof(double));
-        if (!tr.tape || !tr.xbuf || !tr.grad || !tr.loss || !tr.pred || !params || !best || !g) {
+        if (!tr.path || !tr.xbuf || !tr.grad || !tr.loss || !tr.pred || !params || !best || !g) {
                 r = -ENOMEM;
                 goto finish;
         }
+        r = train_weights_new(tr.m, &tr.weights);
+        if (r < 0)
+                goto finish;
         for (unsigned k = 0; k < tr.threads; k++) {
-                r = tape_new(tr.m, tr.T, CHUNK, &tr.tape[k]);
+                r = train_path_new(tr.weights, tr.T, CHUNK, &tr.path[k]);
                 if (r < 0)
                         goto finish;
                 tr.xbuf[k] = malloc((size_t) CHUNK * tr.T * tr.F * sizeof(float));
@@ -643,6 +650,7 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                         }
                         adamw_step(adam, params, g, lr);
                         params_copy(tr.m, params, true);
+                        train_weights_update(tr.weights);
                 }
                 loss /= (double) tr.n_train;
 

@@ -2,15 +2,23 @@
 /* Backpropagation through time against central finite differences in double
  * precision on small random models of every head layout, and against the
  * torch.autograd gradients of the PyTorch fixtures (d output[0] / d input and
- * per parameter tensor, float64). */
+ * per parameter tensor, float64). The trainer's float32 pass (train-path.c)
+ * against the double one and against the fixtures. */
 
 #include <math.h>
 
 #include "backprop.h"
 #include "lstm-fixture.h"
+#include "train-path.h"
 
 #define FD_TOLERANCE 1e-6
 #define TORCH_TOLERANCE 1e-5
+/* float32 against double: each tensor's largest error relative to its
+ * largest gradient. Measured at most 1.3e-6 on these models and the
+ * fixtures (float rounding, AVX-512 kernels); 1e-5 leaves room for the
+ * other kernel variants' summation orders and still fails on any wrong
+ * term. */
+#define FLOAT_TOLERANCE 1e-5
 
 static const da_arch fd_archs[] = {
         /* plain: lstm → pool → fc */
@@ -182,13 +190,18 @@ START_TEST(test_batched) {
 }
 END_TEST
 
-static void check_tensor(const lstm_fixture *fx, json_object *grads, const char *name, const float *got, size_t n) {
+static void check_tensor_at(const lstm_fixture *fx, json_object *grads, const char *name, const float *got,
+                            size_t n, double tolerance) {
         _cleanup_free_ double *ref = NULL;
         double e;
 
         ck_assert_msg(lstm_fixture_doubles(fx, grads, name, &ref) == n, "%s: %s has the wrong size", fx->path, name);
         e = test_rel_error(got, ref, n);
-        ck_assert_msg(e <= TORCH_TOLERANCE, "%s: gradient of %s relative error %.3g", fx->path, name, e);
+        ck_assert_msg(e <= tolerance, "%s: gradient of %s relative error %.3g", fx->path, name, e);
+}
+
+static void check_tensor(const lstm_fixture *fx, json_object *grads, const char *name, const float *got, size_t n) {
+        check_tensor_at(fx, grads, name, got, n, TORCH_TOLERANCE);
 }
 
 START_TEST(test_torch) {
@@ -244,6 +257,136 @@ START_TEST(test_torch) {
 }
 END_TEST
 
+/* The models of fd_archs and some with padded, multi-panel hidden sizes. */
+static const da_arch path_archs[] = {
+        { .n_features = 38, .hidden = 37, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MAX, .dense = 32,
+          .activation = DA_ACT_ELU, .outputs = 1, .window = 10 },
+        { .n_features = 7, .hidden = 70, .layers = 2, .batchnorm = true, .pooling = DA_POOL_MEAN, .dense = 8,
+          .activation = DA_ACT_TANH, .outputs = 2, .window = 6 },
+};
+
+static void check_path_against_tape(const da_arch *arch, unsigned seed) {
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(tape_freep) Tape *t = NULL;
+        _cleanup_(train_weights_freep) TrainWeights *w = NULL;
+        _cleanup_(train_path_freep) TrainPath *p = NULL;
+        enum { B = 7 };
+        da_arch a = *arch;
+        unsigned T = a.window, F = a.n_features, O = a.outputs;
+        size_t n_x = (size_t) T * F, n_p;
+        _cleanup_free_ float *x = NULL;
+        _cleanup_free_ double *out = NULL, *out_ref = NULL, *gp = NULL, *gp_ref = NULL, *dout = NULL;
+        uint64_t s = 17 + seed;
+        ParamLayout P;
+
+        a.hop = 1;
+        ck_assert_int_eq(da_model_new_random(&a, seed, &m), 0);
+        n_p = da_model_n_parameters(m);
+        ck_assert_int_eq(tape_new(m, T, B, &t), 0);
+        ck_assert_int_eq(train_weights_new(m, &w), 0);
+        ck_assert_int_eq(train_path_new(w, T, B, &p), 0);
+        x = calloc(B * n_x, sizeof(float));
+        out = calloc(B * O, sizeof(double));
+        out_ref = calloc(B * O, sizeof(double));
+        gp = calloc(n_p, sizeof(double));
+        gp_ref = calloc(n_p, sizeof(double));
+        dout = calloc(B * O, sizeof(double));
+        ck_assert(x && out && out_ref && gp && gp_ref && dout);
+        for (size_t k = 0; k < B * n_x; k++)
+                x[k] = (float) (2.0 * da_uniform01(&s) - 1.0);
+        for (size_t k = 0; k < B * O; k++)
+                dout[k] = da_uniform01(&s) - 0.5;
+
+        ck_assert_int_eq(tape_forward_float(t, x, T, B, out_ref), 0);
+        ck_assert_int_eq(backprop(t, dout, NULL, gp_ref), 0);
+        ck_assert_int_eq(train_path_forward(p, x, B, out), 0);
+        ck_assert_int_eq(train_path_backward(p, dout, gp), 0);
+
+        ck_assert_double_le(rel_error_d(out, out_ref, (size_t) B * O), FLOAT_TOLERANCE);
+        /* tensor by tensor, so a small tensor's error is not hidden by a large one's */
+        param_layout(m, &P);
+        for (unsigned l = 0; l < a.layers; l++) {
+                size_t H = a.hidden, in = m->layer[l].in;
+
+                ck_assert_double_le(rel_error_d(gp + P.w_ih[l], gp_ref + P.w_ih[l], 4 * H * in), FLOAT_TOLERANCE);
+                ck_assert_double_le(rel_error_d(gp + P.w_hh[l], gp_ref + P.w_hh[l], 4 * H * H), FLOAT_TOLERANCE);
+                ck_assert_double_le(rel_error_d(gp + P.b_ih[l], gp_ref + P.b_ih[l], 8 * H), FLOAT_TOLERANCE);
+        }
+        ck_assert_double_le(rel_error_d(gp + P.bn_weight, gp_ref + P.bn_weight, P.out_weight - P.bn_weight),
+                            FLOAT_TOLERANCE);
+        ck_assert_double_le(rel_error_d(gp + P.out_weight, gp_ref + P.out_weight, n_p - P.out_weight),
+                            FLOAT_TOLERANCE);
+        /* the gradient is added to, as minibatches accumulate */
+        ck_assert_int_eq(train_path_backward(p, dout, gp), 0);
+        for (size_t k = 0; k < n_p; k++)
+                gp_ref[k] *= 2;
+        ck_assert_double_le(rel_error_d(gp, gp_ref, n_p), FLOAT_TOLERANCE);
+}
+
+START_TEST(test_train_path) {
+        if ((size_t) _i < ELEMENTSOF(fd_archs))
+                check_path_against_tape(&fd_archs[_i], 40 + _i);
+        else
+                check_path_against_tape(&path_archs[_i - ELEMENTSOF(fd_archs)], 40 + _i);
+}
+END_TEST
+
+/* The float pass's parameter gradients of output 0 against torch.autograd. */
+START_TEST(test_train_path_torch) {
+        lstm_fixture fx;
+        json_object *grads;
+        _cleanup_(train_weights_freep) TrainWeights *w = NULL;
+        _cleanup_(train_path_freep) TrainPath *p = NULL;
+        _cleanup_free_ double *gp = NULL, *dout = NULL;
+        _cleanup_free_ float *gf = NULL;
+        const da_model *m;
+        ParamLayout P;
+        size_t n_p;
+        unsigned H;
+
+        ck_assert(lstm_fixture_load(_i, &fx));
+        if (!json_object_object_get_ex(fx.doc, "grad_params", &grads)) {
+                lstm_fixture_done(&fx);
+                return;
+        }
+        m = fx.model;
+        H = fx.arch.hidden;
+        n_p = da_model_n_parameters(m);
+        gp = calloc(n_p, sizeof(double));
+        gf = calloc(n_p, sizeof(float));
+        dout = calloc(fx.arch.outputs, sizeof(double));
+        ck_assert(gp && gf && dout);
+        dout[0] = 1;
+        ck_assert_int_eq(train_weights_new(m, &w), 0);
+        ck_assert_int_eq(train_path_new(w, fx.arch.window, 1, &p), 0);
+        ck_assert_int_eq(train_path_forward(p, fx.x, 1, NULL), 0);
+        ck_assert_int_eq(train_path_backward(p, dout, gp), 0);
+        for (size_t k = 0; k < n_p; k++)
+                gf[k] = (float) gp[k];
+
+        param_layout(m, &P);
+        for (unsigned l = 0; l < fx.arch.layers; l++) {
+                char name[64];
+
+                snprintf(name, sizeof(name), "lstm.weight_ih_l%u", l);
+                check_tensor_at(&fx, grads, name, gf + P.w_ih[l], (size_t) 4 * H * m->layer[l].in, FLOAT_TOLERANCE);
+                snprintf(name, sizeof(name), "lstm.weight_hh_l%u", l);
+                check_tensor_at(&fx, grads, name, gf + P.w_hh[l], (size_t) 4 * H * H, FLOAT_TOLERANCE);
+                snprintf(name, sizeof(name), "lstm.bias_ih_l%u", l);
+                check_tensor_at(&fx, grads, name, gf + P.b_ih[l], 4 * H, FLOAT_TOLERANCE);
+        }
+        if (fx.arch.dense > 0) {
+                check_tensor_at(&fx, grads, "fc1.weight", gf + P.fc1_weight, (size_t) fx.arch.dense * H,
+                                FLOAT_TOLERANCE);
+                check_tensor_at(&fx, grads, "fc5.weight", gf + P.out_weight, fx.arch.outputs * fx.arch.dense,
+                                FLOAT_TOLERANCE);
+        } else
+                check_tensor_at(&fx, grads, "fc.weight", gf + P.out_weight, (size_t) fx.arch.outputs * H,
+                                FLOAT_TOLERANCE);
+        lstm_fixture_done(&fx);
+}
+END_TEST
+
 START_TEST(test_bad_arguments) {
         _cleanup_(da_model_freep) da_model *m = NULL;
         da_arch a = fd_archs[0];
@@ -271,6 +414,8 @@ int main(void) {
         tcase_add_loop_test(tc, test_finite_differences, 0, (int) ELEMENTSOF(fd_archs));
         tcase_add_loop_test(tc, test_batched, 0, (int) ELEMENTSOF(fd_archs));
         tcase_add_loop_test(tc, test_torch, 0, (int) n);
+        tcase_add_loop_test(tc, test_train_path, 0, (int) (ELEMENTSOF(fd_archs) + ELEMENTSOF(path_archs)));
+        tcase_add_loop_test(tc, test_train_path_torch, 0, (int) n);
         tcase_add_test(tc, test_bad_arguments);
         suite_add_tcase(s, tc);
         return test_run(s);

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Packing into the panels gemm_panels() multiplies with (model.h's
+ * da_packed), into memory the caller owns, so a trainer can repack weights
+ * that change every step without allocating. */
+
+#include "model.h"
+
+/* w (4H × cols, gate-major rows q·H + j) as 4Hp panel rows: row q·Hp + j
+ * holds gate q of unit j, padded units zero. d holds 4Hp × cols floats. */
+void pack_gates_into(const float *w, unsigned H, unsigned Hp, unsigned cols, float *d);
+
+/* w (4H × in, gate-major) as panels of its transpose: row k (an input),
+ * column q·Hp + j; padding is zero. ret->data holds
+ * round_up(in, DA_PANEL) × 4Hp floats; the shape is set. */
+void pack_gates_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret);
+
+/* The transpose of n rows of X (cols floats each, xs apart): panel row k,
+ * column i holds X[i][k], rows beyond cols zero. ret->data holds
+ * round_up(cols, DA_PANEL) × n floats; the shape is set. */
+void pack_rows_transposed(const float *X, size_t xs, unsigned n, unsigned cols, da_packed *ret);
