@@ -35,7 +35,7 @@ AdamW *adamw_free(AdamW *a) {
         return mfree(a);
 }
 
-void adamw_step(AdamW *a, double *params, const double *g, double lr) {
+void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr) {
         double bc1, bc2_sqrt, step_size;
 
         a->step++;
@@ -44,11 +44,13 @@ void adamw_step(AdamW *a, double *params, const double *g, double lr) {
         step_size = lr / bc1;
 
         for (size_t i = 0; i < a->n; i++) {
-                double denom;
+                double denom, g = 0;
 
+                for (unsigned k = 0; k < n_parts; k++)
+                        g += parts[k][i];
                 params[i] *= 1 - lr * a->weight_decay;
-                a->m[i] = a->beta1 * a->m[i] + (1 - a->beta1) * g[i];
-                a->v[i] = a->beta2 * a->v[i] + (1 - a->beta2) * g[i] * g[i];
+                a->m[i] = a->beta1 * a->m[i] + (1 - a->beta1) * g;
+                a->v[i] = a->beta2 * a->v[i] + (1 - a->beta2) * g * g;
                 denom = sqrt(a->v[i]) / bc2_sqrt + a->eps;
                 params[i] -= step_size * a->m[i] / denom;
         }

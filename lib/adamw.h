@@ -15,5 +15,7 @@ typedef struct AdamW {
 
 int adamw_new(size_t n, double weight_decay, AdamW **ret);
 AdamW *adamw_free(AdamW *a);
-/* One step on params (n) with gradient g at learning rate lr. */
-void adamw_step(AdamW *a, double *params, const double *g, double lr);
+/* One step on params (n) at learning rate lr with the gradient the sum of
+ * n_parts parts (n floats each), added in double in the order given: the
+ * minibatch's chunks, summed in the same pass that steps. */
+void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr);

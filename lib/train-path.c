@@ -31,6 +31,10 @@ struct TrainPath {
         double *pooled, *z1, *a1, *out; /* [b][H], [b][D], [b][D], [b][O] */
         unsigned *argmax;               /* [b][H] */
         double *d_in, *d_pool;          /* one window's head δs */
+        double *g_head;                 /* the head's parameter gradients, summed over the windows */
+        double *g_bias;                 /* [4Hp]: a layer's bias gradient */
+        size_t head_first;              /* where the head's parameters start in param_layout() */
+        ParamLayout P;
 };
 
 static unsigned round_up(unsigned v, unsigned to) {
@@ -135,6 +139,8 @@ TrainPath *train_path_free(TrainPath *p) {
         free(p->argmax);
         free(p->d_in);
         free(p->d_pool);
+        free(p->g_head);
+        free(p->g_bias);
         return mfree(p);
 }
 
@@ -187,7 +193,11 @@ int train_path_new(const TrainWeights *w, unsigned T, unsigned max_B, TrainPath 
         p->argmax = calloc((size_t) max_B * p->H, sizeof(unsigned));
         p->d_in = calloc(MAX(p->D, p->H), sizeof(double));
         p->d_pool = calloc(p->H, sizeof(double));
-        if (!p->x || !p->act || !p->c || !p->tc || !p->h || !p->dh || !p->dh_below || !p->dc || !p->dp || !p->dpt ||
+        param_layout(m, &p->P);
+        p->head_first = p->P.b_hh[p->L - 1] + 4 * (size_t) p->H;
+        p->g_head = calloc(p->P.total - p->head_first, sizeof(double));
+        p->g_bias = calloc(R, sizeof(double));
+        if (!p->g_head || !p->g_bias || !p->x || !p->act || !p->c || !p->tc || !p->h || !p->dh || !p->dh_below || !p->dc || !p->dp || !p->dpt ||
             !p->xt || !p->dw || !p->bn_scale || !p->bn_shift || !p->pooled || !p->z1 || !p->a1 || !p->out ||
             !p->argmax || !p->d_in || !p->d_pool)
                 return -ENOMEM;
@@ -348,14 +358,19 @@ int train_path_forward(TrainPath *p, const float *x, unsigned B, double *ret_out
         return 0;
 }
 
-/* Back through the head of every window into p->dh (δh of the top layer). */
-static void head_backward(TrainPath *p, const double *dout, double *G, const ParamLayout *P) {
+/* Back through the head of every window into p->dh (δh of the top layer);
+ * the head's parameter gradients to p->g_head. */
+static void head_backward(TrainPath *p, const double *dout) {
+        const ParamLayout *P = &p->P;
+        double *G = p->g_head;
+        size_t h0 = p->head_first;      /* P's offsets count from the first parameter */
         const da_model *m = p->m;
         unsigned H = p->H, D = p->D, O = p->O, T = p->T, B = p->B, Hp = p->Hp, Hq = p->Hq;
         unsigned n_in = D > 0 ? D : H, top = p->L - 1;
         double *d_in = p->d_in, *d_pool = p->d_pool;
 
         memset(p->dh, 0, (size_t) T * B * Hq * sizeof(float));
+        memset(p->g_head, 0, (P->total - p->head_first) * sizeof(double));
         for (unsigned b = 0; b < B; b++) {
                 const double *dy = dout + (size_t) b * O, *pooled = p->pooled + (size_t) b * H;
                 const double *head_in = D > 0 ? p->a1 + (size_t) b * D : pooled;
@@ -369,9 +384,9 @@ static void head_backward(TrainPath *p, const double *dout, double *G, const Par
                                 continue;
                         for (unsigned k = 0; k < n_in; k++) {
                                 d_in[k] += wr[k] * dy[o];
-                                G[P->out_weight + (size_t) o * n_in + k] += dy[o] * head_in[k];
+                                G[P->out_weight - h0 + (size_t) o * n_in + k] += dy[o] * head_in[k];
                         }
-                        G[P->out_bias + o] += dy[o];
+                        G[P->out_bias - h0 + o] += dy[o];
                 }
 
                 if (D > 0) {
@@ -381,7 +396,7 @@ static void head_backward(TrainPath *p, const double *dout, double *G, const Par
                         for (unsigned d = 0; d < D; d++) {
                                 const float *wr = m->fc1_w + (size_t) d * H;
                                 double g = d_in[d] * activation_derivative(m->arch.activation, z[d], a[d]);
-                                double *gw = G + P->fc1_weight + (size_t) d * H;
+                                double *gw = G + (P->fc1_weight - h0 + (size_t) d * H);
 
                                 if (g == 0)
                                         continue;
@@ -389,7 +404,7 @@ static void head_backward(TrainPath *p, const double *dout, double *G, const Par
                                         d_pool[j] += wr[j] * g;
                                         gw[j] += g * pooled[j];
                                 }
-                                G[P->fc1_bias + d] += g;
+                                G[P->fc1_bias - h0 + d] += g;
                         }
                 } else
                         memcpy(d_pool, d_in, H * sizeof(double));
@@ -410,15 +425,16 @@ static void head_backward(TrainPath *p, const double *dout, double *G, const Par
                                 if (m->arch.batchnorm) {
                                         double h = at_h(p, top, s)[(size_t) b * Hp + j];
 
-                                        G[P->bn_weight + j] += dbn * (h - m->bn_mean[j]) /
+                                        G[P->bn_weight - h0 + j] += dbn * (h - m->bn_mean[j]) /
                                                 sqrt((double) m->bn_var[j] + m->bn_eps);
-                                        G[P->bn_bias + j] += dbn;
+                                        G[P->bn_bias - h0 + j] += dbn;
                                 }
                         }
         }
 }
 
-/* Rows n0 … n0 + N of src ([n][R]) as columns of dst ([R][N]). */
+/* The N rows of src ([n][R]) as the columns of dst ([R][N]), in blocks
+ * that stay in cache. */
 static void transpose(const float *src, unsigned N, unsigned R, float *dst) {
         for (unsigned n0 = 0; n0 < N; n0 += 16)
                 for (unsigned r = 0; r < R; r++)
@@ -426,29 +442,25 @@ static void transpose(const float *src, unsigned N, unsigned R, float *dst) {
                                 dst[(size_t) r * N + n] = src[(size_t) n * R + r];
 }
 
-/* G[q·H + j][k] += Σ_n dp[n][q·Hp + j] · X[n][k] over N rows, k < in: a
+/* ret[q·H + j][k] = Σ_i dpt[q·Hp + j][i] · X[i][k] over N rows, k < in: a
  * weight's gradient over every step at once, as one product of X's
- * transpose (packed) with the rows of dpᵀ. */
-static void weight_gradient(TrainPath *p, const float *dp, const float *X, size_t xs, unsigned N, unsigned in,
-                            double *G) {
-        unsigned H = p->H, Hp = p->Hp, R = 4 * Hp, inq = round_up(in, DA_PANEL);
+ * transpose (packed) with the rows of dpᵀ (dpts floats apart). */
+static void weight_gradient(TrainPath *p, const float *dpt, size_t dpts, const float *X, size_t xs, unsigned N,
+                            unsigned in, float *ret) {
+        unsigned H = p->H, Hp = p->Hp, inq = round_up(in, DA_PANEL);
         da_packed xt = { .data = p->xt };
 
         pack_rows_transposed(X, xs, N, in, &xt);
-        transpose(dp, N, R, p->dpt);
-        gemm_panels(&xt, p->dpt, N, R, NULL, 0, p->dw, inq);
+        gemm_panels(&xt, dpt, dpts, 4 * Hp, NULL, 0, p->dw, inq);
         for (unsigned q = 0; q < 4; q++)
-                for (unsigned j = 0; j < H; j++) {
-                        const float *src = p->dw + (size_t) (q * Hp + j) * inq;
-                        double *dst = G + (size_t) (q * H + j) * in;
-
-                        for (unsigned k = 0; k < in; k++)
-                                dst[k] += src[k];
-                }
+                for (unsigned j = 0; j < H; j++)
+                        memcpy(ret + (size_t) (q * H + j) * in, p->dw + (size_t) (q * Hp + j) * inq,
+                               in * sizeof(float));
 }
 
-static void layer_backward(TrainPath *p, unsigned l, double *G, const ParamLayout *P) {
+static void layer_backward(TrainPath *p, unsigned l, float *ret_grad) {
         const TrainWeights *w = p->w;
+        const ParamLayout *P = &p->P;
         const da_lstm_layer *W = &p->m->layer[l];
         unsigned T = p->T, B = p->B, H = p->H, Hp = p->Hp, Hq = p->Hq, R = 4 * Hp, N = T * B;
         float *dp = p->dp;
@@ -465,35 +477,39 @@ static void layer_backward(TrainPath *p, unsigned l, double *G, const ParamLayou
         if (l > 0)
                 gemm_panels(&w->wt_ih[l], dp, R, N, NULL, 0, p->dh_below, Hq);
 
+        /* both biases get Σ δ over every window and step */
+        memset(p->g_bias, 0, R * sizeof(double));
+        for (unsigned n = 0; n < N; n++)
+                for (unsigned r = 0; r < R; r++)
+                        p->g_bias[r] += dp[(size_t) n * R + r];
         for (unsigned q = 0; q < 4; q++)
                 for (unsigned j = 0; j < H; j++) {
-                        double sum = 0;
-
-                        for (unsigned n = 0; n < N; n++)
-                                sum += dp[(size_t) n * R + q * Hp + j];
-                        G[P->b_ih[l] + q * H + j] += sum;
-                        G[P->b_hh[l] + q * H + j] += sum;
+                        ret_grad[P->b_ih[l] + q * H + j] = (float) p->g_bias[q * Hp + j];
+                        ret_grad[P->b_hh[l] + q * H + j] = (float) p->g_bias[q * Hp + j];
                 }
+
+        transpose(dp, N, R, p->dpt);
         if (l == 0)
-                weight_gradient(p, dp, p->x, p->F, N, W->in, G + P->w_ih[l]);
+                weight_gradient(p, p->dpt, N, p->x, p->F, N, W->in, ret_grad + P->w_ih[l]);
         else
-                weight_gradient(p, dp, at_h(p, l - 1, 0), Hp, N, W->in, G + P->w_ih[l]);
+                weight_gradient(p, p->dpt, N, at_h(p, l - 1, 0), Hp, N, W->in, ret_grad + P->w_ih[l]);
         /* the recurrent weights saw h of the step before: steps 1 … T − 1 */
         if (T > 1)
-                weight_gradient(p, dp + (size_t) B * R, at_h(p, l, 0), Hp, N - B, H, G + P->w_hh[l]);
+                weight_gradient(p, p->dpt + B, N, at_h(p, l, 0), Hp, N - B, H, ret_grad + P->w_hh[l]);
+        else
+                memset(ret_grad + P->w_hh[l], 0, (size_t) 4 * H * H * sizeof(float));
 }
 
-int train_path_backward(TrainPath *p, const double *dout, double *acc_grad) {
-        ParamLayout P;
-
-        if (!p || !dout || !acc_grad || p->B == 0)
+int train_path_backward(TrainPath *p, const double *dout, float *ret_grad) {
+        if (!p || !dout || !ret_grad || p->B == 0)
                 return -EINVAL;
-        param_layout(p->m, &P);
-        head_backward(p, dout, acc_grad, &P);
+        head_backward(p, dout);
+        for (size_t i = p->head_first; i < p->P.total; i++)
+                ret_grad[i] = (float) p->g_head[i - p->head_first];
         for (unsigned l = p->L; l-- > 0;) {
                 float *swap;
 
-                layer_backward(p, l, acc_grad, &P);
+                layer_backward(p, l, ret_grad);
                 swap = p->dh;
                 p->dh = p->dh_below;
                 p->dh_below = swap;

@@ -32,9 +32,10 @@ TrainPath *train_path_free(TrainPath *p);
 int train_path_forward(TrainPath *p, const float *x, unsigned B, double *ret_out);
 
 /* Gradients of L = Σ_b Σ_o dout[b·O + o] · out[b,o] for the windows of the
- * last forward pass, added to acc_grad (param_layout() order). Every value
- * is computed in an order that depends only on the windows and B. */
-int train_path_backward(TrainPath *p, const double *dout, double *acc_grad);
+ * last forward pass, to ret_grad (da_model_n_parameters() floats, laid out
+ * as param_layout() says; every one is written). Every value is computed in
+ * an order that depends only on the windows and B. */
+int train_path_backward(TrainPath *p, const double *dout, float *ret_grad);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrainWeights *, train_weights_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(TrainPath *, train_path_free);

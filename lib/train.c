@@ -104,7 +104,7 @@ typedef struct Trainer {
         TrainWeights *weights;  /* packed once per step, shared by the threads */
         TrainPath **path;       /* one per thread */
         float **xbuf;           /* one per thread: CHUNK × T × F */
-        double **grad;          /* one per chunk of a minibatch */
+        float **grad;           /* one per chunk of a minibatch */
         double *loss;           /* one per chunk */
         double *pred;           /* validation outputs, n_val */
 
@@ -165,7 +165,6 @@ static int run_chunk(Trainer *tr, unsigned thread, unsigned chunk) {
                 dout[b] = g * tr->job_scale;
         }
         tr->loss[chunk] = loss;
-        memset(tr->grad[chunk], 0, tr->n_params * sizeof(double));
         return train_path_backward(t, dout, tr->grad[chunk]);
 }
 
@@ -521,7 +520,7 @@ static int finish_model(Trainer *tr, double *params, da_model **ret, da_error *e
 int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects, const da_train_options *opt,
              da_model **ret, da_error *err) {
         _cleanup_free_ unsigned *cols = NULL, *all = NULL;
-        _cleanup_free_ double *params = NULL, *best = NULL, *g = NULL;
+        _cleanup_free_ double *params = NULL, *best = NULL;
         da_train_options defaults;
         AdamW *adam = NULL;
         Trainer tr = {};
@@ -587,13 +586,12 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
         n_chunks = (opt->batch + CHUNK - 1) / CHUNK;
         tr.path = calloc(tr.threads, sizeof(TrainPath *));
         tr.xbuf = calloc(tr.threads, sizeof(float *));
-        tr.grad = calloc(n_chunks, sizeof(double *));
+        tr.grad = calloc(n_chunks, sizeof(float *));
         tr.loss = calloc(n_chunks, sizeof(double));
         tr.pred = calloc(tr.n_val ? tr.n_val : 1, sizeof(double));
         params = calloc(tr.n_params, sizeof(double));
         best = calloc(tr.n_params, sizeof(double));
-        g = calloc(tr.n_params, sizeof(double));
-        if (!tr.path || !tr.xbuf || !tr.grad || !tr.loss || !tr.pred || !params || !best || !g) {
+        if (!tr.path || !tr.xbuf || !tr.grad || !tr.loss || !tr.pred || !params || !best) {
                 r = -ENOMEM;
                 goto finish;
         }
@@ -611,7 +609,7 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                 }
         }
         for (unsigned c = 0; c < n_chunks; c++) {
-                tr.grad[c] = malloc(tr.n_params * sizeof(double));
+                tr.grad[c] = malloc(tr.n_params * sizeof(float));
                 if (!tr.grad[c]) {
                         r = -ENOMEM;
                         goto finish;
@@ -641,14 +639,9 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                                 r = da_error_set(err, r, "backpropagation failed: %s", strerror(-r));
                                 goto finish;
                         }
-                        memcpy(g, tr.grad[0], tr.n_params * sizeof(double));
-                        loss += tr.loss[0];
-                        for (unsigned c = 1; c < chunks; c++) {
-                                for (size_t i = 0; i < tr.n_params; i++)
-                                        g[i] += tr.grad[c][i];
+                        for (unsigned c = 0; c < chunks; c++)
                                 loss += tr.loss[c];
-                        }
-                        adamw_step(adam, params, g, lr);
+                        adamw_step(adam, params, (const float *const *) tr.grad, chunks, lr);
                         params_copy(tr.m, params, true);
                         train_weights_update(tr.weights);
                 }
