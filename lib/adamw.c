@@ -2,7 +2,12 @@
 #include <math.h>
 
 #include "adamw.h"
+#include "cpu.h"
 #include "util.h"
+
+#if CPU_X86
+#  include <immintrin.h>
+#endif
 
 int adamw_new(size_t n, double weight_decay, AdamW **ret) {
         AdamW *a;
@@ -35,23 +40,92 @@ AdamW *adamw_free(AdamW *a) {
         return mfree(a);
 }
 
+typedef struct coeffs {
+        double decay, beta1, one_beta1, beta2, one_beta2, bc2_sqrt, eps, step_size;
+} coeffs;
+
+/* Elements i … n − 1, one at a time; the vector bodies below do the same
+ * operations in the same order. */
+static void update_scalar(AdamW *a, double *params, const float *const *parts, unsigned n_parts, const coeffs *k,
+                          size_t i) {
+        for (; i < a->n; i++) {
+                double g = 0, denom;
+
+                for (unsigned c = 0; c < n_parts; c++)
+                        g += parts[c][i];
+                params[i] *= k->decay;
+                a->m[i] = k->beta1 * a->m[i] + k->one_beta1 * g;
+                a->v[i] = k->beta2 * a->v[i] + k->one_beta2 * g * g;
+                denom = sqrt(a->v[i]) / k->bc2_sqrt + k->eps;
+                params[i] -= k->step_size * a->m[i] / denom;
+        }
+}
+
+#if CPU_X86
+/* The step streams five arrays of n doubles and the parts: vectors keep the
+ * square root and divisions off the critical path, so it runs at memory
+ * speed (at H=1435 it took as long as an eighth of the epoch in scalar). */
+#define UPDATE_BODY(W, vd, SET1, LOADU, STOREU, CVT_PARTS, ADD, SUB, MUL, DIV, SQRT)                    \
+        vd decay = SET1(k->decay), b1 = SET1(k->beta1), ob1 = SET1(k->one_beta1), b2 = SET1(k->beta2),        \
+           ob2 = SET1(k->one_beta2), bc2 = SET1(k->bc2_sqrt), eps = SET1(k->eps), step = SET1(k->step_size);  \
+        size_t i = 0;                                                                                         \
+                                                                                                              \
+        for (; i + W <= a->n; i += W) {                                                                       \
+                vd g = SET1(0), p, m, v, denom;                                                               \
+                                                                                                              \
+                for (unsigned c = 0; c < n_parts; c++)                                                        \
+                        g = ADD(g, CVT_PARTS(parts[c] + i));                                                  \
+                p = MUL(LOADU(params + i), decay);                                                            \
+                m = ADD(MUL(b1, LOADU(a->m + i)), MUL(ob1, g));                                               \
+                v = ADD(MUL(b2, LOADU(a->v + i)), MUL(MUL(ob2, g), g));                                       \
+                denom = ADD(DIV(SQRT(v), bc2), eps);                                                          \
+                p = SUB(p, DIV(MUL(step, m), denom));                                                         \
+                STOREU(a->m + i, m);                                                                          \
+                STOREU(a->v + i, v);                                                                          \
+                STOREU(params + i, p);                                                                        \
+        }                                                                                                     \
+        update_scalar(a, params, parts, n_parts, k, i)
+
+#define CVT8(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
+#define CVT4(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
+
+static __attribute__((target("avx512f"))) void update_avx512(AdamW *a, double *params, const float *const *parts,
+                                                             unsigned n_parts, const coeffs *k) {
+        UPDATE_BODY(8, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, CVT8, _mm512_add_pd,
+                    _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_sqrt_pd);
+}
+
+static __attribute__((target("avx2"))) void update_avx2(AdamW *a, double *params, const float *const *parts,
+                                                        unsigned n_parts, const coeffs *k) {
+        UPDATE_BODY(4, __m256d, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd, CVT4, _mm256_add_pd,
+                    _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd);
+}
+#endif
+
 void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr) {
-        double bc1, bc2_sqrt, step_size;
+        coeffs k;
 
         a->step++;
-        bc1 = 1 - pow(a->beta1, (double) a->step);
-        bc2_sqrt = sqrt(1 - pow(a->beta2, (double) a->step));
-        step_size = lr / bc1;
-
-        for (size_t i = 0; i < a->n; i++) {
-                double denom, g = 0;
-
-                for (unsigned k = 0; k < n_parts; k++)
-                        g += parts[k][i];
-                params[i] *= 1 - lr * a->weight_decay;
-                a->m[i] = a->beta1 * a->m[i] + (1 - a->beta1) * g;
-                a->v[i] = a->beta2 * a->v[i] + (1 - a->beta2) * g * g;
-                denom = sqrt(a->v[i]) / bc2_sqrt + a->eps;
-                params[i] -= step_size * a->m[i] / denom;
+        k = (coeffs) {
+                .decay = 1 - lr * a->weight_decay,
+                .beta1 = a->beta1,
+                .one_beta1 = 1 - a->beta1,
+                .beta2 = a->beta2,
+                .one_beta2 = 1 - a->beta2,
+                .bc2_sqrt = sqrt(1 - pow(a->beta2, (double) a->step)),
+                .eps = a->eps,
+                .step_size = lr / (1 - pow(a->beta1, (double) a->step)),
+        };
+        switch (cpu_kernel_variant()) {
+#if CPU_X86
+        case CPU_AVX512:
+                update_avx512(a, params, parts, n_parts, &k);
+                return;
+        case CPU_AVX2:
+                update_avx2(a, params, parts, n_parts, &k);
+                return;
+#endif
+        default:
+                update_scalar(a, params, parts, n_parts, &k, 0);
         }
 }

@@ -9,17 +9,16 @@ static unsigned round_up(unsigned v, unsigned to) {
 }
 
 void pack_gates_into(const float *w, unsigned H, unsigned Hp, unsigned cols, float *d) {
-        unsigned rows = 4 * Hp;
+        /* row by row: the reads stream, the writes (a panel's columns, in L2)
+         * are 256 bytes apart; twice as fast as blocks of columns at H=1435 */
+        for (unsigned p = 0; p < 4 * Hp / DA_PANEL; p++, d += (size_t) cols * DA_PANEL)
+                for (unsigned lane = 0; lane < DA_PANEL; lane++) {
+                        unsigned r = p * DA_PANEL + lane, q = r / Hp, j = r % Hp;
+                        const float *src = w + (size_t) (q * H + j) * cols;
 
-        /* panel by panel, column by column: the writes are sequential and the
-         * 64 source rows of a panel stay in cache while their columns go by */
-        for (unsigned p = 0; p < rows / DA_PANEL; p++)
-                for (unsigned c = 0; c < cols; c++, d += DA_PANEL)
-                        for (unsigned lane = 0; lane < DA_PANEL; lane++) {
-                                unsigned r = p * DA_PANEL + lane, q = r / Hp, j = r % Hp;
-
-                                d[lane] = j < H ? w[(size_t) (q * H + j) * cols + c] : 0;
-                        }
+                        for (unsigned c = 0; c < cols; c++)
+                                d[(size_t) c * DA_PANEL + lane] = j < H ? src[c] : 0;
+                }
 }
 
 void pack_gates_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret) {
