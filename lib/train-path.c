@@ -284,37 +284,31 @@ static void head_forward(TrainPath *p) {
                 const double *head_in = pool;
                 unsigned n_in = H;
 
-                for (unsigned j = 0; j < H; j++) {
-#define BN(s_) (at_h(p, top, s_)[(size_t) b * Hp + j] * p->bn_scale[j] + p->bn_shift[j])
-                        switch (m->arch.pooling) {
-                        case DA_POOL_LAST:
-                                pool[j] = BN(T - 1);
-                                am[j] = T - 1;
-                                break;
-                        case DA_POOL_MEAN: {
-                                double sum = 0;
+                /* step by step along the rows, so the loops run over contiguous units */
+                for (unsigned s = 0; s < T; s++) {
+                        const float *h = at_h(p, top, s) + (size_t) b * Hp;
+                        bool first = s == 0 || m->arch.pooling == DA_POOL_LAST;
 
-                                for (unsigned s = 0; s < T; s++)
-                                        sum += BN(s);
-                                pool[j] = sum / T;
-                                am[j] = 0;
-                                break;
-                        }
-                        default:
-                                /* the first maximum, as torch.max picks it */
-                                am[j] = 0;
-                                pool[j] = BN(0);
-                                for (unsigned s = 1; s < T; s++) {
-                                        double v = BN(s);
+                        if (m->arch.pooling == DA_POOL_LAST && s < T - 1)
+                                continue;
+                        for (unsigned j = 0; j < H; j++) {
+                                double v = h[j] * p->bn_scale[j] + p->bn_shift[j];
 
-                                        if (v > pool[j]) {
-                                                pool[j] = v;
-                                                am[j] = s;
-                                        }
+                                if (first) {
+                                        pool[j] = v;
+                                        am[j] = s;
+                                } else if (m->arch.pooling == DA_POOL_MEAN)
+                                        pool[j] += v;
+                                else if (v > pool[j]) {
+                                        /* the first maximum, as torch.max picks it */
+                                        pool[j] = v;
+                                        am[j] = s;
                                 }
                         }
-#undef BN
                 }
+                if (m->arch.pooling == DA_POOL_MEAN)
+                        for (unsigned j = 0; j < H; j++)
+                                pool[j] /= T;
 
                 if (D > 0) {
                         double *z = p->z1 + (size_t) b * D, *a = p->a1 + (size_t) b * D;
@@ -410,17 +404,12 @@ static void head_backward(TrainPath *p, const double *dout) {
                         memcpy(d_pool, d_in, H * sizeof(double));
 
                 /* pooling, then the batchnorm affine, into δh of the top layer */
-                for (unsigned j = 0; j < H; j++)
-                        for (unsigned s = 0; s < T; s++) {
-                                double dbn;
+                for (unsigned j = 0; j < H; j++) {
+                        unsigned s0 = m->arch.pooling == DA_POOL_MEAN ? 0 : am[j];
+                        unsigned s1 = m->arch.pooling == DA_POOL_MEAN ? T : am[j] + 1;
+                        double dbn = m->arch.pooling == DA_POOL_MEAN ? d_pool[j] / T : d_pool[j];
 
-                                if (m->arch.pooling == DA_POOL_MEAN)
-                                        dbn = d_pool[j] / T;
-                                else if (s == am[j])
-                                        dbn = d_pool[j];
-                                else
-                                        continue;
-
+                        for (unsigned s = s0; s < s1; s++) {
                                 p->dh[((size_t) s * B + b) * Hq + j] = (float) (dbn * p->bn_scale[j]);
                                 if (m->arch.batchnorm) {
                                         double h = at_h(p, top, s)[(size_t) b * Hp + j];
@@ -430,6 +419,7 @@ static void head_backward(TrainPath *p, const double *dout) {
                                         G[P->bn_bias - h0 + j] += dbn;
                                 }
                         }
+                }
         }
 }
 
