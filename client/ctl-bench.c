@@ -244,6 +244,52 @@ static const bench_case *find_case(const bench_case *cases, size_t n, const char
         return NULL;
 }
 
+/* ---- the core's float32 multiply-add peak ---- */
+
+/* PEAK_FMAS multiply-adds per call in independent chains (enough of them to
+ * cover the latency of the FMA pipes), nothing else: the ceiling any product
+ * of the trainer or IG can reach on this core, in the widest vectors it has. */
+#define PEAK_FMAS (1u << 20)
+
+static volatile float peak_sink;
+
+#define DEFINE_PEAK(name, target, lanes, chains)                                        \
+        static target void name(void *userdata) {                                       \
+                typedef float vt __attribute__((vector_size((lanes) * sizeof(float)))); \
+                vt a = (vt) {} + 0.5f, b = (vt) {} + 0.999f, c[chains];                 \
+                float sum = 0;                                                          \
+                                                                                        \
+                for (unsigned k = 0; k < (chains); k++)                                 \
+                        c[k] = a + (float) k;                                           \
+                for (unsigned i = 0; i < PEAK_FMAS / ((lanes) * (chains)); i++)         \
+                        _Pragma("GCC unroll 16")                                        \
+                        for (unsigned k = 0; k < (chains); k++)                         \
+                                c[k] = c[k] * b + a;                                    \
+                for (unsigned k = 0; k < (chains); k++)                                 \
+                        for (unsigned l = 0; l < (lanes); l++)                          \
+                                sum += c[k][l];                                         \
+                peak_sink = sum;                                                        \
+        }
+
+#if defined(__x86_64__) || defined(__i386__)
+DEFINE_PEAK(fma_avx512, __attribute__((target("avx512f"))), 16, 16)
+DEFINE_PEAK(fma_avx2, __attribute__((target("avx2,fma"))), 8, 8)
+#endif
+DEFINE_PEAK(fma_baseline, , 4, 8)
+
+static void bench_peak(bench_case *cases, size_t *n) {
+        bench_fn fn = fma_baseline;
+
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx512f"))
+                fn = fma_avx512;
+        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+                fn = fma_avx2;
+#endif
+        cases[(*n)++] = (bench_case) { "fma-peak", 0, 0, 0, DA_PRECISION_F32, measure(fn, NULL) };
+}
+
 /* ---- one training epoch ---- */
 
 /* The synthetic set: a binocular recording at 100 Hz whose gaze converges
@@ -632,6 +678,7 @@ int verb_bench(int argc, char **argv) {
                 if (r < 0)
                         return ctl_fail(_("Failed to run the LSTM benchmark: %s"), strerror(-r));
         }
+        bench_peak(cases, &n);
         r = bench_training(cases, &n);
         if (r < 0)
                 return ctl_fail(_("Failed to run the training benchmark: %s"), strerror(-r));

@@ -14,8 +14,10 @@ thread, so the ratio is measured side by side on any machine.
   one batch as Captum does by default; median µs per window.
 
 Each row also names the multiply-adds a window needs at least (M FMA) and
-the rate of that work each side reaches (GFMA/s), to set against the
-core's float32 peak (one 16-lane FMA per cycle on Zen 4 with AVX-512).
+the rate of that work each side reaches (GFMA/s); with DEEPACTIFCTL, as a
+share of the core's float32 peak (bench's fma-peak: 2^20 multiply-adds in
+independent chains), and the share 2× PyTorch would need — above 100 %,
+no implementation on this core can reach it.
 Training: the recurrent product forward, its weight gradient and δh back,
 3·(T−1)·4H·H (the first step starts from h = 0), plus the input projection
 and its weight gradient, 2·T·4H·F. IG-50: the recurrence forward and back
@@ -139,14 +141,23 @@ def main(argv):
                       "macs": 2 * 50 * (WINDOW - 1) * 4 * hidden * hidden})
 
     ours = {}
+    peak = None
     if args:
         bench = json.loads(subprocess.run([args[0], "bench", "--json"], check=True, capture_output=True,
                                           text=True).stdout)
         ours = {(c["name"], c["hidden"]): c["us"] for c in bench}
+        if ("fma-peak", 0) in ours:
+            peak = 2**20 / ours[("fma-peak", 0)] / 1e3
     for c in cases:
         if (c["name"], c["hidden"]) in ours:
             c["deepactif_us"] = ours[(c["name"], c["hidden"])]
             c["ratio"] = c["us"] / c["deepactif_us"]
+        if peak:
+            c["peak_gfma"] = peak
+            c["pytorch_peak_share"] = c["macs"] / c["us"] / 1e3 / peak
+            c["twice_pytorch_peak_share"] = 2 * c["pytorch_peak_share"]
+            if "deepactif_us" in c:
+                c["deepactif_peak_share"] = c["macs"] / c["deepactif_us"] / 1e3 / peak
     if as_json:
         print(json.dumps(cases, indent=2))
         return 0
@@ -157,6 +168,13 @@ def main(argv):
         ours = c.get('deepactif_us', float('nan'))
         print(f"{c['name']:<14} {c['hidden']:>6} {c['us']:>12.1f} {ours:>13.1f} {c.get('ratio', float('nan')):>18.2f} "
               f"{c['macs'] / 1e6:>8.1f} {c['macs'] / c['us'] / 1e3:>15.1f} {c['macs'] / ours / 1e3:>17.1f}")
+    if peak:
+        print(f"\nfloat32 peak of this core (deepactifctl bench, fma-peak): {peak:.1f} GFMA/s")
+        print(f"{'BENCHMARK':<14} {'HIDDEN':>6} {'PYTORCH % PEAK':>15} {'DEEPACTIF % PEAK':>17} {'2× PYTORCH NEEDS':>17}")
+        for c in cases:
+            print(f"{c['name']:<14} {c['hidden']:>6} {100 * c['pytorch_peak_share']:>14.0f}% "
+                  f"{100 * c.get('deepactif_peak_share', float('nan')):>16.0f}% "
+                  f"{100 * c['twice_pytorch_peak_share']:>16.0f}%")
     return 0
 
 
