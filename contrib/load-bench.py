@@ -35,19 +35,25 @@ SRCDIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def recording_rate(path):
-    """Samples per second of a Robust Vision TSV (ms time stamps)."""
+    """Distinct samples per second of a Robust Vision TSV (ms time stamps).
+    deepactifd drops a row that repeats the sample before it (a live tracker
+    never repeats one), so only the others count towards the rate."""
     opener = gzip.open if path.endswith(".gz") else open
-    first = last = None
+    first = last = prev = None
     n = 0
     with opener(path, "rt", errors="replace") as f:
         next(f)
         for line in f:
-            cols = line.split("\t")
+            cols = line.rstrip("\n").split("\t")
             if len(cols) > 1 and cols[1] == " sample":
                 t = int(cols[0])
                 first = t if first is None else first
                 last = t
-                n += 1
+                # column 3 is the target, which the daemon does not compare
+                values = cols[4:]
+                if values != prev:
+                    n += 1
+                prev = values
     return (n - 1) / ((last - first) / 1000.0)
 
 
