@@ -800,15 +800,17 @@ static unsigned long daemon_rss_kib(void) {
         return kib;
 }
 
-/* A lab rig's load: VM_LOAD_TRACKERS (default 16) GazeHid trackers plugged
+/* A lab rig's load: VM_LOAD_TRACKERS (default 8) GazeHid trackers plugged
  * in at once, all streaming at 100 Hz for VM_LOAD_SECONDS (default 10) from
  * one paced loop. Every tracker becomes its own device, none loses a frame
- * (hidraw holds 64 reports per reader, 0.64 s at this rate, and the daemon
- * keeps up), and each is ranked. Prints the daemon's CPU per frame and per
- * tracker, how long the last frames took to be processed, and its RSS. */
+ * (hidraw holds 64 reports per reader, 0.64 s at this rate), and each is
+ * ranked. Under TCG a frame costs the daemon ~0.35 ms of the guest's one
+ * vCPU: 8 trackers leave it ~3× headroom for a busy host; 32 exceed it.
+ * Prints the daemon's CPU per frame and per tracker, how long the last
+ * frames took to be processed, and its RSS. */
 START_TEST(test_many_trackers) {
         const char *env_n = getenv("VM_LOAD_TRACKERS"), *env_s = getenv("VM_LOAD_SECONDS");
-        const unsigned n = env_n ? (unsigned) atoi(env_n) : 16, seconds = env_s ? (unsigned) atoi(env_s) : 10;
+        const unsigned n = env_n ? (unsigned) atoi(env_n) : 8, seconds = env_s ? (unsigned) atoi(env_s) : 10;
         const unsigned frames = seconds * RATE_HZ;
         const long hz = sysconf(_SC_CLK_TCK);
         json_object *before, *names = NULL;
@@ -891,6 +893,13 @@ START_TEST(test_many_trackers) {
         cpu1 = daemon_cpu_ticks();
         cpu_s = (double) (cpu1 - cpu0) / (double) hz;
 
+        printf("vm-test: load (the guest's vCPU, not the host's): %u trackers × %u Hz for %u s: %u frames sent to each; "
+               "deepactifd CPU %.1f%% of the guest's one vCPU (%.1f µs per frame, %.2f%% per tracker), "
+               "last frames processed %" PRIu64 " ms after the last was sent, RSS %lu KiB\n",
+               n, RATE_HZ, seconds, frames, 100.0 * cpu_s / ((double) (drained_ms - start_ms) / 1000.0),
+               1e6 * cpu_s / ((double) frames * n), 100.0 * cpu_s / ((double) (drained_ms - start_ms) / 1000.0) / n,
+               drained_ms - sent_ms, daemon_rss_kib());
+
         for (size_t i = 0; i < json_object_array_length(names); i++) {
                 const char *name = json_object_get_string(json_object_array_get_idx(names, i));
                 json_object *d;
@@ -904,8 +913,10 @@ START_TEST(test_many_trackers) {
 
                         if (strcmp(json_object_get_string(json_object_object_get(e, "name")), name) != 0)
                                 continue;
+                        /* hidraw discards reports silently once 64 wait */
                         ck_assert_msg(get_u64(e, "framesProcessed") == frames,
-                                      "%s processed %" PRIu64 " of %u frames (%" PRIu64 " dropped)", name,
+                                      "%s processed %" PRIu64 " of %u frames (%" PRIu64 " dropped): "
+                                      "deepactifd fell behind by more than hidraw's 64 reports", name,
                                       get_u64(e, "framesProcessed"), frames, get_u64(e, "framesDropped"));
                         ck_assert_uint_eq(get_u64(e, "framesDropped"), 0);
                         ck_assert_uint_eq(get_u64(e, "framesInvalid"), 0);
@@ -913,12 +924,6 @@ START_TEST(test_many_trackers) {
                 json_object_put(d);
                 check_ranking(name);
         }
-        printf("vm-test: load: %u trackers × %u Hz for %u s: all %u frames processed on each, 0 dropped; "
-               "deepactifd CPU %.1f%% of the guest's one vCPU (%.1f µs per frame, %.2f%% per tracker), "
-               "last frames processed %" PRIu64 " ms after the last was sent, RSS %lu KiB\n",
-               n, RATE_HZ, seconds, frames, 100.0 * cpu_s / ((double) (drained_ms - start_ms) / 1000.0),
-               1e6 * cpu_s / ((double) frames * n), 100.0 * cpu_s / ((double) (drained_ms - start_ms) / 1000.0) / n,
-               drained_ms - sent_ms, daemon_rss_kib());
 
         for (unsigned i = 0; i < n; i++)
                 unplug(fds[i]);
