@@ -55,6 +55,7 @@ struct da_user_scaler {
         feature_hist tmp;       /* scratch bins for re-centring */
         uint64_t next_recentre; /* row count of the next re-centring, 0 = no more */
         float *median, *iqr;    /* F: the current estimate */
+        unsigned *bin_of;       /* F: scratch, the bin of each feature of the row pushed */
 };
 
 da_user_scaler *da_user_scaler_free(da_user_scaler *u) {
@@ -68,6 +69,7 @@ da_user_scaler *da_user_scaler_free(da_user_scaler *u) {
         free(u->buffer);
         free(u->median);
         free(u->iqr);
+        free(u->bin_of);
         return mfree(u);
 }
 
@@ -86,8 +88,9 @@ int da_user_scaler_new(unsigned n_features, unsigned warmup, da_user_scaler **re
         u->h = calloc(n_features, sizeof(feature_hist));
         u->median = calloc(n_features, sizeof(float));
         u->iqr = calloc(n_features, sizeof(float));
+        u->bin_of = calloc(n_features, sizeof(unsigned));
         u->tmp.bin = calloc(USER_SCALER_BINS, sizeof(hist_bin));
-        if (!u->h || !u->median || !u->iqr || !u->tmp.bin)
+        if (!u->h || !u->median || !u->iqr || !u->bin_of || !u->tmp.bin)
                 return -ENOMEM;
         for (unsigned f = 0; f < n_features; f++) {
                 u->h[f].bin = calloc(USER_SCALER_BINS, sizeof(hist_bin));
@@ -160,10 +163,14 @@ static double quartile_value(const feature_hist *h, const quartile *qt, uint64_t
         return b->max;
 }
 
-static unsigned hist_place(feature_hist *h, float x, uint32_t count) {
+static unsigned hist_bin_of(const feature_hist *h, float x) {
         double z = asinh(((double) x - h->centre) / h->scale);
         double b = floor((z + USER_SCALER_ZMAX) / (2 * USER_SCALER_ZMAX) * USER_SCALER_BINS);
-        unsigned k = b < 0 ? 0 : b >= USER_SCALER_BINS ? USER_SCALER_BINS - 1 : (unsigned) b;
+
+        return b < 0 ? 0 : b >= USER_SCALER_BINS ? USER_SCALER_BINS - 1 : (unsigned) b;
+}
+
+static void hist_count(feature_hist *h, unsigned k, float x, uint32_t count) {
         hist_bin *bin = &h->bin[k];
 
         if (bin->count == 0 || x < bin->min)
@@ -171,11 +178,15 @@ static unsigned hist_place(feature_hist *h, float x, uint32_t count) {
         if (bin->count == 0 || x > bin->max)
                 bin->max = x;
         bin->count += count;
-        return k;
 }
 
-static void hist_add(feature_hist *h, float x, uint64_t n_after) {
-        unsigned k = hist_place(h, x, 1);
+static void hist_place(feature_hist *h, float x, uint32_t count) {
+        hist_count(h, hist_bin_of(h, x), x, count);
+}
+
+/* Counts x into bin k (hist_bin_of(h, x)) and moves the quartiles. */
+static void hist_add(feature_hist *h, unsigned k, float x, uint64_t n_after) {
+        hist_count(h, k, x, 1);
 
         for (unsigned q = 0; q < 3; q++) {
                 quartile *qt = &h->qt[q];
@@ -274,8 +285,11 @@ static int setup_histograms(da_user_scaler *u) {
                 h->qt[0] = (quartile) { .q = 0.25, .next = USER_SCALER_BINS };
                 h->qt[1] = (quartile) { .q = 0.5, .next = USER_SCALER_BINS };
                 h->qt[2] = (quartile) { .q = 0.75, .next = USER_SCALER_BINS };
-                for (unsigned i = 0; i < u->warmup; i++)
-                        hist_add(h, u->buffer[(size_t) i * u->F + f], i + 1);
+                for (unsigned i = 0; i < u->warmup; i++) {
+                        float x = u->buffer[(size_t) i * u->F + f];
+
+                        hist_add(h, hist_bin_of(h, x), x, i + 1);
+                }
                 update_estimate(u, f);
         }
         return 0;
@@ -314,8 +328,15 @@ int da_user_scaler_push(da_user_scaler *u, const float *row) {
                         hist_recentre(&u->h[f], &u->tmp, u->n - 1);
                 u->next_recentre = u->n < USER_SCALER_RECENTRE_MAX * (uint64_t) u->warmup ? 2 * u->n : 0;
         }
+        /* Each feature's bin first, and a prefetch of it: with dozens of
+         * devices the histograms live in L3 or memory, and the misses of
+         * all features then overlap instead of stalling one by one. */
         for (unsigned f = 0; f < u->F; f++) {
-                hist_add(&u->h[f], row[f], u->n);
+                u->bin_of[f] = hist_bin_of(&u->h[f], row[f]);
+                __builtin_prefetch(&u->h[f].bin[u->bin_of[f]], 1);
+        }
+        for (unsigned f = 0; f < u->F; f++) {
+                hist_add(&u->h[f], u->bin_of[f], row[f], u->n);
                 update_estimate(u, f);
         }
         return 1;
