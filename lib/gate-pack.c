@@ -8,19 +8,6 @@ static unsigned round_up(unsigned v, unsigned to) {
         return (v + to - 1) / to * to;
 }
 
-void pack_gates_into(const float *w, unsigned H, unsigned Hp, unsigned cols, float *d) {
-        /* row by row: the reads stream, the writes (a panel's columns, in L2)
-         * are 256 bytes apart; twice as fast as blocks of columns at H=1435 */
-        for (unsigned p = 0; p < 4 * Hp / DA_PANEL; p++, d += (size_t) cols * DA_PANEL)
-                for (unsigned lane = 0; lane < DA_PANEL; lane++) {
-                        unsigned r = p * DA_PANEL + lane, q = r / Hp, j = r % Hp;
-                        const float *src = w + (size_t) (q * H + j) * cols;
-
-                        for (unsigned c = 0; c < cols; c++)
-                                d[(size_t) c * DA_PANEL + lane] = j < H ? src[c] : 0;
-                }
-}
-
 void pack_gates_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret) {
         unsigned cols = 4 * Hp;
         float *d = ret->data;

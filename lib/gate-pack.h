@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-/* Packing into the panels gemm_panels() multiplies with (model.h's
- * da_packed), into memory the caller owns, so a trainer can repack weights
- * that change every step without allocating. */
+/* Packing transposes into the panels gemm_panels() multiplies with
+ * (model.h's da_packed), into memory the caller owns, so a trainer can
+ * repack what changes every step without allocating. The forward gate
+ * panels are model.h's pack_gates_into(). */
 
 #include "model.h"
-
-/* w (4H × cols, gate-major rows q·H + j) as 4Hp panel rows: row q·Hp + j
- * holds gate q of unit j, padded units zero. d holds 4Hp × cols floats. */
-void pack_gates_into(const float *w, unsigned H, unsigned Hp, unsigned cols, float *d);
 
 /* w (4H × in, gate-major) as panels of its transpose: row k (an input),
  * column q·Hp + j; padding is zero. ret->data holds

@@ -82,4 +82,7 @@ int packed_reduce(da_packed *P, da_precision p, const float *scales, unsigned H,
 void packed_reduced_free(da_packed *P);
 unsigned model_head_in(const da_model *m);
 unsigned model_hidden_padded(const da_model *m);
+/* w (4H × cols, gate-major rows q·H + j) as 4Hp panel rows: row q·Hp + j
+ * holds gate q of unit j, padded units zero; d holds 4Hp × cols floats. */
+void pack_gates_into(const float *w, unsigned H, unsigned Hp, unsigned cols, float *d);
 void *aligned_alloc0(size_t n_floats);
