@@ -5,6 +5,9 @@
  *   c, tc, h [l][n][Hp]     cell state, tanh(c), hidden state
  *   dh, dh_below [n][Hq]    δh of the layer in reverse and of the one below
  *   dp     [n][4Hp]         gate pre-activation δs of every step
+ *   dpt    [4Hp][n]         dp transposed, for the weight gradients
+ *   xt                      a layer input's transpose, packed as panels
+ *   dw     [4Hp][inq]       one weight gradient before it is unpadded
  * Padded units have zero weights, so their h and δ stay zero. */
 
 #include <math.h>
@@ -17,7 +20,8 @@ struct TrainWeights {
         const da_model *m;
         unsigned H, Hp, L;
         da_packed *ih, *hh;             /* per layer: forward panels, rows 4Hp */
-        da_packed *wt_ih, *wt_hh;       /* per layer: transposed, columns 4Hp */
+        da_packed *wt_ih, *wt_hh;       /* per layer: transposed, columns 4Hp (no wt_ih at layer 0:
+                                         * the inputs need no gradient) */
         float **bias;                   /* per layer: b_ih + b_hh, 4Hp */
 };
 
@@ -88,10 +92,12 @@ int train_weights_new(const da_model *m, TrainWeights **ret) {
                                          .data = aligned_alloc0((size_t) R * in) };
                 w->hh[l] = (da_packed) { .rows = R, .rows_padded = R, .cols = w->H,
                                          .data = aligned_alloc0((size_t) R * w->H) };
-                w->wt_ih[l].data = aligned_alloc0((size_t) round_up(in, DA_PANEL) * R);
+                if (l > 0)
+                        w->wt_ih[l].data = aligned_alloc0((size_t) round_up(in, DA_PANEL) * R);
                 w->wt_hh[l].data = aligned_alloc0((size_t) round_up(w->H, DA_PANEL) * R);
                 w->bias[l] = aligned_alloc0(R);
-                if (!w->ih[l].data || !w->hh[l].data || !w->wt_ih[l].data || !w->wt_hh[l].data || !w->bias[l])
+                if (!w->ih[l].data || !w->hh[l].data || (l > 0 && !w->wt_ih[l].data) || !w->wt_hh[l].data ||
+                    !w->bias[l])
                         return -ENOMEM;
         }
         train_weights_update(w);
@@ -107,7 +113,8 @@ void train_weights_update(TrainWeights *w) {
 
                 pack_gates_into(W->w_ih, H, Hp, W->in, w->ih[l].data);
                 pack_gates_into(W->w_hh, H, Hp, H, w->hh[l].data);
-                pack_gates_transposed(W->w_ih, H, Hp, W->in, &w->wt_ih[l]);
+                if (l > 0)
+                        pack_gates_transposed(W->w_ih, H, Hp, W->in, &w->wt_ih[l]);
                 pack_gates_transposed(W->w_hh, H, Hp, H, &w->wt_hh[l]);
                 for (unsigned q = 0; q < 4; q++)
                         for (unsigned j = 0; j < H; j++)
