@@ -163,6 +163,10 @@ static int parse_event_key(Config *c, const char *name, const char *value) {
                 { "FrozenAfter",  offsetof(Config, health.frozen_usec) },
                 { "MissingSpan",  offsetof(Config, health.missing_usec) },
                 { "RangeSpan",    offsetof(Config, health.range_usec) },
+                { "DriftBaseline", offsetof(Config, health.baseline_usec) },
+                { "DriftSpan",    offsetof(Config, health.drift_usec) },
+                { "DriftHold",    offsetof(Config, health.drift_hold_usec) },
+                { "NoiseSpan",    offsetof(Config, health.noise_usec) },
         };
         static const struct {
                 const char *name;
@@ -174,6 +178,8 @@ static int parse_event_key(Config *c, const char *name, const char *value) {
                 { "MissingShare", offsetof(Config, health.missing_share), 0.01, 1 },
                 { "RangeIQRs",    offsetof(Config, health.range_iqr), 0, 1e6 },
                 { "RangeShare",   offsetof(Config, health.range_share), 0.01, 1 },
+                { "DriftOffset",  offsetof(Config, health.drift_offset), 0, 2 },
+                { "NoiseFactor",  offsetof(Config, health.noise_factor), 0, 1e6 },
         };
         uint64_t u;
         int r;
