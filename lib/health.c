@@ -385,6 +385,7 @@ static void check_drift(da_health *h, pair_state *p, const da_frame *frame, uint
                         void *userdata) {
         uint64_t bits = (UINT64_C(1) << p->channel[0]) | (UINT64_C(1) << p->channel[1]);
         double d = (double) frame->ch[p->channel[0]] - (double) frame->ch[p->channel[1]], dt, dev;
+        double limit = h->opt.drift_offset * (double) h->opt.drift_hold_usec / 1e6;
 
         if (isnan(d))
                 return;         /* a gap is missing, not drift */
@@ -404,8 +405,9 @@ static void check_drift(da_health *h, pair_state *p, const da_frame *frame, uint
         }
 
         dev = fabs(p->smooth - p->median);
-        p->excess = MAX(0.0, p->excess + (dev - h->opt.drift_offset) * dt);
-        if (!p->drifting && p->excess >= h->opt.drift_offset * (double) h->opt.drift_hold_usec / 1e6) {
+        /* Held at the threshold, so a long drift does not delay its recovery. */
+        p->excess = MIN(MAX(0.0, p->excess + (dev - h->opt.drift_offset) * dt), limit);
+        if (!p->drifting && p->excess >= limit) {
                 p->drifting = true;
                 emit(fn, userdata, DA_EVENT_CHANNEL_DRIFT, DA_EVENT_CHANNEL_DRIFT, t, (int) p->channel[0], -1, bits,
                      p->smooth - p->median);
