@@ -345,6 +345,26 @@ typedef struct subject_score {
         size_t windows;
 } subject_score;
 
+/* Where in depth the error lies: by geometry far targets are the hard
+ * part (vergence changes little there). */
+static const double depth_band_edges[] = { 0.35, 0.5, 1.0, 2.0, 3.0 };
+#define N_DEPTH_BANDS (sizeof depth_band_edges / sizeof depth_band_edges[0] - 1)
+
+typedef struct depth_band {
+        double sum_abs, sum_signed;
+        size_t windows;
+} depth_band;
+
+static void depth_band_add(depth_band bands[static N_DEPTH_BANDS], double pred, double target) {
+        for (size_t b = 0; b < N_DEPTH_BANDS; b++)
+                if (target < depth_band_edges[b + 1] || b + 1 == N_DEPTH_BANDS) {
+                        bands[b].sum_abs += fabs(pred - target);
+                        bands[b].sum_signed += pred - target;
+                        bands[b].windows++;
+                        return;
+                }
+}
+
 int verb_score(int argc, char **argv) {
         enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP, ARG_FORMAT, ARG_TRAIN, ARG_KEEP_REPEATS };
         static const struct option options[] = {
@@ -370,6 +390,7 @@ int verb_score(int argc, char **argv) {
         da_error err = {};
         bool json = false;
         subject_score all = {};
+        depth_band bands[N_DEPTH_BANDS] = {};
         unsigned n_sub;
         int c, r;
 
@@ -453,8 +474,10 @@ int verb_score(int argc, char **argv) {
                 if (r < 0)
                         return ctl_fail(_("Failed to score '%s': %s"), model,
                                         err.message[0] ? err.message : strerror(-r));
-                for (size_t w = 0; w < n; w++)
+                for (size_t w = 0; w < n; w++) {
                         sc[s].sum += fabs((double) pred[w] - (double) target[w]);
+                        depth_band_add(bands, pred[w], target[w]);
+                }
                 sc[s].windows = n;
                 if (ref) {
                         double med, ridge;
@@ -500,6 +523,20 @@ int verb_score(int argc, char **argv) {
                         json_object_array_add(subjects, j);
                 }
                 json_object_object_add(o, "subjects", subjects);
+                subjects = json_object_new_array();
+                for (size_t b = 0; b < N_DEPTH_BANDS; b++) {
+                        json_object *j = json_object_new_object();
+                        double k = (double) bands[b].windows;
+
+                        json_object_object_add(j, "from_m", json_object_new_double(depth_band_edges[b]));
+                        json_object_object_add(j, "to_m", json_object_new_double(depth_band_edges[b + 1]));
+                        json_object_object_add(j, "windows", json_object_new_int64((int64_t) bands[b].windows));
+                        json_object_object_add(j, "mae_cm", k > 0 ? json_object_new_double(bands[b].sum_abs / k * 100) : NULL);
+                        json_object_object_add(j, "bias_cm",
+                                               k > 0 ? json_object_new_double(bands[b].sum_signed / k * 100) : NULL);
+                        json_object_array_add(subjects, j);
+                }
+                json_object_object_add(o, "depths", subjects);
                 if (ref) {
                         json_object *rj = json_object_new_object();
 
@@ -529,6 +566,18 @@ int verb_score(int argc, char **argv) {
                                sc[s].sum / k * 100, sc[s].sum_median / k * 100, sc[s].sum_ridge / k * 100);
                 else
                         printf("%-16s %8zu %10.2f\n", da_dataset_subject(ds, s), sc[s].windows, sc[s].sum / k * 100);
+        }
+        printf("\n%-16s %8s %10s %10s\n", _("TARGET DEPTH"), _("WINDOWS"), _("MAE/cm"), _("BIAS/cm"));
+        for (size_t b = 0; b < N_DEPTH_BANDS; b++) {
+                char band[32];
+                double k = (double) bands[b].windows;
+
+                snprintf(band, sizeof band, "%.2f-%.2f m", depth_band_edges[b], depth_band_edges[b + 1]);
+                if (bands[b].windows == 0)
+                        printf("%-16s %8zu %10s %10s\n", band, bands[b].windows, "-", "-");
+                else
+                        printf("%-16s %8zu %10.2f %+10.2f\n", band, bands[b].windows, bands[b].sum_abs / k * 100,
+                               bands[b].sum_signed / k * 100);
         }
         printf(_("MAE %.2f cm over %zu windows of %u subjects (%s)\n"), all.sum / (double) all.windows * 100,
                all.windows, n_sub, model);

@@ -164,6 +164,19 @@ int metrics_format(Manager *m, char **ret) {
         header(f, "deepactif_device_frames_invalid_total", "counter",
                "Frames decoded but unusable (a model feature missing).");
         PER_DEVICE(f, m, "deepactif_device_frames_invalid_total", device_frames_invalid(d));
+        header(f, "deepactif_device_warming_up", "gauge",
+               "1 while the model's per-user scaling still gathers the device's first frames (no prediction yet), else 0.");
+        PER_DEVICE(f, m, "deepactif_device_warming_up", device_warming_up(d, NULL));
+        header(f, "deepactif_device_warmup_frames_remaining", "gauge",
+               "Valid frames the device still needs before its per-user scaling is warm (0 when warm or not per-user).");
+        LIST_FOREACH(devices, d, m->devices) {
+                uint64_t remaining = 0;
+
+                (void) device_warming_up(d, &remaining);
+                fputs("deepactif_device_warmup_frames_remaining{device=", f);
+                put_label(f, d->name);
+                fprintf(f, "} %" PRIu64 "\n", remaining);
+        }
         header(f, "deepactif_device_windows_total", "counter", "Windows the model evaluated.");
         PER_DEVICE(f, m, "deepactif_device_windows_total", d->windows);
         header(f, "deepactif_device_snapshots_total", "counter", "Ranking snapshots taken.");

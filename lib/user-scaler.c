@@ -33,10 +33,17 @@ typedef struct quartile {
         uint64_t below;         /* rows in the bins before k */
 } quartile;
 
+/* A bin's count and the extreme values it received, side by side: a push
+ * touches one cache line per feature, not three (with dozens of devices the
+ * histograms outgrow the caches). */
+typedef struct hist_bin {
+        uint32_t count;
+        float min, max;
+} hist_bin;
+
 typedef struct feature_hist {
         double centre, scale;
-        uint32_t *count;        /* BINS */
-        float *min, *max;       /* BINS: the extreme values each bin received */
+        hist_bin *bin;          /* BINS */
         quartile qt[3];
 } feature_hist;
 
@@ -48,24 +55,21 @@ struct da_user_scaler {
         feature_hist tmp;       /* scratch bins for re-centring */
         uint64_t next_recentre; /* row count of the next re-centring, 0 = no more */
         float *median, *iqr;    /* F: the current estimate */
+        unsigned *bin_of;       /* F: scratch, the bin of each feature of the row pushed */
 };
 
 da_user_scaler *da_user_scaler_free(da_user_scaler *u) {
         if (!u)
                 return NULL;
         if (u->h)
-                for (unsigned f = 0; f < u->F; f++) {
-                        free(u->h[f].count);
-                        free(u->h[f].min);
-                        free(u->h[f].max);
-                }
+                for (unsigned f = 0; f < u->F; f++)
+                        free(u->h[f].bin);
         free(u->h);
-        free(u->tmp.count);
-        free(u->tmp.min);
-        free(u->tmp.max);
+        free(u->tmp.bin);
         free(u->buffer);
         free(u->median);
         free(u->iqr);
+        free(u->bin_of);
         return mfree(u);
 }
 
@@ -84,18 +88,13 @@ int da_user_scaler_new(unsigned n_features, unsigned warmup, da_user_scaler **re
         u->h = calloc(n_features, sizeof(feature_hist));
         u->median = calloc(n_features, sizeof(float));
         u->iqr = calloc(n_features, sizeof(float));
-        u->tmp.count = calloc(USER_SCALER_BINS, sizeof(uint32_t));
-        u->tmp.min = calloc(USER_SCALER_BINS, sizeof(float));
-        u->tmp.max = calloc(USER_SCALER_BINS, sizeof(float));
-        if (!u->h || !u->median || !u->iqr || !u->tmp.count || !u->tmp.min || !u->tmp.max)
+        u->bin_of = calloc(n_features, sizeof(unsigned));
+        u->tmp.bin = calloc(USER_SCALER_BINS, sizeof(hist_bin));
+        if (!u->h || !u->median || !u->iqr || !u->bin_of || !u->tmp.bin)
                 return -ENOMEM;
         for (unsigned f = 0; f < n_features; f++) {
-                feature_hist *h = &u->h[f];
-
-                h->count = calloc(USER_SCALER_BINS, sizeof(uint32_t));
-                h->min = calloc(USER_SCALER_BINS, sizeof(float));
-                h->max = calloc(USER_SCALER_BINS, sizeof(float));
-                if (!h->count || !h->min || !h->max)
+                u->h[f].bin = calloc(USER_SCALER_BINS, sizeof(hist_bin));
+                if (!u->h[f].bin)
                         return -ENOMEM;
         }
         da_user_scaler_reset(u);
@@ -125,7 +124,7 @@ unsigned da_user_scaler_warmup(const da_user_scaler *u) {
 
 static void quartile_find_next(const feature_hist *h, quartile *qt) {
         qt->next = qt->k + 1;
-        while (qt->next < USER_SCALER_BINS && h->count[qt->next] == 0)
+        while (qt->next < USER_SCALER_BINS && h->bin[qt->next].count == 0)
                 qt->next++;
 }
 
@@ -137,10 +136,10 @@ static void quartile_seek(const feature_hist *h, quartile *qt, uint64_t n) {
 
         while (qt->k > 0 && j < qt->below) {
                 qt->k--;
-                qt->below -= h->count[qt->k];
+                qt->below -= h->bin[qt->k].count;
         }
-        while (qt->k + 1 < USER_SCALER_BINS && j >= qt->below + h->count[qt->k]) {
-                qt->below += h->count[qt->k];
+        while (qt->k + 1 < USER_SCALER_BINS && j >= qt->below + h->bin[qt->k].count) {
+                qt->below += h->bin[qt->k].count;
                 qt->k++;
         }
         if (qt->k != k0)
@@ -154,31 +153,40 @@ static void quartile_seek(const feature_hist *h, quartile *qt, uint64_t n) {
  * interpolates between neighbouring values. */
 static double quartile_value(const feature_hist *h, const quartile *qt, uint64_t n) {
         double pos = qt->q * (double) (n - 1) - (double) qt->below;
-        unsigned k = qt->k;
-        uint32_t c = h->count[k];
+        const hist_bin *b = &h->bin[qt->k];
+        uint32_t c = b->count;
 
         if (c > 1 && pos <= c - 1)
-                return h->min[k] + ((double) h->max[k] - h->min[k]) * pos / (c - 1);
+                return b->min + ((double) b->max - b->min) * pos / (c - 1);
         if (qt->next < USER_SCALER_BINS)
-                return h->max[k] + ((double) h->min[qt->next] - h->max[k]) * (pos - (c - 1));
-        return h->max[k];
+                return b->max + ((double) h->bin[qt->next].min - b->max) * (pos - (c - 1));
+        return b->max;
 }
 
-static unsigned hist_place(feature_hist *h, float x, uint32_t count) {
+static unsigned hist_bin_of(const feature_hist *h, float x) {
         double z = asinh(((double) x - h->centre) / h->scale);
         double b = floor((z + USER_SCALER_ZMAX) / (2 * USER_SCALER_ZMAX) * USER_SCALER_BINS);
-        unsigned k = b < 0 ? 0 : b >= USER_SCALER_BINS ? USER_SCALER_BINS - 1 : (unsigned) b;
 
-        if (h->count[k] == 0 || x < h->min[k])
-                h->min[k] = x;
-        if (h->count[k] == 0 || x > h->max[k])
-                h->max[k] = x;
-        h->count[k] += count;
-        return k;
+        return b < 0 ? 0 : b >= USER_SCALER_BINS ? USER_SCALER_BINS - 1 : (unsigned) b;
 }
 
-static void hist_add(feature_hist *h, float x, uint64_t n_after) {
-        unsigned k = hist_place(h, x, 1);
+static void hist_count(feature_hist *h, unsigned k, float x, uint32_t count) {
+        hist_bin *bin = &h->bin[k];
+
+        if (bin->count == 0 || x < bin->min)
+                bin->min = x;
+        if (bin->count == 0 || x > bin->max)
+                bin->max = x;
+        bin->count += count;
+}
+
+static void hist_place(feature_hist *h, float x, uint32_t count) {
+        hist_count(h, hist_bin_of(h, x), x, count);
+}
+
+/* Counts x into bin k (hist_bin_of(h, x)) and moves the quartiles. */
+static void hist_add(feature_hist *h, unsigned k, float x, uint64_t n_after) {
+        hist_count(h, k, x, 1);
 
         for (unsigned q = 0; q < 3; q++) {
                 quartile *qt = &h->qt[q];
@@ -230,22 +238,20 @@ static void hist_recentre(feature_hist *h, feature_hist *tmp, uint64_t n) {
         double median = quartile_value(h, &h->qt[1], n);
         double iqr = quartile_value(h, &h->qt[2], n) - quartile_value(h, &h->qt[0], n);
 
-        memcpy(tmp->count, h->count, B * sizeof(uint32_t));
-        memcpy(tmp->min, h->min, B * sizeof(float));
-        memcpy(tmp->max, h->max, B * sizeof(float));
-        memset(h->count, 0, B * sizeof(uint32_t));
+        memcpy(tmp->bin, h->bin, B * sizeof(hist_bin));
+        memset(h->bin, 0, B * sizeof(hist_bin));
         hist_centre(h, median, iqr);
         for (unsigned k = 0; k < B; k++) {
-                uint32_t c = tmp->count[k];
+                const hist_bin *old = &tmp->bin[k];
 
-                if (c == 0)
+                if (old->count == 0)
                         continue;
-                if (c == 1 || tmp->min[k] == tmp->max[k]) {
-                        hist_place(h, tmp->min[k], c);
+                if (old->count == 1 || old->min == old->max) {
+                        hist_place(h, old->min, old->count);
                         continue;
                 }
-                for (uint32_t i = 0; i < c; i++)
-                        hist_place(h, (float) (tmp->min[k] + ((double) tmp->max[k] - tmp->min[k]) * i / (c - 1)), 1);
+                for (uint32_t i = 0; i < old->count; i++)
+                        hist_place(h, (float) (old->min + ((double) old->max - old->min) * i / (old->count - 1)), 1);
         }
         for (unsigned q = 0; q < 3; q++) {
                 quartile *qt = &h->qt[q];
@@ -274,13 +280,16 @@ static int setup_histograms(da_user_scaler *u) {
                 q1 = sorted_percentile(col, u->warmup, 0.25);
                 med = sorted_percentile(col, u->warmup, 0.5);
                 q3 = sorted_percentile(col, u->warmup, 0.75);
-                memset(h->count, 0, B * sizeof(uint32_t));
+                memset(h->bin, 0, B * sizeof(hist_bin));
                 hist_centre(h, med, q3 - q1);
                 h->qt[0] = (quartile) { .q = 0.25, .next = USER_SCALER_BINS };
                 h->qt[1] = (quartile) { .q = 0.5, .next = USER_SCALER_BINS };
                 h->qt[2] = (quartile) { .q = 0.75, .next = USER_SCALER_BINS };
-                for (unsigned i = 0; i < u->warmup; i++)
-                        hist_add(h, u->buffer[(size_t) i * u->F + f], i + 1);
+                for (unsigned i = 0; i < u->warmup; i++) {
+                        float x = u->buffer[(size_t) i * u->F + f];
+
+                        hist_add(h, hist_bin_of(h, x), x, i + 1);
+                }
                 update_estimate(u, f);
         }
         return 0;
@@ -319,8 +328,15 @@ int da_user_scaler_push(da_user_scaler *u, const float *row) {
                         hist_recentre(&u->h[f], &u->tmp, u->n - 1);
                 u->next_recentre = u->n < USER_SCALER_RECENTRE_MAX * (uint64_t) u->warmup ? 2 * u->n : 0;
         }
+        /* Each feature's bin first, and a prefetch of it: with dozens of
+         * devices the histograms live in L3 or memory, and the misses of
+         * all features then overlap instead of stalling one by one. */
         for (unsigned f = 0; f < u->F; f++) {
-                hist_add(&u->h[f], row[f], u->n);
+                u->bin_of[f] = hist_bin_of(&u->h[f], row[f]);
+                __builtin_prefetch(&u->h[f].bin[u->bin_of[f]], 1);
+        }
+        for (unsigned f = 0; f < u->F; f++) {
+                hist_add(&u->h[f], u->bin_of[f], row[f], u->n);
                 update_estimate(u, f);
         }
         return 1;

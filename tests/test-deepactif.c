@@ -415,7 +415,9 @@ START_TEST(test_score_cli) {
         da_dataset_options o;
         da_error err = {};
         json_object *doc, *v, *subs, *ref;
-        double sum = 0, sum_med = 0, median;
+        double sum = 0, sum_med = 0, median, band_abs[4] = {}, band_signed[4] = {};
+        static const double band_from[4] = { 0.35, 0.5, 1, 2 };
+        size_t band_n[4] = {};
         size_t windows = 0, n_train = 0, size;
         FILE *p;
         int status;
@@ -464,8 +466,13 @@ START_TEST(test_score_cli) {
                 ck_assert_int_eq(da_predict_subject(m, ds, s, &pred, &target, &n, &err), 0);
                 ck_assert_uint_gt(n, 0);
                 for (size_t w = 0; w < n; w++) {
+                        unsigned b = target[w] < 0.5 ? 0 : target[w] < 1 ? 1 : target[w] < 2 ? 2 : 3;
+
                         sub_sum += fabs((double) pred[w] - target[w]);
                         sub_med += fabs(median - target[w]);
+                        band_abs[b] += fabs((double) pred[w] - target[w]);
+                        band_signed[b] += (double) pred[w] - target[w];
+                        band_n[b]++;
                 }
                 ck_assert(json_object_object_get_ex(js, "name", &v));
                 ck_assert_str_eq(json_object_get_string(v), s == 0 ? "P9" : "P19");
@@ -489,6 +496,25 @@ START_TEST(test_score_cli) {
         ck_assert_double_eq_tol(json_object_get_double(v), sum_med / windows * 100, 1e-4);
         ck_assert(json_object_object_get_ex(ref, "ridge", &v));
         ck_assert(isfinite(json_object_get_double(v)) && json_object_get_double(v) > 0);
+        /* the error by target depth: 0.35–0.5, 0.5–1, 1–2, 2–3 m */
+        ck_assert(json_object_object_get_ex(doc, "depths", &subs));
+        ck_assert_uint_eq(json_object_array_length(subs), 4);
+        for (unsigned b = 0; b < 4; b++) {
+                json_object *jb = json_object_array_get_idx(subs, b);
+
+                ck_assert(json_object_object_get_ex(jb, "from_m", &v));
+                ck_assert_double_eq_tol(json_object_get_double(v), band_from[b], 1e-12);
+                ck_assert(json_object_object_get_ex(jb, "windows", &v));
+                ck_assert_int_eq(json_object_get_int64(v), (int64_t) band_n[b]);
+                ck_assert(json_object_object_get_ex(jb, "mae_cm", &v));
+                if (band_n[b] == 0) {
+                        ck_assert(json_object_is_type(v, json_type_null));
+                        continue;
+                }
+                ck_assert_double_eq_tol(json_object_get_double(v), band_abs[b] / band_n[b] * 100, 1e-6);
+                ck_assert(json_object_object_get_ex(jb, "bias_cm", &v));
+                ck_assert_double_eq_tol(json_object_get_double(v), band_signed[b] / band_n[b] * 100, 1e-6);
+        }
         json_object_put(doc);
         da_dataset_free(ds);
         da_dataset_free(tr);

@@ -68,14 +68,39 @@ check "MetricsFile= holds each documented family"
 for name in deepactif_device_frames_total deepactif_device_frames_dropped_total deepactif_device_frame_rate_hertz \
             deepactif_device_prediction deepactif_device_snapshot_age_seconds deepactif_device_info \
             deepactif_device_feature_score deepactif_device_feature_rank deepactif_store_size_bytes \
-            deepactif_store_flush_failures_total deepactif_varlink_clients; do
+            deepactif_store_flush_failures_total deepactif_varlink_clients deepactif_device_warming_up \
+            deepactif_device_warmup_frames_remaining; do
         grep -q "^# TYPE $name " "$prom" || fail "$name is missing from $prom"
 done
 grep -q '^deepactif_device_info{device="replay:P14-head.tsv",.*precision="bf16"} 1$' "$prom" \
         || fail "no device_info naming the device and precision: $(grep device_info "$prom")"
 [ "$(grep -c '^deepactif_device_feature_score{' "$prom")" = 10 ] || fail "not 10 top features"
+# The default model scales per user: a device with a ranking has finished
+# its warm-up, and the file says so.
+grep -q '^deepactif_device_warming_up{device="replay:P14-head.tsv"} 0$' "$prom" \
+        || fail "a ranked device still shown warming up: $(grep warm "$prom")"
+grep -q '^deepactif_device_warmup_frames_remaining{device="replay:P14-head.tsv"} 0$' "$prom" \
+        || fail "a ranked device still needs frames: $(grep warm "$prom")"
 # Only the file itself: temporary files are renamed over it, never left.
 [ "$(ls "$work/textfile")" = deepactif.prom ] || fail "stray files next to MetricsFile=: $(ls "$work/textfile")"
+
+check "a device replayed at a tenth of real time is shown warming up at the first flush"
+# At ×0.1 the first flush (300 ms) comes after at most ~11 of P14's rows,
+# far short of the model's warm-up of 100 valid frames.
+mkdir "$work/slow"
+printf '[Daemon]\nFlushInterval=300ms\nMetricsFile=%s\n' "$work/slow/deepactif.prom" > "$work/slow.conf"
+"$daemon" --no-bus --no-varlink --replay "$rec" --speed 0.1 --model "$model" --database "$work/slow.sqlite" \
+        --config "$work/slow.conf" 2>"$work/slow-daemon.log" &
+slow_pid=$!
+pids+=($slow_pid)
+has_device() { grep -q '^deepactif_device_warming_up{' "$work/slow/deepactif.prom" 2>/dev/null; }
+wait_for 300 has_device || fail "the slow daemon wrote no per-device metrics"
+grep -q '^deepactif_device_warming_up{device="replay:P14-head.tsv"} 1$' "$work/slow/deepactif.prom" \
+        || fail "a device in its warm-up is not shown warming up: $(grep warm "$work/slow/deepactif.prom")"
+remaining=$(sed -n 's/^deepactif_device_warmup_frames_remaining{device="replay:P14-head.tsv"} //p' "$work/slow/deepactif.prom")
+[ -n "$remaining" ] && [ "$remaining" -gt 0 ] && [ "$remaining" -le 100 ] \
+        || fail "warm-up frames remaining '$remaining' is not in 1..100"
+kill "$slow_pid"
 
 check "deepactifctl metrics passes promtool and has the file's families"
 "$ctl" --varlink "$work/vl" metrics > "$work/ctl.prom" || fail "deepactifctl metrics failed"

@@ -14,6 +14,9 @@
 #   DEEPACTIF_VM_ACCEL=tcg|kvm   skip the KVM probe
 #   DEEPACTIF_VM_TIMEOUT=SECONDS the guest's time limit (default 180: under TCG on a
 #                                busy machine the guest needs 50–150 s)
+#   DEEPACTIF_VM_LOAD_TRACKERS=N, DEEPACTIF_VM_LOAD_SECONDS=S
+#                                the load test's trackers (default 8) and
+#                                seconds of 100 Hz streaming (default 10)
 set -euo pipefail
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -165,7 +168,8 @@ if [ -z "$accel" ]; then
 fi
 
 echo "Booting $kpkg ($accel) after $(elapsed) s of preparation"
-boot "$accel" "$timeout_s" "" "$work/serial.log"
+boot "$accel" "$timeout_s" "deepactif.load_trackers=${DEEPACTIF_VM_LOAD_TRACKERS:-8} deepactif.load_seconds=${DEEPACTIF_VM_LOAD_SECONDS:-10}" \
+        "$work/serial.log"
 tr -d '\r' < "$work/serial.log" > "$work/serial.txt"
 
 if grep -q '^VM-RESULT: PASS' "$work/serial.txt"; then

@@ -29,6 +29,12 @@ done < /vm/modules.order
 
 echo
 echo "vm: Linux $(uname -r), userspace up $(cut -d' ' -f1 /proc/uptime) s after boot"
+for arg in $(cat /proc/cmdline); do
+        case $arg in
+        deepactif.load_trackers=*) export VM_LOAD_TRACKERS=${arg#*=} ;;
+        deepactif.load_seconds=*) export VM_LOAD_SECONDS=${arg#*=} ;;
+        esac
+done
 VM_DIR=/tmp VM_DAEMON=/vm/deepactifd VM_CTL=/vm/deepactifctl VM_MODEL=/vm/model.safetensors \
         VM_GAZEHID=/vm/gazehid.rdesc.bin CK_VERBOSITY=verbose /vm/vm-test
 rc=$?

@@ -741,6 +741,213 @@ START_TEST(test_uinput_evdev) {
 }
 END_TEST
 
+/* ---- many trackers ------------------------------------------------------ */
+
+/* Names of the listed devices of source, or NULL. */
+static json_object *device_names(const char *source) {
+        json_object *devices = ctl("devices", NULL), *names;
+
+        if (!devices)
+                return NULL;
+        names = json_object_new_array();
+        for (size_t i = 0; i < json_object_array_length(devices); i++) {
+                json_object *d = json_object_array_get_idx(devices, i);
+
+                if (strcmp(json_object_get_string(json_object_object_get(d, "source")), source) == 0)
+                        json_object_array_add(names, json_object_get(json_object_object_get(d, "name")));
+        }
+        json_object_put(devices);
+        return names;
+}
+
+static bool names_contain(json_object *names, const char *name) {
+        for (size_t i = 0; names && i < json_object_array_length(names); i++)
+                if (strcmp(json_object_get_string(json_object_array_get_idx(names, i)), name) == 0)
+                        return true;
+        return false;
+}
+
+/* The daemon's CPU time (user + system) in clock ticks. */
+static uint64_t daemon_cpu_ticks(void) {
+        char path[64], buf[1024], *p;
+        unsigned long utime = 0, stime = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%d/stat", (int) daemon_pid);
+        f = fopen(path, "re");
+        ck_assert(f);
+        ck_assert(fgets(buf, sizeof buf, f));
+        fclose(f);
+        /* fields 14 and 15, counted after the command's closing parenthesis */
+        p = strrchr(buf, ')');
+        ck_assert(p);
+        ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime), 2);
+        return utime + stime;
+}
+
+static unsigned long daemon_rss_kib(void) {
+        char path[64], line[256];
+        unsigned long kib = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "/proc/%d/status", (int) daemon_pid);
+        f = fopen(path, "re");
+        ck_assert(f);
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "VmRSS: %lu kB", &kib) == 1)
+                        break;
+        fclose(f);
+        return kib;
+}
+
+/* A lab rig's load: VM_LOAD_TRACKERS (default 8) GazeHid trackers plugged
+ * in at once, all streaming at 100 Hz for VM_LOAD_SECONDS (default 10) from
+ * one paced loop. Every tracker becomes its own device, none loses a frame
+ * (hidraw holds 64 reports per reader, 0.64 s at this rate), and each is
+ * ranked. Under TCG a frame costs the daemon ~0.35 ms of the guest's one
+ * vCPU: 8 trackers leave it ~3× headroom for a busy host; 32 exceed it.
+ * Prints the daemon's CPU per frame and per tracker, how long the last
+ * frames took to be processed, and its RSS. */
+START_TEST(test_many_trackers) {
+        const char *env_n = getenv("VM_LOAD_TRACKERS"), *env_s = getenv("VM_LOAD_SECONDS");
+        const unsigned n = env_n ? (unsigned) atoi(env_n) : 8, seconds = env_s ? (unsigned) atoi(env_s) : 10;
+        const unsigned frames = seconds * RATE_HZ;
+        const long hz = sysconf(_SC_CLK_TCK);
+        json_object *before, *names = NULL;
+        uint64_t cpu0, cpu1, end, start_ms, sent_ms, drained_ms;
+        double cpu_s;
+        struct timespec tick;
+        int *fds;
+
+        ck_assert(n >= 1 && n <= 256 && seconds >= 1);
+        before = device_names("hidraw");
+        ck_assert(before);
+        fds = calloc(n, sizeof(int));
+        ck_assert(fds);
+        for (unsigned i = 0; i < n; i++) {
+                char name[64];
+
+                snprintf(name, sizeof name, "deepactif-vm GazeHid load %u", i);
+                fds[i] = plug(gazehid, gazehid_size, name);
+        }
+
+        /* All listed: from now on no report is lost before the daemon reads. */
+        end = now_ms() + TIMEOUT_MS + 500 * n;
+        for (;;) {
+                size_t fresh = 0;
+
+                json_object_put(names);
+                names = device_names("hidraw");
+                for (size_t i = 0; names && i < json_object_array_length(names); i++)
+                        fresh += !names_contain(before, json_object_get_string(json_object_array_get_idx(names, i)));
+                if (fresh == n)
+                        break;
+                ck_assert_msg(now_ms() < end, "only %zu of %u load trackers listed", fresh, n);
+                ck_assert_msg(daemon_alive(), "deepactifd died");
+                sleep_ms(200);
+        }
+
+        cpu0 = daemon_cpu_ticks();
+        start_ms = now_ms();
+        clock_gettime(CLOCK_MONOTONIC, &tick);
+        for (unsigned k = 0; k < frames; k++) {
+                uint8_t report[GAZEHID_REPORT_SIZE];
+
+                gazehid_report(k, report);
+                for (unsigned i = 0; i < n; i++) {
+                        send_report(fds[i], report, sizeof report);
+                        uhid_service(fds[i]);
+                }
+                tick.tv_nsec += 1000000000L / RATE_HZ;
+                if (tick.tv_nsec >= 1000000000L) {
+                        tick.tv_sec++;
+                        tick.tv_nsec -= 1000000000L;
+                }
+                while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &tick, NULL) == EINTR)
+                        ;
+        }
+        sent_ms = now_ms();
+
+        /* Wait until every load device has processed every frame, or its
+         * counters stood still for a second. */
+        end = now_ms() + TIMEOUT_MS;
+        for (;;) {
+                json_object *devices = ctl("devices", NULL);
+                unsigned complete = 0;
+
+                ck_assert(devices);
+                for (size_t i = 0; i < json_object_array_length(devices); i++) {
+                        json_object *d = json_object_array_get_idx(devices, i);
+                        const char *name = json_object_get_string(json_object_object_get(d, "name"));
+
+                        if (names_contain(names, name) && !names_contain(before, name) &&
+                            get_u64(d, "framesProcessed") >= frames)
+                                complete++;
+                }
+                json_object_put(devices);
+                if (complete == n || now_ms() > end)
+                        break;
+                sleep_ms(50);
+        }
+        drained_ms = now_ms();
+        cpu1 = daemon_cpu_ticks();
+        cpu_s = (double) (cpu1 - cpu0) / (double) hz;
+
+        printf("vm-test: load (the guest's vCPU, not the host's): %u trackers × %u Hz for %u s: %u frames sent to each; "
+               "deepactifd CPU %.1f%% of the guest's one vCPU (%.1f µs per frame, %.2f%% per tracker), "
+               "last frames processed %" PRIu64 " ms after the last was sent, RSS %lu KiB\n",
+               n, RATE_HZ, seconds, frames, 100.0 * cpu_s / ((double) (drained_ms - start_ms) / 1000.0),
+               1e6 * cpu_s / ((double) frames * n), 100.0 * cpu_s / ((double) (drained_ms - start_ms) / 1000.0) / n,
+               drained_ms - sent_ms, daemon_rss_kib());
+
+        for (size_t i = 0; i < json_object_array_length(names); i++) {
+                const char *name = json_object_get_string(json_object_array_get_idx(names, i));
+                json_object *d;
+
+                if (names_contain(before, name))
+                        continue;
+                d = ctl("devices", NULL);
+                ck_assert(d);
+                for (size_t j = 0; j < json_object_array_length(d); j++) {
+                        json_object *e = json_object_array_get_idx(d, j);
+
+                        if (strcmp(json_object_get_string(json_object_object_get(e, "name")), name) != 0)
+                                continue;
+                        /* hidraw discards reports silently once 64 wait */
+                        ck_assert_msg(get_u64(e, "framesProcessed") == frames,
+                                      "%s processed %" PRIu64 " of %u frames (%" PRIu64 " dropped): "
+                                      "deepactifd fell behind by more than hidraw's 64 reports", name,
+                                      get_u64(e, "framesProcessed"), frames, get_u64(e, "framesDropped"));
+                        ck_assert_uint_eq(get_u64(e, "framesDropped"), 0);
+                        ck_assert_uint_eq(get_u64(e, "framesInvalid"), 0);
+                }
+                json_object_put(d);
+                check_ranking(name);
+        }
+
+        for (unsigned i = 0; i < n; i++)
+                unplug(fds[i]);
+        free(fds);
+        end = now_ms() + TIMEOUT_MS;
+        for (;;) {
+                json_object *now = device_names("hidraw");
+                size_t left = 0;
+
+                ck_assert(now);
+                for (size_t i = 0; i < json_object_array_length(now); i++)
+                        left += !names_contain(before, json_object_get_string(json_object_array_get_idx(now, i)));
+                json_object_put(now);
+                if (left == 0)
+                        break;
+                ck_assert_msg(now_ms() < end, "%zu load trackers still listed after UHID_DESTROY", left);
+                sleep_ms(200);
+        }
+        json_object_put(names);
+        json_object_put(before);
+        ck_assert(daemon_alive());
+}
+END_TEST
+
 int main(void) {
         Suite *s;
         TCase *tc;
@@ -757,6 +964,7 @@ int main(void) {
         tcase_add_test(tc, test_uhid_short_reports);
         tcase_add_test(tc, test_uhid_malformed);
         tcase_add_test(tc, test_uinput_evdev);
+        tcase_add_test(tc, test_many_trackers);
         suite_add_tcase(s, tc);
 
         sr = srunner_create(s);
