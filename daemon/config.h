@@ -36,7 +36,7 @@ typedef struct Config {
         da_shift_options shift;                 /* ShiftKendall=, ShiftOverlap=, ShiftTopK=, ShiftHold=,
                                                  * ShiftRecover=, ShiftWarmup= */
         da_health_options health;               /* FrozenAfter=, MissingSpan=, MissingShare=, RangeIQRs=,
-                                                 * RangeSpan=, RangeShare=, DriftBaseline=,
+                                                 * RangeSpan=, RangeShare=, BaselineSpan=,
                                                  * DriftSpan=, DriftOffset=, DriftHold=,
                                                  * NoiseFactor=, NoiseSpan= */
         char *metrics_file;                     /* MetricsFile=, NULL = none */
