@@ -69,6 +69,7 @@ typedef struct noise_side {
 typedef struct pair_state {
         da_channel channel[2];  /* left, right */
         noise_side side[2];
+        unsigned noisy_side;    /* the side named when it turned noisy, for its recovery */
         bool noisy;
         bool drift_checked;     /* direction x and y: z follows from them */
         baseline drift_warmup;
@@ -327,7 +328,9 @@ static void noise_side_push(da_health *h, noise_side *s, float v, uint64_t t) {
         double ld, step;
 
         if (isnan(v)) {
-                s->have_last = false;
+                /* The first change after a gap moves nothing: its time
+                 * step is the gap's, not a frame's. */
+                s->have_last = s->have_change = false;
                 return;
         }
         if (!s->have_last || v == s->last) {
@@ -360,20 +363,22 @@ static void noise_side_push(da_health *h, noise_side *s, float v, uint64_t t) {
  * noise_factor; recovers under its square root. */
 static void check_noise(da_health *h, pair_state *p, uint64_t t, da_health_event_fn fn, void *userdata) {
         double rise, limit = log(h->opt.noise_factor);
-        int side;
+        da_channel c;
 
         if (!p->side[0].ready || !p->side[1].ready)
                 return;
         rise = (p->side[0].level - p->side[0].base) - (p->side[1].level - p->side[1].base);
-        side = rise >= 0 ? 0 : 1;
         if (!p->noisy && fabs(rise) >= limit) {
                 p->noisy = true;
-                emit(fn, userdata, DA_EVENT_CHANNEL_NOISY, DA_EVENT_CHANNEL_NOISY, t, (int) p->channel[side], -1,
-                     UINT64_C(1) << p->channel[side], exp(fabs(rise)));
+                p->noisy_side = rise >= 0 ? 0 : 1;
+                c = p->channel[p->noisy_side];
+                emit(fn, userdata, DA_EVENT_CHANNEL_NOISY, DA_EVENT_CHANNEL_NOISY, t, (int) c, -1, UINT64_C(1) << c,
+                     exp(fabs(rise)));
         } else if (p->noisy && fabs(rise) < limit / 2) {
                 p->noisy = false;
-                emit(fn, userdata, DA_EVENT_CHANNEL_RECOVERED, DA_EVENT_CHANNEL_NOISY, t, (int) p->channel[side], -1,
-                     UINT64_C(1) << p->channel[side], exp(fabs(rise)));
+                c = p->channel[p->noisy_side];
+                emit(fn, userdata, DA_EVENT_CHANNEL_RECOVERED, DA_EVENT_CHANNEL_NOISY, t, (int) c, -1, UINT64_C(1) << c,
+                     exp(fabs(rise)));
         }
 }
 
