@@ -74,6 +74,48 @@ static int load_data(const str_list *paths, const da_dataset_options *o, da_data
         return 0;
 }
 
+/* The options train and score share: which recordings, and how to read
+ * them. Each command numbers its own options from ARG_DATA_END. */
+enum { ARG_DATA = 0x100, ARG_COLUMN_MAP, ARG_FORMAT, ARG_KEEP_REPEATS, ARG_DATA_END };
+#define DATA_OPTIONS                                                            \
+        { "data",         required_argument, NULL, ARG_DATA },                 \
+        { "column-map",   required_argument, NULL, ARG_COLUMN_MAP },           \
+        { "format",       required_argument, NULL, ARG_FORMAT },               \
+        { "keep-repeats", no_argument,       NULL, ARG_KEEP_REPEATS }
+
+/* Takes option c if it is one of DATA_OPTIONS: 1 when taken, 0 when c is
+ * another option, -1 when its argument is invalid (said on stderr). */
+static int data_option(int c, const char *arg, str_list *data, da_dataset_options *o) {
+        int r;
+
+        switch (c) {
+        case ARG_DATA:
+                r = str_list_add(data, arg);
+                if (r < 0)
+                        return ctl_fail("%s", strerror(-r)), -1;
+                return 1;
+        case ARG_COLUMN_MAP:
+                o->column_map = arg;
+                o->format = DA_REC_CSV;
+                return 1;
+        case ARG_FORMAT:
+                return ctl_parse_format(arg, &o->format) < 0 ? -1 : 1;
+        case ARG_KEEP_REPEATS:
+                o->keep_repeats = true;
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+/* Arguments after the options are recordings too. */
+static int data_operands(int argc, char **argv, str_list *data) {
+        for (int i = optind; i < argc; i++)
+                if (str_list_add(data, argv[i]) < 0)
+                        return ctl_fail("%s", strerror(ENOMEM)), -1;
+        return 0;
+}
+
 typedef struct progress {
         bool tty;
         double best;
@@ -146,17 +188,15 @@ static void train_help(void) {
 }
 
 int verb_train(int argc, char **argv) {
-        enum { ARG_DATA = 0x100, ARG_OUT, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
-               ARG_BATCH, ARG_LR, ARG_COLUMN_MAP, ARG_FORMAT, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS,
-               ARG_KEEP_REPEATS };
+        enum { ARG_OUT = ARG_DATA_END, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
+               ARG_BATCH, ARG_LR, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
-                { "data",       required_argument, NULL, ARG_DATA },
+                DATA_OPTIONS,
                 { "out",        required_argument, NULL, ARG_OUT },
                 { "scaling",    required_argument, NULL, ARG_SCALING },
                 { "warmup",     required_argument, NULL, ARG_WARMUP },
                 { "val-subjects", required_argument, NULL, ARG_VAL_SUBJECTS },
-                { "keep-repeats", no_argument,     NULL, ARG_KEEP_REPEATS },
                 { "hidden",     required_argument, NULL, ARG_HIDDEN },
                 { "epochs",     required_argument, NULL, ARG_EPOCHS },
                 { "features",   required_argument, NULL, ARG_FEATURES },
@@ -165,8 +205,6 @@ int verb_train(int argc, char **argv) {
                 { "window",     required_argument, NULL, ARG_WINDOW },
                 { "batch",      required_argument, NULL, ARG_BATCH },
                 { "lr",         required_argument, NULL, ARG_LR },
-                { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
-                { "format",     required_argument, NULL, ARG_FORMAT },
                 {}
         };
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
@@ -184,15 +222,15 @@ int verb_train(int argc, char **argv) {
         da_dataset_options_init(&dopt);
         da_train_options_init(&topt);
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                r = data_option(c, optarg, &data, &dopt);
+                if (r < 0)
+                        return EXIT_FAILURE;
+                if (r > 0)
+                        continue;
                 switch (c) {
                 case 'h':
                         train_help();
                         return EXIT_SUCCESS;
-                case ARG_DATA:
-                        r = str_list_add(&data, optarg);
-                        if (r < 0)
-                                return ctl_fail("%s", strerror(-r));
-                        break;
                 case ARG_OUT:
                         out = optarg;
                         break;
@@ -235,14 +273,6 @@ int verb_train(int argc, char **argv) {
                         if (parse_positive(optarg, &topt.lr) < 0)
                                 return ctl_fail(_("Invalid --lr '%s'"), optarg);
                         break;
-                case ARG_COLUMN_MAP:
-                        dopt.column_map = optarg;
-                        dopt.format = DA_REC_CSV;
-                        break;
-                case ARG_FORMAT:
-                        if (ctl_parse_format(optarg, &dopt.format) < 0)
-                                return EXIT_FAILURE;
-                        break;
                 case ARG_SCALING:
                         r = da_scaling_from_string(optarg);
                         if (r < 0)
@@ -258,16 +288,12 @@ int verb_train(int argc, char **argv) {
                         if (parse_unsigned(optarg, 1, 100000, &topt.val_subjects) < 0)
                                 return ctl_fail(_("Invalid --val-subjects '%s'"), optarg);
                         break;
-                case ARG_KEEP_REPEATS:
-                        dopt.keep_repeats = true;
-                        break;
                 default:
                         return EXIT_FAILURE;
                 }
         }
-        for (int i = optind; i < argc; i++)
-                if (str_list_add(&data, argv[i]) < 0)
-                        return ctl_fail("%s", strerror(ENOMEM));
+        if (data_operands(argc, argv, &data) < 0)
+                return EXIT_FAILURE;
         if (topt.scaling == DA_SCALING_PER_USER && topt.warmup == 0)
                 return ctl_fail(_("--scaling per-user needs --warmup N"));
         if (data.n == 0 || !out)
@@ -366,16 +392,13 @@ static void depth_band_add(depth_band bands[static N_DEPTH_BANDS], double pred, 
 }
 
 int verb_score(int argc, char **argv) {
-        enum { ARG_MODEL = 0x100, ARG_DATA, ARG_JSON, ARG_COLUMN_MAP, ARG_FORMAT, ARG_TRAIN, ARG_KEEP_REPEATS };
+        enum { ARG_MODEL = ARG_DATA_END, ARG_JSON, ARG_TRAIN };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
+                DATA_OPTIONS,
                 { "model",      required_argument, NULL, ARG_MODEL },
-                { "data",       required_argument, NULL, ARG_DATA },
                 { "train",      required_argument, NULL, ARG_TRAIN },
                 { "json",       no_argument,       NULL, ARG_JSON },
-                { "column-map", required_argument, NULL, ARG_COLUMN_MAP },
-                { "format",     required_argument, NULL, ARG_FORMAT },
-                { "keep-repeats", no_argument,     NULL, ARG_KEEP_REPEATS },
                 {}
         };
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL, *train_ds = NULL;
@@ -396,6 +419,11 @@ int verb_score(int argc, char **argv) {
 
         da_dataset_options_init(&dopt);
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                r = data_option(c, optarg, &data, &dopt);
+                if (r < 0)
+                        return EXIT_FAILURE;
+                if (r > 0)
+                        continue;
                 switch (c) {
                 case 'h':
                         score_help();
@@ -403,33 +431,20 @@ int verb_score(int argc, char **argv) {
                 case ARG_MODEL:
                         model = optarg;
                         break;
-                case ARG_DATA:
                 case ARG_TRAIN:
-                        r = str_list_add(c == ARG_DATA ? &data : &train, optarg);
+                        r = str_list_add(&train, optarg);
                         if (r < 0)
                                 return ctl_fail("%s", strerror(-r));
                         break;
                 case ARG_JSON:
                         json = true;
                         break;
-                case ARG_COLUMN_MAP:
-                        dopt.column_map = optarg;
-                        dopt.format = DA_REC_CSV;
-                        break;
-                case ARG_FORMAT:
-                        if (ctl_parse_format(optarg, &dopt.format) < 0)
-                                return EXIT_FAILURE;
-                        break;
-                case ARG_KEEP_REPEATS:
-                        dopt.keep_repeats = true;
-                        break;
                 default:
                         return EXIT_FAILURE;
                 }
         }
-        for (int i = optind; i < argc; i++)
-                if (str_list_add(&data, argv[i]) < 0)
-                        return ctl_fail("%s", strerror(ENOMEM));
+        if (data_operands(argc, argv, &data) < 0)
+                return EXIT_FAILURE;
         if (data.n == 0)
                 return ctl_fail(_("score needs --data PATH. See '%s score --help'."), program_invocation_short_name);
         if (!model)
