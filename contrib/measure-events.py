@@ -54,7 +54,7 @@ DIRECTIONS = LEFT_DIR + ("World Gaze Direction R X", "World Gaze Direction R Y",
 
 
 def read_tsv(path):
-    with gzip.open(path, "rt", newline="") as f:
+    with (gzip.open if path.endswith(".gz") else open)(path, "rt", newline="") as f:
         lines = f.read().split("\n")
     header = lines[0].split("\t")
     rows = [line.split("\t") for line in lines[1:] if line]

@@ -307,9 +307,11 @@ int da_feature_channels(unsigned i, da_channel *ret_channels, unsigned max);
 /* The channel feature i is a plain copy of, or -ENOENT for a derived one. */
 int da_feature_copies_channel(unsigned i);
 /* Whether feature i has no useful range: a quotient whose denominator
- * crosses zero, a cosine near 1 (it moves with the square of its angle), or
- * a second difference. A median and IQR say little about where such values
- * end. */
+ * crosses zero, a cosine near 1 (it moves with the square of its angle), a
+ * second difference, or a change per frame not divided by the frame's
+ * interval (its size follows the tracker's timing: a frame after a gap
+ * carries the whole gap's change). A median and IQR say little about where
+ * such values end. */
 bool da_feature_heavy_tailed(unsigned i);
 
 /* Per stream: keeps what the temporal features (changes, velocities,
