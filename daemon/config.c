@@ -163,6 +163,10 @@ static int parse_event_key(Config *c, const char *name, const char *value) {
                 { "FrozenAfter",  offsetof(Config, health.frozen_usec) },
                 { "MissingSpan",  offsetof(Config, health.missing_usec) },
                 { "RangeSpan",    offsetof(Config, health.range_usec) },
+                { "BaselineSpan", offsetof(Config, health.baseline_usec) },
+                { "DriftSpan",    offsetof(Config, health.drift_usec) },
+                { "DriftHold",    offsetof(Config, health.drift_hold_usec) },
+                { "NoiseSpan",    offsetof(Config, health.noise_usec) },
         };
         static const struct {
                 const char *name;
@@ -174,6 +178,8 @@ static int parse_event_key(Config *c, const char *name, const char *value) {
                 { "MissingShare", offsetof(Config, health.missing_share), 0.01, 1 },
                 { "RangeIQRs",    offsetof(Config, health.range_iqr), 0, 1e6 },
                 { "RangeShare",   offsetof(Config, health.range_share), 0.01, 1 },
+                { "DriftOffset",  offsetof(Config, health.drift_offset), 0, 2 },
+                { "NoiseFactor",  offsetof(Config, health.noise_factor), 0, 1e6 },
         };
         uint64_t u;
         int r;
@@ -190,8 +196,14 @@ static int parse_event_key(Config *c, const char *name, const char *value) {
                 }
         for (size_t i = 0; i < ELEMENTSOF(numbers); i++)
                 if (streq(name, numbers[i].name)) {
-                        r = parse_double(value, numbers[i].lo, numbers[i].hi,
-                                         (double *) ((uint8_t *) c + numbers[i].offset));
+                        double v;
+
+                        r = parse_double(value, numbers[i].lo, numbers[i].hi, &v);
+                        /* A factor of 1 or less would call every channel noisy; 0 is off. */
+                        if (r >= 0 && streq(name, "NoiseFactor") && v > 0 && v <= 1)
+                                r = -ERANGE;
+                        if (r >= 0)
+                                *(double *) ((uint8_t *) c + numbers[i].offset) = v;
                         return r < 0 ? r : 1;
                 }
         if (streq(name, "ShiftTopK")) {

@@ -36,7 +36,9 @@ typedef struct Config {
         da_shift_options shift;                 /* ShiftKendall=, ShiftOverlap=, ShiftTopK=, ShiftHold=,
                                                  * ShiftRecover=, ShiftWarmup= */
         da_health_options health;               /* FrozenAfter=, MissingSpan=, MissingShare=, RangeIQRs=,
-                                                 * RangeSpan=, RangeShare= */
+                                                 * RangeSpan=, RangeShare=, BaselineSpan=,
+                                                 * DriftSpan=, DriftOffset=, DriftHold=,
+                                                 * NoiseFactor=, NoiseSpan= */
         char *metrics_file;                     /* MetricsFile=, NULL = none */
         int precision;                          /* Precision=, -1 = as the model file stores it */
 } Config;

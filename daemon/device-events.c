@@ -104,7 +104,7 @@ static void on_health(const da_health_event *he, void *userdata) {
                 return;
         if (eye)
                 snprintf(where, sizeof(where), " (%s)", eye);
-        if (he->channel < 0) {
+        if (he->channel < 0 || he->cause == DA_EVENT_CHANNEL_DRIFT) {
                 channels = channel_mask_to_string(he->channels);
                 if (!channels)
                         return (void) log_oom();
@@ -125,10 +125,29 @@ static void on_health(const da_health_event *he, void *userdata) {
                         r = asprintf(&detail, "Model input %s (from %s) is %.1f IQRs beyond the model's training range.",
                                      what, channels, he->value);
                 break;
+        case DA_EVENT_CHANNEL_NOISY:
+                r = asprintf(&detail, "%s%s changes %.0f× more between frames than in the first %.1f s, "
+                             "relative to the other eye (a noisy channel).", what, where, he->value,
+                             (double) e->config->health.baseline_usec / USEC_PER_SEC);
+                break;
+        case DA_EVENT_CHANNEL_DRIFT:
+                /* Named by the pair: which eye moved, the difference cannot tell. */
+                what = channels;
+                r = asprintf(&detail, "The eyes disagree on %s by %+.3f more than in the first %.1f s "
+                             "(one eye's calibration drifting?).", what, he->value,
+                             (double) e->config->health.baseline_usec / USEC_PER_SEC);
+                break;
         case DA_EVENT_CHANNEL_RECOVERED:
+                if (he->cause == DA_EVENT_CHANNEL_DRIFT) {
+                        what = channels;
+                        r = asprintf(&detail, "The eyes agree on %s as in the first %.1f s again (was drifting).",
+                                     what, (double) e->config->health.baseline_usec / USEC_PER_SEC);
+                        break;
+                }
                 r = asprintf(&detail, "%s%s %s.", what, where,
                              he->cause == DA_EVENT_CHANNEL_FROZEN ? "changes again (was frozen)" :
                              he->cause == DA_EVENT_CHANNEL_MISSING ? "is present again (was missing)" :
+                             he->cause == DA_EVENT_CHANNEL_NOISY ? "is as steady as in the warm-up again (was noisy)" :
                              "is back within the model's training range");
                 break;
         default:

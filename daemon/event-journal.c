@@ -14,6 +14,8 @@ static const char *const message_ids[_DA_EVENT_MAX] = {
         [DA_EVENT_CHANNEL_MISSING] = "4c0041685d044e28b7b4a03236437c8f",
         [DA_EVENT_CHANNEL_OUT_OF_RANGE] = "a935cd5505c94d7ab5709c01239fc51f",
         [DA_EVENT_CHANNEL_RECOVERED] = "52b66b219f5d449183c5134ec6432898",
+        [DA_EVENT_CHANNEL_DRIFT] = "5d8c7ed4768f44fd9cd7aaacbc409581",
+        [DA_EVENT_CHANNEL_NOISY] = "8ed817c5ccb74ad5bb867c466882b78b",
 };
 
 const char *event_message_id(da_event_kind kind) {

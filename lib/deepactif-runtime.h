@@ -307,9 +307,11 @@ int da_feature_channels(unsigned i, da_channel *ret_channels, unsigned max);
 /* The channel feature i is a plain copy of, or -ENOENT for a derived one. */
 int da_feature_copies_channel(unsigned i);
 /* Whether feature i has no useful range: a quotient whose denominator
- * crosses zero, a cosine near 1 (it moves with the square of its angle), or
- * a second difference. A median and IQR say little about where such values
- * end. */
+ * crosses zero, a cosine near 1 (it moves with the square of its angle), a
+ * second difference, or a change per frame not divided by the frame's
+ * interval (its size follows the tracker's timing: a frame after a gap
+ * carries the whole gap's change). A median and IQR say little about where
+ * such values end. */
 bool da_feature_heavy_tailed(unsigned i);
 
 /* Per stream: keeps what the temporal features (changes, velocities,
@@ -518,6 +520,8 @@ typedef enum da_event_kind {
         DA_EVENT_CHANNEL_MISSING,       /* NaN in most recent frames */
         DA_EVENT_CHANNEL_OUT_OF_RANGE,  /* beyond the model's training range */
         DA_EVENT_CHANNEL_RECOVERED,
+        DA_EVENT_CHANNEL_DRIFT,         /* the eyes disagree more than in the warm-up */
+        DA_EVENT_CHANNEL_NOISY,         /* one eye's channel changes far more than the other's */
         _DA_EVENT_MAX,
 } da_event_kind;
 
@@ -579,7 +583,22 @@ void da_shift_reset(da_shift *s);
  * heavy-tailed inputs, da_feature_heavy_tailed(), are not checked). Each
  * ends with a recovery: a changing value, the NaN share back under half its
  * threshold, the out-of-range share under half its.
- * O(channels + inputs) per frame, no allocation. */
+ * Drift (one eye's calibration moving): per axis x and y, the left-minus-
+ * right direction difference, averaged exponentially over drift_usec, is
+ * compared with its median over the stream's first baseline_usec; its
+ * distance beyond drift_offset, integrated over stream time, fires when it
+ * reaches drift_offset × drift_hold_usec and recovers when it has drained
+ * to 0 (drift_offset 0: no drift check). Named by the left channel, with
+ * both in channels; value: the averaged difference minus the median.
+ * Noise, for each left/right pair of channels (direction, screen, pupil):
+ * per channel, the median of log |change| between distinct frames, tracked
+ * at log(noise_factor) per noise_usec, against its warm-up median; one
+ * side's rise against the other's reaching noise_factor fires (named by
+ * that side; value: the factor), under its square root recovers
+ * (noise_factor 0: no noise check). Both measure the device against its
+ * own first baseline_usec of stream time.
+ * O(channels + inputs) per frame, no allocation; the warm-up keeps at
+ * most 256 values per statistic and sorts them once, when it ends. */
 typedef struct da_health_options {
         uint64_t frozen_usec;
         uint64_t missing_usec;
@@ -587,16 +606,23 @@ typedef struct da_health_options {
         double range_iqr;
         uint64_t range_usec;
         double range_share;
+        uint64_t baseline_usec;
+        uint64_t drift_usec;
+        double drift_offset;
+        uint64_t drift_hold_usec;
+        double noise_factor;
+        uint64_t noise_usec;
 } da_health_options;
 
 typedef struct da_health_event {
-        da_event_kind kind;             /* CHANNEL_FROZEN, _MISSING, _OUT_OF_RANGE or _RECOVERED */
-        da_event_kind cause;            /* for _RECOVERED: which of the three ended */
+        da_event_kind kind;             /* CHANNEL_FROZEN, _MISSING, _OUT_OF_RANGE, _DRIFT, _NOISY or _RECOVERED */
+        da_event_kind cause;            /* for _RECOVERED: which of the five ended */
         uint64_t time_us;               /* stream time of the deciding frame */
         int channel;                    /* da_channel; for a range event on a derived input, −1 */
         int feature;                    /* range: the model input's index; −1 for frozen, missing */
         uint64_t channels;              /* the channels concerned, a bitmask over da_channel */
-        double value;                   /* frozen: seconds unchanged; missing: NaN share; range: IQRs beyond */
+        double value;                   /* frozen: seconds unchanged; missing: NaN share; range: IQRs beyond;
+                                         * drift: L − R now minus its warm-up median; noisy: the factor */
 } da_health_event;
 
 typedef void (*da_health_event_fn)(const da_health_event *e, void *userdata);

@@ -10,6 +10,8 @@ static const char *const event_kind_names[_DA_EVENT_MAX] = {
         [DA_EVENT_CHANNEL_MISSING] = "channel-missing",
         [DA_EVENT_CHANNEL_OUT_OF_RANGE] = "channel-out-of-range",
         [DA_EVENT_CHANNEL_RECOVERED] = "channel-recovered",
+        [DA_EVENT_CHANNEL_DRIFT] = "channel-drift",
+        [DA_EVENT_CHANNEL_NOISY] = "channel-noisy",
 };
 
 const char *da_event_kind_to_string(da_event_kind k) {

@@ -198,6 +198,7 @@ bool da_feature_heavy_tailed(unsigned i) {
         case F_GAZE_DIR_X_RATIO: case F_GAZE_DIR_Y_RATIO: case F_RATIO_WGD_X: case F_RATIO_WGD_Y:
         case F_RATIO_DELTA_GAZE_XY: case F_COSINE_ANGLES:
         case F_ACC_R_X: case F_ACC_R_Y: case F_ACC_R_Z: case F_ACC_L_X: case F_ACC_L_Y: case F_ACC_L_Z:
+        case F_REL_CHANGE_VERGENCE_ANGLE:
                 return true;
         default:
                 return false;

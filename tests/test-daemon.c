@@ -1427,6 +1427,21 @@ START_TEST(test_config_errors) {
         free(log);
         log = read_stderr();
         ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for Precision=: 'fp8'"), "%s", log);
+
+        /* A noise factor of 1 or less would call every channel noisy (0 is
+         * off); a negative drift offset means nothing. */
+        bad = "[Daemon]\nNoiseFactor=0.5\n";
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for NoiseFactor=: '0.5'"), "%s", log);
+        bad = "[Daemon]\nDriftOffset=-0.1\n";
+        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
+        ck_assert_int_eq(run(argv, 60000), 1);
+        free(log);
+        log = read_stderr();
+        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for DriftOffset=: '-0.1'"), "%s", log);
 }
 END_TEST
 

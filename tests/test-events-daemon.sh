@@ -6,8 +6,11 @@
 # real deepactifctl watching the Event signal, and the daemon started again
 # on the same database: the events survive the restart, and
 # `deepactifctl events --json` (from the store) equals what the signal
-# carried. The sqlite3 CLI counts the rows independently. Exit 77 names what
-# is missing.
+# carried. The sqlite3 CLI counts the rows independently. Then the same
+# recording with noise on one channel and with one eye's calibration
+# drifting, replayed at maximum speed: the daemon stores channel-noisy and
+# channel-drift, naming the channels, and neither for the clean recording.
+# Exit 77 names what is missing.
 set -eu
 
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -108,4 +111,34 @@ check "events --device filters, and refuses an unknown device"
 "$ctl" events --user --device "replay:P7-frozen.tsv" --since 0 --json | grep -q channel-frozen ||
         fail "events --device finds nothing"
 "$ctl" events --user --device nonexistent 2>/dev/null && fail "events --device nonexistent succeeded"
-echo "PASS: events reach the signal, the store, and deepactifctl events alike, across a restart"
+# ---- noise and drift: from sample 1040 of 2079 (19 s) to the end, on the
+# left eye's direction x (column 15); timestamps (column 1) are ms ----
+check "noise and a one-eye drift raise channel-noisy and channel-drift, the clean recording neither"
+gzip -dc "$rec" | awk -F'\t' -v OFS='\t' 'BEGIN { srand(7) }
+        NR > 1 && $2 == " sample" && ++n >= 1040 {
+                # Box-Muller: Gaussian noise, sd 0.1
+                $15 = $15 + 0.1 * sqrt(-2 * log(1 - rand())) * cos(6.283185307 * rand())
+        }
+        { print }' > "$work/P7-noisy.tsv"
+gzip -dc "$rec" | awk -F'\t' -v OFS='\t' '
+        NR > 1 && $2 == " sample" && ++n >= 1040 {
+                if (!t0) t0 = $1
+                $15 = $15 + 0.05 * ($1 - t0) / 1000
+        }
+        { print }' > "$work/P7-drift.tsv"
+gzip -dc "$rec" > "$work/P7.tsv"
+for r in noisy drift clean; do
+        f=$work/P7-$r.tsv
+        [ $r = clean ] && f=$work/P7.tsv
+        "$daemon" --model "$model" --database "$work/$r.sqlite" --config "$work/deepactifd.conf" --replay "$f" \
+                --speed max --no-bus --no-varlink 2>>"$work/daemon.log" || fail "replaying $r: $(cat "$work/daemon.log")"
+        sqlite3 "file:$work/$r.sqlite?mode=ro" \
+                "SELECT kind || '|' || channel FROM events WHERE kind IN ('channel-noisy', 'channel-drift')" > "$work/$r.kinds"
+done
+grep -qx 'channel-noisy|eye.left.direction.x' "$work/noisy.kinds" ||
+        fail "no channel-noisy for eye.left.direction.x: $(cat "$work/noisy.kinds")"
+grep -qx 'channel-drift|eye.left.direction.x, eye.right.direction.x' "$work/drift.kinds" ||
+        fail "no channel-drift for the eyes' direction x: $(cat "$work/drift.kinds")"
+[ ! -s "$work/clean.kinds" ] || fail "the clean recording raised $(cat "$work/clean.kinds")"
+
+echo "PASS: events reach the signal, the store, and deepactifctl events alike, across a restart; noise and drift are named"

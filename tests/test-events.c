@@ -22,6 +22,8 @@ typedef enum fault {
         FAULT_FREEZE_LEFT,      /* the left eye's direction held at its value at the start */
         FAULT_MISSING_LEFT,     /* the left eye's channels NaN */
         FAULT_OFFSET_LEFT,      /* +1 on the left eye's direction x: far outside training */
+        FAULT_NOISE_LEFT,       /* Gaussian noise, sd 0.1, on the left eye's direction x */
+        FAULT_DRIFT_LEFT,       /* the left eye's direction x offset by 0.05 per second */
 } fault;
 
 #define MAX_EVENTS 512
@@ -61,7 +63,16 @@ static void on_health(const da_health_event *e, void *userdata) {
         };
 }
 
-static void inject(fault f, da_frame *fr, float held[3]) {
+/* Standard normal, Box–Muller on splitmix64: the same noise on every run. */
+static double gauss(uint64_t *state) {
+        double u1 = ((double) (da_splitmix64(state) >> 11) + 1) / 9007199254740993.0;
+        double u2 = (double) (da_splitmix64(state) >> 11) / 9007199254740992.0;
+
+        return sqrt(-2 * log(u1)) * cos(2 * M_PI * u2);
+}
+
+/* since: seconds since the fault began. */
+static void inject(fault f, da_frame *fr, float held[3], double since, uint64_t *rng) {
         switch (f) {
         case FAULT_FREEZE_LEFT:
                 if (isnan(held[0]))
@@ -78,6 +89,12 @@ static void inject(fault f, da_frame *fr, float held[3]) {
                 break;
         case FAULT_OFFSET_LEFT:
                 fr->ch[DA_CH_EYE_LEFT_DIRECTION_X] += 1.0f;
+                break;
+        case FAULT_NOISE_LEFT:
+                fr->ch[DA_CH_EYE_LEFT_DIRECTION_X] += (float) (0.1 * gauss(rng));
+                break;
+        case FAULT_DRIFT_LEFT:
+                fr->ch[DA_CH_EYE_LEFT_DIRECTION_X] += (float) (0.05 * since);
                 break;
         case FAULT_NONE:
                 break;
@@ -99,6 +116,7 @@ static void replay(const char *subject, fault f, double from, double to, run *r)
         unsigned F = da_model_arch(model)->n_features;
         uint64_t t_last = 0, next = 0, t0, t1;
         float held[3] = { NAN, NAN, NAN };
+        uint64_t rng = 18;
         double scores[64];
         int q;
 
@@ -134,7 +152,7 @@ static void replay(const char *subject, fault f, double from, double to, run *r)
                 da_shift_event e;
 
                 if (fr.time_us >= t0 && fr.time_us < t1)
-                        inject(f, &fr, held);
+                        inject(f, &fr, held, (double) (fr.time_us - t0) / 1e6, &rng);
                 q = da_stream_push(st, &fr, &w);
                 ck_assert_int_ge(q, 0);
                 da_health_push(h, &fr, da_stream_features(st), on_health, r);
@@ -280,6 +298,23 @@ static double *training_reference(void) {
         return scores;
 }
 
+/* Noise on one channel: named by that channel, not its partner in the
+ * other eye. */
+START_TEST(test_noisy) {
+        expect_fault("P1", FAULT_NOISE_LEFT, DA_EVENT_CHANNEL_NOISY, 3);
+        expect_fault("P7", FAULT_NOISE_LEFT, DA_EVENT_CHANNEL_NOISY, 3);
+}
+END_TEST
+
+/* A slow offset on one eye stays inside the model's training range for
+ * seconds; the eyes' disagreement against the warm-up finds it. 0.05 per
+ * second: 0.4 (about 23°) by the 8 s allowed. */
+START_TEST(test_drift) {
+        expect_fault("P1", FAULT_DRIFT_LEFT, DA_EVENT_CHANNEL_DRIFT, 8);
+        expect_fault("P7", FAULT_DRIFT_LEFT, DA_EVENT_CHANNEL_DRIFT, 8);
+}
+END_TEST
+
 /* The issue's observation: with the left eye frozen, the ranking leaves
  * the training reference, naming what moved, and comes back once the
  * frozen windows have left the rolling window. */
@@ -375,6 +410,8 @@ START_TEST(test_kind_names) {
         for (unsigned k = 0; k < _DA_EVENT_MAX; k++)
                 ck_assert_int_eq(da_event_kind_from_string(da_event_kind_to_string(k)), (int) k);
         ck_assert_str_eq(da_event_kind_to_string(DA_EVENT_CHANNEL_OUT_OF_RANGE), "channel-out-of-range");
+        ck_assert_str_eq(da_event_kind_to_string(DA_EVENT_CHANNEL_NOISY), "channel-noisy");
+        ck_assert_str_eq(da_event_kind_to_string(DA_EVENT_CHANNEL_DRIFT), "channel-drift");
         ck_assert_int_eq(da_event_kind_from_string("channel-wobbly"), -EINVAL);
         ck_assert_ptr_null(da_event_kind_to_string(_DA_EVENT_MAX));
 }
@@ -397,6 +434,8 @@ int main(void) {
         tcase_add_test(tc, test_frozen);
         tcase_add_test(tc, test_missing);
         tcase_add_test(tc, test_out_of_range);
+        tcase_add_test(tc, test_noisy);
+        tcase_add_test(tc, test_drift);
         tcase_add_test(tc, test_ranking_shift);
         suite_add_tcase(s, tc);
         r = test_run(s);
