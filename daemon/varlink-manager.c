@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "device-events.h"
+#include "json-util.h"
 #include "log.h"
 #include "metrics.h"
 #include "store-export.h"
@@ -706,14 +707,51 @@ static const VarlinkInterface interface = {
         .internal_error = ERROR("Failed"),
 };
 
+/* A snapshot goes to every watcher of its device, and watchers mostly ask
+ * for the same topK: each distinct one is serialized once (with 100
+ * watchers of 64 devices, building and serializing per watcher made a
+ * burst of aligned snapshots wait tens of milliseconds). */
+#define WATCH_TEXTS 4
+
 typedef struct WatchEvent {
         Manager *manager;
         Device *device;
+        struct {
+                uint64_t top_k;
+                char *text;
+        } texts[WATCH_TEXTS];
+        unsigned n_texts;
 } WatchEvent;
+
+static json_object *ranking_notification(const Device *d, uint64_t top_k) {
+        json_object *p = json_object_new_object();
+
+        if (p)
+                json_object_object_add(p, "ranking", record_to_json(d->snapshot, top_k));
+        return p;
+}
+
+/* The serialized notification for top_k, or NULL when the cache is full. */
+static const char *watch_text(WatchEvent *e, uint64_t top_k) {
+        _cleanup_(json_object_putp) json_object *p = NULL;
+        char *text;
+
+        for (unsigned i = 0; i < e->n_texts; i++)
+                if (e->texts[i].top_k == top_k)
+                        return e->texts[i].text;
+        if (e->n_texts == WATCH_TEXTS)
+                return NULL;
+        p = ranking_notification(e->device, top_k);
+        if (!p || varlink_notification_format(p, &text) < 0)
+                return NULL;
+        e->texts[e->n_texts].top_k = top_k;
+        e->texts[e->n_texts].text = text;
+        return e->texts[e->n_texts++].text;
+}
 
 static void notify_watcher(VarlinkCall *call, json_object *params, void *userdata) {
         WatchEvent *e = userdata;
-        const char *device = NULL;
+        const char *device = NULL, *text;
         uint64_t top_k = 0;
         json_object *v, *p;
 
@@ -724,11 +762,14 @@ static void notify_watcher(VarlinkCall *call, json_object *params, void *userdat
         if (json_object_object_get_ex(params, "topK", &v) && json_object_is_type(v, json_type_int))
                 top_k = json_object_get_uint64(v);
 
-        p = json_object_new_object();
-        if (!p)
+        text = watch_text(e, top_k);
+        if (text) {
+                (void) varlink_notify_text(call, text);
                 return;
-        json_object_object_add(p, "ranking", record_to_json(e->device->snapshot, top_k));
-        (void) varlink_notify(call, p);
+        }
+        p = ranking_notification(e->device, top_k);
+        if (p)
+                (void) varlink_notify(call, p);
 }
 
 typedef struct WatchedEvent {
@@ -760,10 +801,13 @@ void manager_varlink_event(Manager *m, Device *d, const DeviceEvent *e) {
 }
 
 void manager_varlink_ranking_changed(Manager *m, Device *d) {
+        WatchEvent e = { m, d };
+
         if (!m->varlink || !d->snapshot)
                 return;
-        varlink_server_foreach_pending(m->varlink, VARLINK_INTERFACE ".Watch", notify_watcher,
-                                       &(WatchEvent) { m, d });
+        varlink_server_foreach_pending(m->varlink, VARLINK_INTERFACE ".Watch", notify_watcher, &e);
+        for (unsigned i = 0; i < e.n_texts; i++)
+                free(e.texts[i].text);
 }
 
 /* Overflows and evictions say a client misbehaves or the limit is too

@@ -322,14 +322,12 @@ static void connection_drop(Connection *c, VarlinkDrop why) {
                 s->drop_cb(s, why, c->have_uid ? c->uid : (uid_t) -1, s->drop_userdata);
 }
 
-static int connection_queue(Connection *c, json_object *message) {
-        const char *text;
-        size_t n;
+static const char *message_text(json_object *message) {
+        return json_object_to_json_string_ext(message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+}
 
-        text = json_object_to_json_string_ext(message, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (!text)
-                return -ENOMEM;
-        n = strlen(text) + 1;   /* with its NUL terminator */
+static int connection_queue_text(Connection *c, const char *text) {
+        size_t n = strlen(text) + 1;    /* with its NUL terminator */
 
         if (c->out_size - c->out_done + n > c->server->max_output) {
                 /* A client that does not read its stream: stop serving it. */
@@ -362,29 +360,42 @@ static int connection_queue(Connection *c, json_object *message) {
         return connection_update_events(c);
 }
 
-static int connection_send(Connection *c, const char *error, json_object *parameters, bool continues) {
+static int connection_queue(Connection *c, json_object *message) {
+        const char *text = message_text(message);
+
+        return text ? connection_queue_text(c, text) : -ENOMEM;
+}
+
+/* {"error"?, "parameters", "continues"?}, taking parameters (NULL: {}). */
+static json_object *message_new(const char *error, json_object *parameters, bool continues) {
         _cleanup_(json_object_putp) json_object *m = NULL, *p = parameters;
         int r;
 
         if (!p) {
                 p = json_object_new_object();
                 if (!p)
-                        return -ENOMEM;
+                        return NULL;
         }
         m = json_object_new_object();
         if (!m)
-                return -ENOMEM;
+                return NULL;
         if (error) {
                 r = json_object_object_add(m, "error", json_object_new_string(error));
                 if (r < 0)
-                        return -ENOMEM;
+                        return NULL;
         }
         r = json_object_object_add(m, "parameters", TAKE_PTR(p));
         if (r >= 0 && continues)
                 r = json_object_object_add(m, "continues", json_object_new_boolean(true));
         if (r < 0)
-                return -ENOMEM;
-        return connection_queue(c, m);
+                return NULL;
+        return TAKE_PTR(m);
+}
+
+static int connection_send(Connection *c, const char *error, json_object *parameters, bool continues) {
+        _cleanup_(json_object_putp) json_object *m = message_new(error, parameters, continues);
+
+        return m ? connection_queue(c, m) : -ENOMEM;
 }
 
 static void connection_protocol_error(Connection *c, const char *reason) {
@@ -421,6 +432,23 @@ int varlink_notify(VarlinkCall *call, json_object *parameters) {
                 return -EINVAL;
         }
         return connection_send(call->connection, NULL, parameters, true);
+}
+
+int varlink_notification_format(json_object *parameters, char **ret) {
+        _cleanup_(json_object_putp) json_object *m = message_new(NULL, json_object_get(parameters), true);
+        const char *text = m ? message_text(m) : NULL;
+        char *copy = text ? strdup(text) : NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+int varlink_notify_text(VarlinkCall *call, const char *text) {
+        if (!call->pending || !call->more)
+                return -EINVAL;
+        return connection_queue_text(call->connection, text);
 }
 
 int varlink_error(VarlinkCall *call, const char *error, json_object *parameters) {

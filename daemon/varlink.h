@@ -133,6 +133,11 @@ void varlink_server_foreach_pending(VarlinkServer *s, const char *method, varlin
 int varlink_reply(VarlinkCall *call, json_object *parameters);
 int varlink_notify(VarlinkCall *call, json_object *parameters);
 int varlink_error(VarlinkCall *call, const char *error, json_object *parameters);
+/* The same notification for many calls (a Watch fan-out): serialized once
+ * by varlink_notification_format() (parameters stay the caller's; *ret is
+ * freed with free()), queued as is by varlink_notify_text(). */
+int varlink_notification_format(json_object *parameters, char **ret);
+int varlink_notify_text(VarlinkCall *call, const char *text);
 int varlink_error_invalid_parameter(VarlinkCall *call, const char *parameter);
 
 bool varlink_call_more(const VarlinkCall *call);

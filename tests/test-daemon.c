@@ -1374,6 +1374,137 @@ START_TEST(test_watchers_that_never_read) {
 }
 END_TEST
 
+/* The snapshot time of a Watch notification. */
+static int64_t watch_time(json_object *o) {
+        json_object *r = json_object_object_get(json_object_object_get(o, "parameters"), "ranking");
+
+        return json_object_get_int64(json_object_object_get(r, "time"));
+}
+
+/* Watchers asking for different topK values, more of them than the daemon
+ * serializes once per snapshot, and two asking the same: each gets its own
+ * top k of the same snapshot, the longer lists extending the shorter. */
+START_TEST(test_watchers_topk) {
+        enum { WATCHERS = 8, MESSAGES = 12 };
+        static const int top_k[WATCHERS] = { 1, 2, 3, 3, 4, 5, 6, 0 }; /* 0: none asked */
+        _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
+        _cleanup_free_ char *model = make_model(rv, "", "10", "2");
+        _cleanup_free_ char *config = write_config("RankingInterval=100ms\nFlushInterval=1s\n");
+        _cleanup_free_ char *db = tmp_path("db.sqlite");
+        _cleanup_free_ char *vl = tmp_path("varlink");
+        _cleanup_free_ char *sock = tmp_path("notify");
+        char *argv[] = { (char *) DAEMON, "--no-bus", "--varlink", vl, "--replay", rv, "--speed", "5", "--loop",
+                         "--model", model, "--database", db, "--config", config, NULL };
+        int fd = notify_socket(sock), w[WATCHERS];
+        json_object *got[WATCHERS][MESSAGES] = {};
+        unsigned n_got[WATCHERS] = {};
+        char *buf[WATCHERS] = {};
+        size_t len[WATCHERS] = {};
+        pid_t pid = spawn(argv, sock, NULL);
+        int64_t common = -1;
+
+        ck_assert_msg(wait_notify(fd, "READY=1", 600000, NULL), "no READY=1");
+        for (int i = 0; i < WATCHERS; i++) {
+                _cleanup_free_ char *msg = NULL;
+
+                if (top_k[i] > 0)
+                        ck_assert_int_ge(asprintf(&msg, "{\"method\":\"io.deepactif.Daemon.Watch\","
+                                                  "\"parameters\":{\"topK\":%d},\"more\":true}", top_k[i]), 0);
+                else
+                        msg = strdup("{\"method\":\"io.deepactif.Daemon.Watch\",\"more\":true}");
+                w[i] = varlink_connect_raw(vl);
+                ck_assert_int_eq(send(w[i], msg, strlen(msg) + 1, MSG_NOSIGNAL), (ssize_t) strlen(msg) + 1);
+        }
+        /* Each watcher's first MESSAGES notifications. */
+        for (;;) {
+                struct pollfd p[WATCHERS];
+                bool done = true;
+
+                for (int i = 0; i < WATCHERS; i++) {
+                        p[i] = (struct pollfd) { .fd = n_got[i] < MESSAGES ? w[i] : -1, .events = POLLIN };
+                        done = done && n_got[i] == MESSAGES;
+                }
+                if (done)
+                        break;
+                ck_assert_msg(poll(p, WATCHERS, 60000) > 0, "no notification for a minute");
+                for (int i = 0; i < WATCHERS; i++) {
+                        char chunk[65536], *nul;
+                        ssize_t k;
+
+                        if (!(p[i].revents & POLLIN))
+                                continue;
+                        k = recv(w[i], chunk, sizeof chunk, 0);
+                        ck_assert_int_gt(k, 0);
+                        buf[i] = realloc(buf[i], len[i] + (size_t) k);
+                        ck_assert_ptr_nonnull(buf[i]);
+                        memcpy(buf[i] + len[i], chunk, (size_t) k);
+                        len[i] += (size_t) k;
+                        while (n_got[i] < MESSAGES && (nul = memchr(buf[i], '\0', len[i]))) {
+                                json_object *o = json_tokener_parse(buf[i]), *v;
+
+                                ck_assert_msg(o, "not JSON: %s", buf[i]);
+                                ck_assert(json_object_object_get_ex(o, "continues", &v) && json_object_get_boolean(v));
+                                got[i][n_got[i]++] = o;
+                                len[i] -= (size_t) (nul + 1 - buf[i]);
+                                memmove(buf[i], nul + 1, len[i]);
+                        }
+                }
+        }
+        /* The newest snapshot every watcher received. */
+        for (unsigned m = 0; m < MESSAGES; m++) {
+                int64_t t = watch_time(got[0][m]);
+                bool everywhere = true;
+
+                for (int i = 1; i < WATCHERS && everywhere; i++) {
+                        bool seen = false;
+
+                        for (unsigned n = 0; n < MESSAGES; n++)
+                                seen = seen || watch_time(got[i][n]) == t;
+                        everywhere = seen;
+                }
+                if (everywhere && t > common)
+                        common = t;
+        }
+        ck_assert_msg(common >= 0, "no snapshot reached all %d watchers within %d notifications", WATCHERS, MESSAGES);
+        {
+                json_object *all = NULL;
+                size_t n_all = 0;
+
+                /* the watcher without topK has the whole ranking */
+                for (unsigned n = 0; n < MESSAGES; n++)
+                        if (watch_time(got[WATCHERS - 1][n]) == common)
+                                all = json_object_object_get(
+                                        json_object_object_get(json_object_object_get(got[WATCHERS - 1][n], "parameters"),
+                                                               "ranking"), "scores");
+                ck_assert_ptr_nonnull(all);
+                n_all = json_object_array_length(all);
+                ck_assert_uint_gt(n_all, 6);
+                for (int i = 0; i < WATCHERS - 1; i++)
+                        for (unsigned n = 0; n < MESSAGES; n++) {
+                                json_object *r = json_object_object_get(
+                                        json_object_object_get(got[i][n], "parameters"), "ranking");
+                                json_object *sc = json_object_object_get(r, "scores");
+
+                                if (watch_time(got[i][n]) != common)
+                                        continue;
+                                ck_assert_uint_eq(json_object_array_length(sc), (size_t) top_k[i]);
+                                for (size_t e = 0; e < (size_t) top_k[i]; e++)
+                                        ck_assert_str_eq(json_object_to_json_string(json_object_array_get_idx(sc, e)),
+                                                         json_object_to_json_string(json_object_array_get_idx(all, e)));
+                        }
+        }
+        for (int i = 0; i < WATCHERS; i++) {
+                for (unsigned n = 0; n < n_got[i]; n++)
+                        json_object_put(got[i][n]);
+                free(buf[i]);
+                close(w[i]);
+        }
+        kill(pid, SIGTERM);
+        ck_assert_int_eq(wait_exit(pid, 600000), 0);
+        close(fd);
+}
+END_TEST
+
 START_TEST(test_speed_factor_logged) {
         _cleanup_free_ char *rv = test_path("fixtures/robustvision/P14-head.tsv");
         _cleanup_free_ char *model = make_model(rv, "", "10", "2");
@@ -1483,6 +1614,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_fifo_model_reload);
         tcase_add_test(tc, test_dropped_snapshots_logged);
         tcase_add_test(tc, test_watchers_that_never_read);
+        tcase_add_test(tc, test_watchers_topk);
         suite_add_tcase(s, tc);
         return s;
 }
