@@ -73,6 +73,31 @@ side_by_side() {
                 { printf "%-24s %3s%% %10.2f ± %-6.2f %10.2f ± %-6.2f\n", $1, $2, $4, $5, $13, $14 }'
 }
 
+# One line per k: does DeepACTIF (gate trace, INV, the protocol's
+# reference) keep a lower error than IG, and with what p (the paired
+# Wilcoxon test the evaluation prints in IG's row; significant below 0.05)?
+verdict() {
+        python3 - "$1" "$2" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+rows = {(r["method"], r["k"]): r for r in d["results"]}
+print("- %s protocol, %d folds:" % (sys.argv[2].capitalize(), d["folds"]))
+for k in d["k"]:
+    a, b = rows[("deepactif-gate-inv", k)], rows[("ig", k)]
+    p = b["p_wilcoxon"]
+    ps = "p = %.4f" % p if p is not None else "p not computed"
+    significant = p is not None and p < 0.05
+    if a["mae_mean"] < b["mae_mean"]:
+        says = ("DeepACTIF beats IG" if significant else
+                "DeepACTIF's error is lower, not significantly: it does not beat IG")
+    else:
+        says = ("IG beats DeepACTIF" if significant else
+                "IG's error is lower, not significantly: DeepACTIF does not beat IG")
+    print("  k = %d%%: %s, %.2f against %.2f cm MAE, %s, r = %s." % (
+        k, says, a["mae_mean"], b["mae_mean"], ps, "%.3f" % b["effect_r"] if b["effect_r"] is not None else "—"))
+PYEOF
+}
+
 for preset in $presets; do
         run "$preset"
 done
@@ -116,7 +141,10 @@ EOF
                 printf '## Preset %s\n\n' "$preset"
                 printf 'On %s (%s cores, shared with other work), %s s of wall time for both protocols, %s processes side by side.\n\n' \
                         "$(uname -m)" "$(nproc)" "$(cat "$tmp/seconds-$preset")" "$((shards + 1))"
-                printf '### Side by side\n\n```\n'
+                printf '### DeepACTIF against IG\n\n'
+                verdict "$docs/results-robustvision-$preset.json" clean
+                verdict "$docs/results-robustvision-$preset-published.json" published
+                printf '\n### Side by side\n\n```\n'
                 side_by_side "$tmp/clean-$preset.csv" "$tmp/published-$preset.csv"
                 printf '```\n\n### Clean\n\n```\n'
                 printf '$ for i in $(seq %s); do deepactifctl evaluate --preset %s --data contrib/data/robustvision --threads 1 --shard $i/%s --json part-$i.json & done; wait\n' \
