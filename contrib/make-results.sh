@@ -45,6 +45,7 @@ run() {
         shards=$((jobs > 1 ? jobs - 1 : 1))
         [ "$shards" -gt "$(folds_of "$preset")" ] && shards=$(folds_of "$preset")
         start=$(date +%s)
+        cut -d' ' -f1 /proc/loadavg >"$tmp/load-$preset"
         for i in $(seq 1 "$shards"); do
                 "$ctl" evaluate --preset "$preset" --data "$data" --threads 1 --shard "$i/$shards" \
                         --json "$tmp/$preset-part-$i.json" >/dev/null &
@@ -139,8 +140,8 @@ EOF
         for preset in $presets; do
                 shards=$(cat "$tmp/shards-$preset")
                 printf '## Preset %s\n\n' "$preset"
-                printf 'On %s (%s cores, shared with other work), %s s of wall time for both protocols, %s processes side by side.\n\n' \
-                        "$(uname -m)" "$(nproc)" "$(cat "$tmp/seconds-$preset")" "$((shards + 1))"
+                printf 'On %s (%s cores, load average %s when it started), %s s of wall time for both protocols, %s processes side by side.\n\n' \
+                        "$(uname -m)" "$(nproc)" "$(cat "$tmp/load-$preset")" "$(cat "$tmp/seconds-$preset")" "$((shards + 1))"
                 printf '### DeepACTIF against IG\n\n'
                 verdict "$docs/results-robustvision-$preset.json" clean
                 verdict "$docs/results-robustvision-$preset-published.json" published
