@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "backprop.h"
+#include "head.h"
 #include "matmul.h"
 
 void param_layout(const da_model *m, ParamLayout *ret) {
@@ -41,19 +42,6 @@ void param_layout(const da_model *m, ParamLayout *ret) {
         ret->total = n;
 }
 
-static double activation_derivative(da_activation a, double z, double y) {
-        switch (a) {
-        case DA_ACT_ELU:
-                return z > 0 ? 1 : y + 1;
-        case DA_ACT_RELU:
-                return z > 0 ? 1 : 0;
-        case DA_ACT_TANH:
-                return 1 - y * y;
-        default:
-                return 1;
-        }
-}
-
 /* Fills t->d_top with δ of the top layer's h at every step. */
 static void head_backward(Tape *t, const double *dout, double *G, const ParamLayout *P) {
         const da_model *m = t->m;
@@ -85,7 +73,7 @@ static void head_backward(Tape *t, const double *dout, double *G, const ParamLay
                         const double *z = t->z1 + (size_t) b * D, *a = t->a1 + (size_t) b * D;
 
                         for (unsigned d = 0; d < D; d++)
-                                d_in[d] *= activation_derivative(m->arch.activation, z[d], a[d]);
+                                d_in[d] *= head_activation_derivative(m->arch.activation, z[d], a[d]);
                         memset(d_pool, 0, H * sizeof(double));
                         for (unsigned d = 0; d < D; d++) {
                                 const float *w = m->fc1_w + (size_t) d * H;

@@ -18,6 +18,32 @@ float head_activate(da_activation a, float x) {
         }
 }
 
+double head_activate_exact(da_activation a, double x) {
+        switch (a) {
+        case DA_ACT_ELU:
+                return x > 0 ? x : expm1(x);
+        case DA_ACT_RELU:
+                return x > 0 ? x : 0;
+        case DA_ACT_TANH:
+                return tanh(x);
+        default:
+                return x;
+        }
+}
+
+double head_activation_derivative(da_activation a, double z, double y) {
+        switch (a) {
+        case DA_ACT_ELU:
+                return z > 0 ? 1 : y + 1;
+        case DA_ACT_RELU:
+                return z > 0 ? 1 : 0;
+        case DA_ACT_TANH:
+                return 1 - y * y;
+        default:
+                return 1;
+        }
+}
+
 static inline float bn(const da_model *m, unsigned j, float v) {
         return m->bn_scale ? v * m->bn_scale[j] + m->bn_shift[j] : v;
 }

@@ -4,6 +4,10 @@
 #include "model.h"
 
 float head_activate(da_activation a, float x);
+/* The same in double, and its derivative from the input z and the output
+ * y: the training and attribution passes' head. */
+double head_activate_exact(da_activation a, double x);
+double head_activation_derivative(da_activation a, double z, double y);
 /* Batchnorm then pooling over T rows of seq (row stride in floats). */
 void head_pool(const da_model *m, const float *seq, unsigned T, unsigned stride, float *ret_pooled);
 /* Batchnorm alone on one hidden vector. */

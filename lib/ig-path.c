@@ -10,6 +10,7 @@
 #include "batch-kernels.h"
 #include "gate-pack.h"
 #include "gemv.h"
+#include "head.h"
 #include "ig-path.h"
 #include "matmul.h"
 
@@ -215,32 +216,6 @@ static void forward(IgPath *p, unsigned T, unsigned B) {
         }
 }
 
-static double activate(da_activation a, double v) {
-        switch (a) {
-        case DA_ACT_ELU:
-                return v > 0 ? v : expm1(v);
-        case DA_ACT_RELU:
-                return v > 0 ? v : 0;
-        case DA_ACT_TANH:
-                return tanh(v);
-        default:
-                return v;
-        }
-}
-
-static double activation_derivative(da_activation a, double z, double y) {
-        switch (a) {
-        case DA_ACT_ELU:
-                return z > 0 ? 1 : y + 1;
-        case DA_ACT_RELU:
-                return z > 0 ? 1 : 0;
-        case DA_ACT_TANH:
-                return 1 - y * y;
-        default:
-                return 1;
-        }
-}
-
 static double bn(const IgPath *p, unsigned j, double v) {
         return p->bn_scale ? v * p->bn_scale[j] + p->bn_shift[j] : v;
 }
@@ -306,7 +281,7 @@ static double head_forward(IgPath *p, unsigned T, unsigned b, unsigned o, bool *
                         p->z1[d] = z;
                         if (m->arch.activation == DA_ACT_RELU && near(z, 0))
                                 *ret_ambiguous = true;
-                        p->a1[d] = activate(m->arch.activation, z);
+                        p->a1[d] = head_activate_exact(m->arch.activation, z);
                 }
                 head_in = p->a1;
         }
@@ -326,7 +301,7 @@ static void head_backward(IgPath *p, unsigned T, unsigned b, unsigned o) {
                 for (unsigned d = 0; d < D; d++) {
                         const float *w = m->fc1_w + (size_t) d * H;
                         double g = m->out_w[(size_t) o * D + d] *
-                                activation_derivative(m->arch.activation, p->z1[d], p->a1[d]);
+                                head_activation_derivative(m->arch.activation, p->z1[d], p->a1[d]);
 
                         for (unsigned j = 0; j < H; j++)
                                 p->d_pool[j] += w[j] * g;

@@ -5,6 +5,7 @@
 
 #include <math.h>
 
+#include "head.h"
 #include "matmul.h"
 #include "tape.h"
 
@@ -89,19 +90,6 @@ int tape_new(const da_model *m, unsigned max_T, unsigned max_B, Tape **ret) {
 
 static inline double sigmoid(double v) {
         return 1.0 / (1.0 + exp(-v));
-}
-
-static double activate(da_activation a, double v) {
-        switch (a) {
-        case DA_ACT_ELU:
-                return v > 0 ? v : expm1(v);
-        case DA_ACT_RELU:
-                return v > 0 ? v : 0;
-        case DA_ACT_TANH:
-                return tanh(v);
-        default:
-                return v;
-        }
 }
 
 static void layer_forward(Tape *t, unsigned l) {
@@ -203,7 +191,7 @@ static void head_forward(Tape *t) {
                                 for (unsigned j = 0; j < H; j++)
                                         sum += w[j] * p[j];
                                 z[d] = sum;
-                                a[d] = activate(m->arch.activation, sum);
+                                a[d] = head_activate_exact(m->arch.activation, sum);
                         }
                         head_in = a;
                         n_in = D;

@@ -14,6 +14,7 @@
 
 #include "batch-kernels.h"
 #include "gate-pack.h"
+#include "head.h"
 #include "train-path.h"
 
 struct TrainWeights {
@@ -229,32 +230,6 @@ static float *at_h(const TrainPath *p, unsigned l, unsigned s) {
         return p->h + row(p, l, s) * p->Hp;
 }
 
-static double activate(da_activation a, double v) {
-        switch (a) {
-        case DA_ACT_ELU:
-                return v > 0 ? v : expm1(v);
-        case DA_ACT_RELU:
-                return v > 0 ? v : 0;
-        case DA_ACT_TANH:
-                return tanh(v);
-        default:
-                return v;
-        }
-}
-
-static double activation_derivative(da_activation a, double z, double y) {
-        switch (a) {
-        case DA_ACT_ELU:
-                return z > 0 ? 1 : y + 1;
-        case DA_ACT_RELU:
-                return z > 0 ? 1 : 0;
-        case DA_ACT_TANH:
-                return 1 - y * y;
-        default:
-                return 1;
-        }
-}
-
 static void layers_forward(TrainPath *p) {
         const TrainWeights *w = p->w;
         unsigned T = p->T, B = p->B, Hp = p->Hp, R = 4 * Hp;
@@ -327,7 +302,7 @@ static void head_forward(TrainPath *p) {
                                 for (unsigned j = 0; j < H; j++)
                                         sum += wr[j] * pool[j];
                                 z[d] = sum;
-                                a[d] = activate(m->arch.activation, sum);
+                                a[d] = head_activate_exact(m->arch.activation, sum);
                         }
                         head_in = a;
                         n_in = D;
@@ -396,7 +371,7 @@ static void head_backward(TrainPath *p, const double *dout) {
                         memset(d_pool, 0, H * sizeof(double));
                         for (unsigned d = 0; d < D; d++) {
                                 const float *wr = m->fc1_w + (size_t) d * H;
-                                double g = d_in[d] * activation_derivative(m->arch.activation, z[d], a[d]);
+                                double g = d_in[d] * head_activation_derivative(m->arch.activation, z[d], a[d]);
                                 double *gw = G + (P->fc1_weight - h0 + (size_t) d * H);
 
                                 if (g == 0)
