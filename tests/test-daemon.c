@@ -1530,49 +1530,34 @@ START_TEST(test_config_errors) {
         _cleanup_free_ char *log = NULL;
         char *argv[] = { (char *) DAEMON, "--no-bus", "--no-varlink", "--replay", rv, "--speed", "max", "--model", model,
                          "--database", db, "--config", config, NULL };
-        const char *bad = "[Daemon]\n\nAggregation=median\n";
+        static const struct {
+                const char *conf, *error;
+        } refused[] = {
+                { "[Daemon]\n\nAggregation=median\n", "50-bad.conf:3: Invalid value for Aggregation=: 'median'" },
+                { "[Daemon]\nMetricsFile=deepactif.prom\n",
+                  "50-bad.conf:2: Invalid value for MetricsFile=: 'deepactif.prom'" },
+                { "[Daemon]\nPrecision=fp8\n", "50-bad.conf:2: Invalid value for Precision=: 'fp8'" },
+                { "[Daemon]\nNoiseFactor=0.5\n", "50-bad.conf:2: Invalid value for NoiseFactor=: '0.5'" },
+                { "[Daemon]\nDriftOffset=-0.1\n", "50-bad.conf:2: Invalid value for DriftOffset=: '-0.1'" },
+        };
 
         /* An unknown key is a warning naming file:line. */
         ck_assert_int_eq(run(argv, 60000), 0);
         log = read_stderr();
         ck_assert_msg(strstr(log, "deepactifd.conf:2: Unknown key Colour="), "%s", log);
 
-        /* A bad value in a drop-in is an error naming it. */
+        /* A bad value in a drop-in is an error naming it. MetricsFile=
+         * must be absolute, Precision= one of the four; a noise factor of 1
+         * or less would call every channel noisy (0 is off), and a negative
+         * drift offset means nothing. */
         ck_assert_int_eq(mkdir(dropins, 0755), 0);
-        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
-        ck_assert_int_eq(run(argv, 60000), 1);
-        free(log);
-        log = read_stderr();
-        ck_assert_msg(strstr(log, "50-bad.conf:3: Invalid value for Aggregation=: 'median'"), "%s", log);
-
-        /* MetricsFile= must be absolute; Precision= one of the four. */
-        bad = "[Daemon]\nMetricsFile=deepactif.prom\n";
-        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
-        ck_assert_int_eq(run(argv, 60000), 1);
-        free(log);
-        log = read_stderr();
-        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for MetricsFile=: 'deepactif.prom'"), "%s", log);
-        bad = "[Daemon]\nPrecision=fp8\n";
-        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
-        ck_assert_int_eq(run(argv, 60000), 1);
-        free(log);
-        log = read_stderr();
-        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for Precision=: 'fp8'"), "%s", log);
-
-        /* A noise factor of 1 or less would call every channel noisy (0 is
-         * off); a negative drift offset means nothing. */
-        bad = "[Daemon]\nNoiseFactor=0.5\n";
-        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
-        ck_assert_int_eq(run(argv, 60000), 1);
-        free(log);
-        log = read_stderr();
-        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for NoiseFactor=: '0.5'"), "%s", log);
-        bad = "[Daemon]\nDriftOffset=-0.1\n";
-        ck_assert_int_eq(test_write_file(dropin, bad, strlen(bad)), 0);
-        ck_assert_int_eq(run(argv, 60000), 1);
-        free(log);
-        log = read_stderr();
-        ck_assert_msg(strstr(log, "50-bad.conf:2: Invalid value for DriftOffset=: '-0.1'"), "%s", log);
+        for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+                ck_assert_int_eq(test_write_file(dropin, refused[i].conf, strlen(refused[i].conf)), 0);
+                ck_assert_int_eq(run(argv, 60000), 1);
+                free(log);
+                log = read_stderr();
+                ck_assert_msg(strstr(log, refused[i].error), "%s", log);
+        }
 }
 END_TEST
 
