@@ -38,9 +38,16 @@ EXTRA_DIST += contrib/models/foval-robustvision.sh contrib/loso.sh
 # The keep-top-k results document and the script that regenerates it.
 EXTRA_DIST += \
 	contrib/make-results.sh \
+	contrib/published-steps.sh \
 	docs/results-robustvision.md \
 	docs/results-robustvision-quick.json \
-	docs/results-robustvision-quick.svg
+	docs/results-robustvision-quick.svg \
+	docs/results-robustvision-quick-published.json \
+	docs/results-robustvision-quick-published.svg \
+	docs/results-robustvision-paper.json \
+	docs/results-robustvision-paper.svg \
+	docs/results-robustvision-paper-published.json \
+	docs/results-robustvision-paper-published.svg
 
 # Shell completion for deepactifctl, named as bash-completion and zsh look
 # them up; directories from configure.
