@@ -384,6 +384,19 @@ static int read_event_rest(sd_bus_message *m, json_object *o) {
         return r < 0 ? r : 0;
 }
 
+/* The varlink parameters of a query over stored records: the device when
+ * one was named, and the time span (with its end when until is set). */
+static json_object *span_params(const Client *c, bool until) {
+        json_object *p = json_object_new_object();
+
+        if (c->o->device)
+                json_object_object_add(p, "device", json_object_new_string(c->o->device));
+        json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
+        if (until)
+                json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
+        return p;
+}
+
 static int op_events(Client *c, json_object **ret) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
@@ -392,10 +405,7 @@ static int op_events(Client *c, json_object **ret) {
         int r;
 
         if (c->o->varlink) {
-                p = json_object_new_object();
-                if (c->o->device)
-                        json_object_object_add(p, "device", json_object_new_string(c->o->device));
-                json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
+                p = span_params(c, false);
                 r = varlink_call(c, step, VARLINK_INTERFACE ".GetEvents", p, &p);
                 if (r < 0)
                         return r;
@@ -441,11 +451,7 @@ static int op_history(Client *c, json_object **ret) {
         int r;
 
         if (c->o->varlink) {
-                p = json_object_new_object();
-                if (c->o->device)
-                        json_object_object_add(p, "device", json_object_new_string(c->o->device));
-                json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
-                json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
+                p = span_params(c, true);
                 /* In parts: a long history does not fit in one reply. */
                 r = varlink_send(c, VARLINK_INTERFACE ".GetHistory", p, true);
                 a = json_object_new_array();
@@ -702,13 +708,9 @@ static int op_export(Client *c) {
         int fd, r;
 
         if (c->o->varlink) {
-                json_object *p = json_object_new_object();
+                json_object *p = span_params(c, true);
 
                 json_object_object_add(p, "format", json_object_new_string(c->o->format));
-                if (c->o->device)
-                        json_object_object_add(p, "device", json_object_new_string(c->o->device));
-                json_object_object_add(p, "since", json_object_new_uint64(c->o->since));
-                json_object_object_add(p, "until", json_object_new_uint64(c->o->until));
                 r = varlink_send(c, VARLINK_INTERFACE ".Export", p, true);
                 while (r >= 0) {
                         _cleanup_(json_object_putp) json_object *m = NULL;
