@@ -563,6 +563,13 @@ static int bench_lstm(unsigned H, bool attribute, bench_case *cases, size_t *n) 
         cases[(*n)++] = (bench_case) { "ig-50", H, F, T, DA_PRECISION_F32, measure(run_attribute, &b) };
         b.method = DA_METHOD_DEEPLIFT;
         cases[(*n)++] = (bench_case) { "deeplift", H, F, T, DA_PRECISION_F32, measure(run_attribute, &b) };
+
+        /* IG-50 again with the weights at bf16, which its products then take */
+        r = da_model_set_precision(m, DA_PRECISION_BF16);
+        if (r < 0)
+                return r;
+        b.method = DA_METHOD_IG;
+        cases[(*n)++] = (bench_case) { "ig-50", H, F, T, DA_PRECISION_BF16, measure(run_attribute, &b) };
         return 0;
 }
 

@@ -13,6 +13,12 @@ thread, so the ratio is measured side by side on any machine.
   model: LSTM, last step, one output; 40 features), the 50 scaled inputs in
   one batch as Captum does by default; median µs per window.
 
+deepactif runs each at f32 and at bf16 (bf16 operands, float32 sums and
+weights; VDPBF16PS where the CPU has AVX512_BF16). The issue's peer is
+PyTorch in float32 with OpenBLAS; PyTorch's own mixed precision
+(torch.autocast on the CPU with bfloat16, whose products oneDNN takes) is
+timed too, so the bf16 rows can be read against like work as well.
+
 Each row also names the multiply-adds a window needs at least (M FMA) and
 the rate of that work each side reaches (GFMA/s); with DEEPACTIFCTL, as a
 share of the core's float32 peak (bench's fma-peak: 2^20 multiply-adds in
@@ -34,6 +40,7 @@ OpenBLAS, Debian's PyTorch multiplies with the reference BLAS, many times
 slower, which the script names in its output). Both run pinned to one core.
 """
 
+import contextlib
 import json
 import os
 import statistics
@@ -79,7 +86,11 @@ class Last(nn.Module):
         return self.fc(out[:, -1, :])
 
 
-def train_window_us(hidden, windows, features=38, batch=64):
+def autocast(bf16):
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
+
+def train_window_us(hidden, windows, bf16=False, features=38, batch=64):
     torch.manual_seed(0)
     x = torch.randn(windows, WINDOW, features)
     y = torch.rand(windows, 1) * 2 + 0.5
@@ -94,14 +105,15 @@ def train_window_us(hidden, windows, features=38, batch=64):
         for i in range(0, windows, batch):
             idx = perm[i:i + batch]
             opt.zero_grad()
-            loss = loss_fn(model(x[idx]), y[idx])
+            with autocast(bf16):
+                loss = loss_fn(model(x[idx]).float(), y[idx])
             loss.backward()
             opt.step()
         times.append(time.perf_counter() - t0)
     return statistics.median(times[1:]) / windows * 1e6
 
 
-def ig50_us(hidden, features=40, steps=50, repeats=7):
+def ig50_us(hidden, bf16=False, features=40, steps=50, repeats=7):
     torch.manual_seed(0)
     model = Last(features, hidden).eval()
     x = torch.rand(1, WINDOW, features) * 2 - 1
@@ -111,7 +123,8 @@ def ig50_us(hidden, features=40, steps=50, repeats=7):
     for _ in range(repeats):
         t0 = time.perf_counter()
         scaled = (baseline + alphas * (x - baseline)).requires_grad_(True)
-        out = model(scaled).sum()
+        with autocast(bf16):
+            out = model(scaled).float().sum()
         (grad,) = torch.autograd.grad(out, scaled)
         attribution = (x - baseline) * grad.mean(dim=0, keepdim=True)
         attribution.sum().item()
@@ -132,48 +145,61 @@ def main(argv):
     args = [a for a in argv if a != "--json"]
     torch.set_num_threads(1)
     os.sched_setaffinity(0, {os.sched_getaffinity(0).pop()})
-    cases = []
+    work = []
     for hidden, windows in ((32, 1024), (64, 1024), (1435, 64)):
-        cases.append({"name": "train-window", "hidden": hidden, "us": train_window_us(hidden, windows),
-                      "macs": 3 * (WINDOW - 1) * 4 * hidden * hidden + 2 * WINDOW * 4 * hidden * 38})
+        work.append(("train-window", hidden, lambda bf16, h=hidden, w=windows: train_window_us(h, w, bf16),
+                     3 * (WINDOW - 1) * 4 * hidden * hidden + 2 * WINDOW * 4 * hidden * 38))
     for hidden in (64, 1435):
-        cases.append({"name": "ig-50", "hidden": hidden, "us": ig50_us(hidden),
-                      "macs": 2 * 50 * (WINDOW - 1) * 4 * hidden * hidden})
+        work.append(("ig-50", hidden, lambda bf16, h=hidden: ig50_us(h, bf16),
+                     2 * 50 * (WINDOW - 1) * 4 * hidden * hidden))
 
     ours = {}
     peak = None
     if args:
         bench = json.loads(subprocess.run([args[0], "bench", "--json"], check=True, capture_output=True,
                                           text=True).stdout)
-        ours = {(c["name"], c["hidden"]): c["us"] for c in bench}
-        if ("fma-peak", 0) in ours:
-            peak = 2**20 / ours[("fma-peak", 0)] / 1e3
-    for c in cases:
-        if (c["name"], c["hidden"]) in ours:
-            c["deepactif_us"] = ours[(c["name"], c["hidden"])]
-            c["ratio"] = c["us"] / c["deepactif_us"]
-        if peak:
-            c["peak_gfma"] = peak
-            c["pytorch_peak_share"] = c["macs"] / c["us"] / 1e3 / peak
-            c["twice_pytorch_peak_share"] = 2 * c["pytorch_peak_share"]
-            if "deepactif_us" in c:
-                c["deepactif_peak_share"] = c["macs"] / c["deepactif_us"] / 1e3 / peak
+        ours = {(c["name"], c["hidden"], c["precision"]): c["us"] for c in bench}
+        if ("fma-peak", 0, "f32") in ours:
+            peak = 2**20 / ours[("fma-peak", 0, "f32")] / 1e3
+    cases = []
+    for name, hidden, run, macs in work:
+        torch_us = run(False)
+        autocast_us = run(True)
+        for precision in ("f32", "bf16"):
+            c = {"name": name, "hidden": hidden, "precision": precision, "macs": macs, "us": torch_us,
+                 "autocast_us": autocast_us}
+            if (name, hidden, precision) in ours:
+                c["deepactif_us"] = ours[(name, hidden, precision)]
+                c["ratio"] = torch_us / c["deepactif_us"]
+                c["autocast_ratio"] = autocast_us / c["deepactif_us"]
+            if peak:
+                c["peak_gfma"] = peak
+                c["pytorch_peak_share"] = macs / torch_us / 1e3 / peak
+                c["twice_pytorch_peak_share"] = 2 * c["pytorch_peak_share"]
+                if "deepactif_us" in c:
+                    c["deepactif_peak_share"] = macs / c["deepactif_us"] / 1e3 / peak
+            cases.append(c)
     if as_json:
         print(json.dumps(cases, indent=2))
         return 0
+    nan = float("nan")
     print(f"PyTorch {torch.__version__}, one thread, BLAS: {blas_library()}")
-    print(f"{'BENCHMARK':<14} {'HIDDEN':>6} {'PYTORCH µs':>12} {'DEEPACTIF µs':>13} {'PYTORCH/DEEPACTIF':>18} "
-          f"{'M FMA':>8} {'PYTORCH GFMA/s':>15} {'DEEPACTIF GFMA/s':>17}")
+    print("PYTORCH: float32 (OpenBLAS), the issue's peer; AUTOCAST: torch.autocast bfloat16 (oneDNN products)")
+    print(f"{'BENCHMARK':<13} {'HIDDEN':>6} {'OURS AT':>7} {'PYTORCH µs':>11} {'DEEPACTIF µs':>12} "
+          f"{'PYTORCH/OURS':>12} {'AUTOCAST µs':>11} {'AUTOCAST/OURS':>13} {'M FMA':>7} {'OUR GFMA/s':>10}")
     for c in cases:
-        ours = c.get('deepactif_us', float('nan'))
-        print(f"{c['name']:<14} {c['hidden']:>6} {c['us']:>12.1f} {ours:>13.1f} {c.get('ratio', float('nan')):>18.2f} "
-              f"{c['macs'] / 1e6:>8.1f} {c['macs'] / c['us'] / 1e3:>15.1f} {c['macs'] / ours / 1e3:>17.1f}")
+        ours_us = c.get("deepactif_us", nan)
+        print(f"{c['name']:<13} {c['hidden']:>6} {c['precision']:>7} {c['us']:>11.1f} {ours_us:>12.1f} "
+              f"{c.get('ratio', nan):>12.2f} {c['autocast_us']:>11.1f} {c.get('autocast_ratio', nan):>13.2f} "
+              f"{c['macs'] / 1e6:>7.1f} {c['macs'] / ours_us / 1e3:>10.1f}")
     if peak:
-        print(f"\nfloat32 peak of this core (deepactifctl bench, fma-peak): {peak:.1f} GFMA/s")
-        print(f"{'BENCHMARK':<14} {'HIDDEN':>6} {'PYTORCH % PEAK':>15} {'DEEPACTIF % PEAK':>17} {'2× PYTORCH NEEDS':>17}")
+        print(f"\nfloat32 peak of this core (deepactifctl bench, fma-peak): {peak:.1f} GFMA/s "
+              "(bf16 products: twice that with AVX512_BF16)")
+        print(f"{'BENCHMARK':<13} {'HIDDEN':>6} {'OURS AT':>7} {'PYTORCH % PEAK':>15} {'DEEPACTIF % PEAK':>17} "
+              f"{'2× PYTORCH NEEDS':>17}")
         for c in cases:
-            print(f"{c['name']:<14} {c['hidden']:>6} {100 * c['pytorch_peak_share']:>14.0f}% "
-                  f"{100 * c.get('deepactif_peak_share', float('nan')):>16.0f}% "
+            print(f"{c['name']:<13} {c['hidden']:>6} {c['precision']:>7} {100 * c['pytorch_peak_share']:>14.0f}% "
+                  f"{100 * c.get('deepactif_peak_share', nan):>16.0f}% "
                   f"{100 * c['twice_pytorch_peak_share']:>16.0f}%")
     return 0
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Integrated Gradients' path integral in float32, batched: forward through
  * the LSTM layers (gate products as small matrix products over the batch),
- * the head per window in double, and back through time to the input. */
+ * the head per window in double, and back through time to the input. A
+ * model at bf16 precision takes its recurrent products with bf16 operands
+ * and float32 sums (gemm-bf16.h), as its weights are already bf16. */
 
 #include <math.h>
 #include <sys/mman.h>
@@ -9,6 +11,7 @@
 #include "backprop.h"
 #include "batch-kernels.h"
 #include "gate-pack.h"
+#include "gemm-bf16.h"
 #include "gemv.h"
 #include "head.h"
 #include "ig-path.h"
@@ -21,6 +24,10 @@ struct IgPath {
         /* per layer: the weights transposed, W_hhᵀ and (above layer 0) W_ihᵀ:
          * rows the layer's inputs (padded to the panel), columns 4Hp */
         da_packed *wt_hh, *wt_ih;
+        bool bf16;
+        double ambiguity;       /* see near() */
+        uint32_t **wt_hh_b;     /* at bf16: wt_hh's panels, per layer */
+        uint32_t *xb;           /* at bf16: [b][…] one step's h or δ rows in bf16 */
 
         float *u, *v;           /* [s][4Hp]: bias + W_ih·x′ and W_ih·(x − x′), layer 0 */
         float *delta;           /* [s][F]: x − x′ */
@@ -51,6 +58,7 @@ struct IgPath {
 
 /* See near(). */
 #define AMBIGUITY 1e-5
+#define AMBIGUITY_BF16 1e-2
 
 static unsigned round_up(unsigned v, unsigned to) {
         return (v + to - 1) / to * to;
@@ -62,6 +70,7 @@ IgPath *ig_path_free(IgPath *p) {
         tape_free(p->tape);
         free(p->wt_hh);
         free(p->wt_ih);
+        free(p->wt_hh_b);
         free(p->arena);
         return mfree(p);
 }
@@ -85,7 +94,10 @@ static void carve_all(IgPath *p, Carver *c) {
         size_t TB = (size_t) p->max_T * p->max_B, R = 4 * (size_t) p->Hp, HD = MAX(p->H, p->D);
 
         for (unsigned l = 0; l < p->L; l++) {
-                p->wt_hh[l].data = carve(c, (size_t) p->Hq * R, sizeof(float));
+                if (p->bf16)
+                        p->wt_hh_b[l] = carve(c, (size_t) p->Hq * bf16_words(R), sizeof(uint32_t));
+                else
+                        p->wt_hh[l].data = carve(c, (size_t) p->Hq * R, sizeof(float));
                 if (l > 0)
                         p->wt_ih[l].data = carve(c, (size_t) p->Hq * R, sizeof(float));
         }
@@ -102,6 +114,8 @@ static void carve_all(IgPath *p, Carver *c) {
         p->dh_below = carve(c, TB * p->Hq, sizeof(float));
         p->dc = carve(c, (size_t) p->max_B * p->Hp, sizeof(float));
         p->dp = carve(c, p->max_B * R, sizeof(float));
+        if (p->bf16)
+                p->xb = carve(c, p->max_B * bf16_words(R), sizeof(uint32_t));
         p->acc = carve(c, p->max_T * R, sizeof(double));
         p->pooled = carve(c, p->H, sizeof(double));
         p->d_pool = carve(c, p->H, sizeof(double));
@@ -143,9 +157,14 @@ int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **
         p->max_T = max_T;
         p->max_B = max_batch + 2;       /* the first batch carries x and x′ too */
 
+        /* the forward panels' bf16 words exist when the model's precision is bf16 */
+        p->bf16 = m->precision == DA_PRECISION_BF16 && m->packed[0].hh.precision == DA_PRECISION_BF16;
+        /* the float forward is good to about 1e-6 here, with bf16 products to about 1e-3 */
+        p->ambiguity = p->bf16 ? AMBIGUITY_BF16 : AMBIGUITY;
         p->wt_hh = calloc(p->L, sizeof(da_packed));
         p->wt_ih = calloc(p->L, sizeof(da_packed));
-        if (!p->wt_hh || !p->wt_ih)
+        p->wt_hh_b = calloc(p->L, sizeof(uint32_t *));
+        if (!p->wt_hh || !p->wt_ih || !p->wt_hh_b)
                 return -ENOMEM;
         carve_all(p, &c);
         /* Large blocks come straight from mmap: huge pages fault in 512 times
@@ -159,7 +178,11 @@ int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **
         carve_all(p, &c);
 
         for (unsigned l = 0; l < p->L; l++) {
-                pack_gates_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
+                if (p->bf16) {
+                        p->wt_hh[l] = (da_packed) { .rows = p->H, .rows_padded = p->Hq, .cols = 4 * p->Hp };
+                        pack_gates_transposed_bf16(m->layer[l].w_hh, p->H, p->Hp, p->H, p->wt_hh_b[l]);
+                } else
+                        pack_gates_transposed(m->layer[l].w_hh, p->H, p->Hp, p->H, &p->wt_hh[l]);
                 if (l > 0)
                         pack_gates_transposed(m->layer[l].w_ih, p->H, p->Hp, p->H, &p->wt_ih[l]);
         }
@@ -208,7 +231,10 @@ static void forward(IgPath *p, unsigned T, unsigned B) {
                                         memcpy(a + (size_t) b * R, P->bias, R * sizeof(float));
                                 gemm_panels_acc(&P->ih, at_h(p, l - 1, s), Hp, B, a, R);
                         }
-                        if (s > 0)
+                        if (s > 0 && p->bf16) {
+                                bf16_round_rows(at_h(p, l, s - 1), Hp, B, p->H, p->xb, bf16_words(p->H));
+                                gemm_bf16(&P->hh, P->hh.reduced, p->xb, bf16_words(p->H), B, a, R, a, R);
+                        } else if (s > 0)
                                 gemm_panels_acc(&P->hh, at_h(p, l, s - 1), Hp, B, a, R);
                         lstm_cell_forward_batch(a, s > 0 ? at_c(p, l, s - 1) : NULL, at_c(p, l, s), at_tc(p, l, s),
                                                 at_h(p, l, s), Hp, B);
@@ -221,9 +247,9 @@ static double bn(const IgPath *p, unsigned j, double v) {
 }
 
 /* Whether two values of the head could be ordered differently in float than
- * in exact arithmetic: the float forward is good to about 1e-6 here. */
-static bool near(double a, double b) {
-        return fabs(a - b) <= AMBIGUITY * fmax(1, fabs(a));
+ * in exact arithmetic, by the forward's accuracy (p->ambiguity). */
+static bool near(const IgPath *p, double a, double b) {
+        return fabs(a - b) <= p->ambiguity * fmax(1, fabs(a));
 }
 
 /* Output `o` of window b after forward(); leaves the head's intermediates
@@ -265,7 +291,7 @@ static double head_forward(IgPath *p, unsigned T, unsigned b, unsigned o, bool *
                                 } else
                                         second = fmax(second, v);
                         }
-                        if (near(p->pooled[j], second))
+                        if (near(p, p->pooled[j], second))
                                 *ret_ambiguous = true;
                 }
                 }
@@ -279,7 +305,7 @@ static double head_forward(IgPath *p, unsigned T, unsigned b, unsigned o, bool *
                         for (unsigned j = 0; j < H; j++)
                                 z += w[j] * p->pooled[j];
                         p->z1[d] = z;
-                        if (m->arch.activation == DA_ACT_RELU && near(z, 0))
+                        if (m->arch.activation == DA_ACT_RELU && near(p, z, 0))
                                 *ret_ambiguous = true;
                         p->a1[d] = head_activate_exact(m->arch.activation, z);
                 }
@@ -342,7 +368,12 @@ static void backward(IgPath *p, unsigned T, unsigned B) {
                                 weighted_rows_acc(p->acc + (size_t) s * R, p->dp, p->weight, R, B);
                         else
                                 gemm_panels_acc(&p->wt_ih[l], p->dp, R, B, at_dh(p, p->dh_below, s, 0), Hq);
-                        if (s > 0)
+                        if (s > 0 && p->bf16) {
+                                float *dhp = at_dh(p, p->dh, s - 1, 0);
+
+                                bf16_round_rows(p->dp, R, B, R, p->xb, bf16_words(R));
+                                gemm_bf16(&p->wt_hh[l], p->wt_hh_b[l], p->xb, bf16_words(R), B, dhp, Hq, dhp, Hq);
+                        } else if (s > 0)
                                 gemm_panels_acc(&p->wt_hh[l], p->dp, R, B, at_dh(p, p->dh, s - 1, 0), Hq);
                 }
                 swap = p->dh;

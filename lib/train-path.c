@@ -333,20 +333,25 @@ static void head_forward(TrainPath *p) {
 
                         if (m->arch.pooling == DA_POOL_LAST && s < T - 1)
                                 continue;
-                        for (unsigned j = 0; j < H; j++) {
-                                double v = h[j] * p->bn_scale[j] + p->bn_shift[j];
-
-                                if (first) {
-                                        pool[j] = v;
-                                        am[j] = s;
-                                } else if (m->arch.pooling == DA_POOL_MEAN)
-                                        pool[j] += v;
-                                else if (v > pool[j]) {
-                                        /* the first maximum, as torch.max picks it */
-                                        pool[j] = v;
+                        /* one loop per case, without branches inside: which step
+                         * holds a maximum is as good as random */
+                        if (first)
+                                for (unsigned j = 0; j < H; j++) {
+                                        pool[j] = h[j] * p->bn_scale[j] + p->bn_shift[j];
                                         am[j] = s;
                                 }
-                        }
+                        else if (m->arch.pooling == DA_POOL_MEAN)
+                                for (unsigned j = 0; j < H; j++)
+                                        pool[j] += h[j] * p->bn_scale[j] + p->bn_shift[j];
+                        else
+                                for (unsigned j = 0; j < H; j++) {
+                                        double v = h[j] * p->bn_scale[j] + p->bn_shift[j];
+                                        /* the first maximum, as torch.max picks it */
+                                        bool above = v > pool[j];
+
+                                        pool[j] = above ? v : pool[j];
+                                        am[j] = above ? s : am[j];
+                                }
                 }
                 if (m->arch.pooling == DA_POOL_MEAN)
                         for (unsigned j = 0; j < H; j++)

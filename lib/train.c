@@ -668,8 +668,7 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                                 bad = 0;
                         } else
                                 bad++;
-                } else
-                        memcpy(best, params, tr.n_params * sizeof(double));
+                }
 
                 if (opt->progress)
                         opt->progress(epoch + 1, opt->epochs, loss, val_mae, opt->userdata);
@@ -677,7 +676,8 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                         break;
         }
 
-        r = finish_model(&tr, best, ret, err);
+        /* without validation the last epoch's weights are the result */
+        r = finish_model(&tr, tr.n_val > 0 ? best : params, ret, err);
 finish:
         adamw_free(adam);
         trainer_done(&tr);

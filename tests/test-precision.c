@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Reduced-precision weights: the scalar conversions against their
  * definitions, each GEMV variant against the float GEMV on the same
- * (rounded) values, the model file at every precision, and the agreement of
- * predictions and DeepACTIF rankings with float32 over a recording. */
+ * (rounded) values, the model file at every precision, the agreement of
+ * predictions and DeepACTIF rankings with float32 over a recording, and
+ * Integrated Gradients of a bf16 model (bf16 products) against float32. */
 
 #include <math.h>
 
+#include "deepactif-research.h"
 #include "gemv.h"
 #include "model.h"
 #include "test-util.h"
@@ -359,6 +361,49 @@ START_TEST(test_agreement) {
 }
 END_TEST
 
+/* A FOVAL-shaped model over several panels, at f32 and at bf16: the bf16
+ * model's IG takes bf16 products; its attributions stay within 5% of the
+ * largest float32 one and rank the features alike. */
+START_TEST(test_ig_bf16) {
+        static const da_arch arch = {
+                .n_features = 24, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MAX,
+                .dense = 16, .activation = DA_ACT_ELU, .outputs = 1, .window = 10, .hop = 1,
+        };
+        enum { F = 24, T = 10 };
+        _cleanup_(da_model_freep) da_model *m32 = NULL, *m16 = NULL;
+        float x[T * F], phi32[T * F], phi16[T * F];
+        double s32[F], s16[F], worst = 0, largest = 0, rho;
+        da_attr_result r32, r16;
+        da_attr_options o;
+        uint64_t s = 9;
+
+        ck_assert_int_eq(da_model_new_random(&arch, 5, &m32), 0);
+        ck_assert_int_eq(da_model_new_random(&arch, 5, &m16), 0);
+        ck_assert_int_eq(da_model_set_precision(m16, DA_PRECISION_BF16), 0);
+        for (unsigned i = 0; i < T * F; i++)
+                x[i] = 2 * da_uniform01(&s) - 1;
+        da_attr_options_init(&o);
+        ck_assert_int_eq(da_attribute(m32, DA_METHOD_IG, &o, x, T, phi32, &r32, NULL), 0);
+        ck_assert_int_eq(da_attribute(m16, DA_METHOD_IG, &o, x, T, phi16, &r16, NULL), 0);
+        for (unsigned f = 0; f < F; f++)
+                s32[f] = s16[f] = 0;
+        for (unsigned i = 0; i < T * F; i++) {
+                largest = fmax(largest, fabs(phi32[i]));
+                worst = fmax(worst, fabs((double) phi16[i] - phi32[i]));
+                s32[i % F] += fabs(phi32[i]);
+                s16[i % F] += fabs(phi16[i]);
+        }
+        ck_assert_int_eq(da_spearman(s32, s16, F, &rho), 0);
+        printf("IG-50 of a bf16 model against f32: largest difference %.2g of the largest attribution, "
+               "Spearman of the feature ranking %.4f, outputs %.6f / %.6f\n", worst / largest, rho, r16.output,
+               r32.output);
+        ck_assert_double_gt(largest, 0);
+        ck_assert_double_le(worst, 0.05 * largest);
+        ck_assert_double_ge(rho, 0.95);
+        ck_assert_double_le(fabs(r16.output - r32.output), 0.01 * fmax(1, fabs(r32.output)));
+}
+END_TEST
+
 int main(void) {
         Suite *s = suite_create("precision");
         TCase *tc = tcase_create("precision");
@@ -369,6 +414,7 @@ int main(void) {
         tcase_add_test(tc, test_file_round_trip);
         tcase_add_test(tc, test_file_errors);
         tcase_add_test(tc, test_agreement);
+        tcase_add_test(tc, test_ig_bf16);
         suite_add_tcase(s, tc);
         return test_run(s);
 }
