@@ -34,6 +34,9 @@ lib_libdeepactif_la_SOURCES = \
 	lib/batch-kernels.c \
 	lib/gate-pack.h \
 	lib/gate-pack.c \
+	lib/gemm-bf16.h \
+	lib/gemm-bf16-impl.h \
+	lib/gemm-bf16.c \
 	lib/ig-path.h \
 	lib/ig-path.c \
 	lib/tape.h \

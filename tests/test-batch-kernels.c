@@ -3,12 +3,15 @@
  * loops written from the definitions: the panel products (forward and
  * transposed weights), the LSTM cell forward and its backward (against
  * central differences of the forward), and that a window's result does not
- * depend on the batch it runs in. */
+ * depend on the batch it runs in. The bf16 products against the sum
+ * VDPBF16PS defines, written out with fmaf(), in every kernel variant
+ * (tests/test-kernels.sh), so all of them give its bits. */
 
 #include <check.h>
 #include <math.h>
 
 #include "batch-kernels.h"
+#include "gemm-bf16.h"
 #include "util.h"
 
 static float uniform(uint64_t *s) {
@@ -76,6 +79,132 @@ START_TEST(test_gemm) {
                 }
                 free(P.data);
         }
+}
+END_TEST
+
+static float word_float(uint32_t u) {
+        float f;
+
+        memcpy(&f, &u, sizeof(f));
+        return f;
+}
+
+/* VDPBF16PS's treatment of subnormals: a zero of the same sign */
+static float flush(float f) {
+        return fpclassify(f) == FP_SUBNORMAL ? copysignf(0, f) : f;
+}
+
+/* A value of either half of a word, subnormal as zero. */
+static float half_value(uint32_t w, bool high) {
+        return flush(word_float(high ? w & 0xffff0000u : w << 16));
+}
+
+START_TEST(test_bf16_round) {
+        static const float v[] = { 1.0f, -1.0f, 1.00390625f /* tie: stays even */, 1.01171875f /* tie: up */,
+                                   3.14159265f, -2.5e-3f, 1e-39f /* subnormal */, -1e-40f, 0.0f, 3e38f };
+        uint32_t w[ELEMENTSOF(v) / 2];
+
+        bf16_round_rows(v, 0, 1, ELEMENTSOF(v), w, 0);
+        for (unsigned k = 0; k < ELEMENTSOF(v); k++) {
+                float got = word_float(k % 2 ? w[k / 2] & 0xffff0000u : w[k / 2] << 16);
+                float want = fpclassify(v[k]) == FP_SUBNORMAL ? copysignf(0, v[k]) : bf16_to_float(float_to_bf16(v[k]));
+
+                ck_assert_msg(memcmp(&got, &want, sizeof(got)) == 0, "%g rounds to %g, expected %g", v[k], got, want);
+        }
+        /* an odd row pads with zero */
+        bf16_round_rows(v, 0, 1, 3, w, 0);
+        ck_assert_uint_eq(w[1] >> 16, 0);
+}
+END_TEST
+
+START_TEST(test_gemm_bf16) {
+        /* the trainer's shapes (4Hp × H, H × 4Hp, gradient panels), an odd
+         * column count, more words than one pass, and rows not a panel
+         * multiple */
+        static const unsigned shapes[][2] = { { 256, 64 }, { 64, 256 }, { 40, 1101 }, { 128, 577 }, { 64, 1 } };
+
+        for (size_t sh = 0; sh < ELEMENTSOF(shapes); sh++) {
+                unsigned rows = shapes[sh][0], cols = shapes[sh][1], B = 13, words = bf16_words(cols);
+                unsigned rp = (rows + DA_PANEL - 1) / DA_PANEL * DA_PANEL;
+                size_t xs = words + 2;
+                _cleanup_free_ float *w = calloc((size_t) rows * cols, sizeof(float)), *x = NULL, *y = NULL,
+                                     *y0 = NULL, *y1 = NULL;
+                _cleanup_free_ uint32_t *wb = NULL, *xb = NULL;
+                uint64_t s = 11 + sh;
+                da_packed P;
+
+                ck_assert_ptr_nonnull(w);
+                /* magnitudes over many binades, exact zeros and subnormals */
+                for (size_t i = 0; i < (size_t) rows * cols; i++) {
+                        uint64_t kind = da_splitmix64(&s) % 16;
+
+                        w[i] = kind == 0 ? 0 : kind == 1 ? 1e-39f * uniform(&s) :
+                                                          ldexpf(uniform(&s), (int) (da_splitmix64(&s) % 24) - 12);
+                }
+                P = pack(w, rows, cols);
+                wb = aligned_alloc(64, bf16_panel_words(&P) * sizeof(uint32_t));
+                x = calloc((size_t) B * cols, sizeof(float));
+                xb = calloc((size_t) B * xs, sizeof(uint32_t));
+                y = aligned_alloc0((size_t) B * rp);
+                y0 = aligned_alloc0((size_t) B * rp);
+                y1 = aligned_alloc0(rp);
+                ck_assert(wb && x && xb && y && y0 && y1);
+                bf16_round_panels(&P, wb);
+                for (size_t i = 0; i < (size_t) B * cols; i++)
+                        x[i] = ldexpf(uniform(&s), (int) (da_splitmix64(&s) % 8) - 4);
+                bf16_round_rows(x, cols, B, cols, xb, xs);
+                for (size_t i = 0; i < (size_t) B * rp; i++)
+                        y0[i] = uniform(&s);
+
+                gemm_bf16(&P, wb, xb, xs, B, y0, rp, y, rp);
+                for (unsigned b = 0; b < B; b++) {
+                        for (unsigned r = 0; r < rp; r++) {
+                                float e = y0[(size_t) b * rp + r];
+                                double exact = e, mag = fabs(e);
+
+                                for (unsigned k = 0; k < words; k++) {
+                                        /* the weight pair of row r, as packed_reduce() lays it out */
+                                        float wl = 0, wh = 0;
+                                        uint32_t xw = xb[(size_t) b * xs + k];
+
+                                        if (r < rows) {
+                                                uint32_t lo = float_to_bf16(flush(w[(size_t) r * cols + 2 * k]));
+                                                uint32_t hi = 2 * k + 1 < cols ?
+                                                        float_to_bf16(flush(w[(size_t) r * cols + 2 * k + 1])) : 0;
+
+                                                wl = half_value(lo | hi << 16, false);
+                                                wh = half_value(lo | hi << 16, true);
+                                        }
+                                        e = flush(fmaf(wh, half_value(xw, true), e));
+                                        e = flush(fmaf(wl, half_value(xw, false), e));
+                                }
+                                if (r < rows)
+                                        for (unsigned c = 0; c < cols; c++) {
+                                                double t = (double) w[(size_t) r * cols + c] * x[(size_t) b * cols + c];
+
+                                                exact += t;
+                                                mag += fabs(t);
+                                        }
+                                ck_assert_msg(memcmp(&e, &y[(size_t) b * rp + r], sizeof(e)) == 0,
+                                              "%ux%u b=%u r=%u: %a, the defined sum %a", rows, cols, b, r,
+                                              y[(size_t) b * rp + r], e);
+                                /* and near the product of the unrounded operands: two roundings to
+                                 * 8 bits per term, one float rounding per addition */
+                                ck_assert_msg(fabs(e - exact) <= (2 * 0x1p-8 + 2.0 * cols * 0x1p-24) * mag + 1e-30,
+                                              "%ux%u b=%u r=%u: %g, exact %g", rows, cols, b, r, e, exact);
+                        }
+                        /* the same window alone gives the same bits */
+                        gemm_bf16(&P, wb, xb + (size_t) b * xs, xs, 1, y0 + (size_t) b * rp, rp, y1, rp);
+                        ck_assert_int_eq(memcmp(y1, y + (size_t) b * rp, rp * sizeof(float)), 0);
+                }
+                /* without Y0: the same as from zeros */
+                memset(y0, 0, (size_t) B * rp * sizeof(float));
+                gemm_bf16(&P, wb, xb, xs, B, y0, rp, y, rp);
+                gemm_bf16(&P, wb, xb, xs, B, NULL, 0, y0, rp);
+                ck_assert_int_eq(memcmp(y, y0, (size_t) B * rp * sizeof(float)), 0);
+                free(P.data);
+        }
+        printf("bf16 products: %s\n", gemm_bf16_native() ? "VDPBF16PS" : "emulated with float FMAs");
 }
 END_TEST
 
@@ -188,6 +317,8 @@ int main(void) {
         int failed;
 
         tcase_add_test(tc, test_gemm);
+        tcase_add_test(tc, test_bf16_round);
+        tcase_add_test(tc, test_gemm_bf16);
         tcase_add_test(tc, test_cell);
         tcase_add_test(tc, test_affine_weighted);
         suite_add_tcase(s, tc);
