@@ -344,7 +344,7 @@ static void epoch_done(unsigned epoch, unsigned epochs, double train_loss, doubl
 /* The median epoch of TRAIN_EPOCHS over `windows` windows of the synthetic
  * set, minibatches of 64, one thread, no validation; µs per window. With
  * --quick, one epoch after the first. */
-static int bench_train(const da_dataset *ds, unsigned H, double *ret_us, da_error *err) {
+static int bench_train(const da_dataset *ds, unsigned H, da_precision p, double *ret_us, da_error *err) {
         _cleanup_(da_model_freep) da_model *m = NULL;
         const unsigned subject = 0;
         unsigned timed = bench_quick ? 1 : TRAIN_EPOCHS;
@@ -359,6 +359,7 @@ static int bench_train(const da_dataset *ds, unsigned H, double *ret_us, da_erro
         o.patience = 0;
         o.val_fraction = 0;
         o.threads = 1;
+        o.precision = p;
         o.progress = epoch_done;
         o.userdata = &c;
         r = da_train(ds, &subject, 1, &o, &m, err);
@@ -397,13 +398,15 @@ static int bench_training(bench_case *cases, size_t *n) {
                 r = write_train_set(path, sizes[i].windows + BENCH_WINDOW + 1);
                 if (r >= 0)
                         r = da_dataset_load(paths, 1, &dopt, &ds, &err);
-                if (r >= 0)
-                        r = bench_train(ds, sizes[i].hidden, &us, &err);
-                if (r < 0 && err.message[0])
-                        ctl_fail(_("Training benchmark at H=%u: %s"), sizes[i].hidden, err.message);
-                if (r >= 0)
-                        cases[(*n)++] = (bench_case) { "train-window", sizes[i].hidden, da_dataset_n_features(ds),
-                                                       BENCH_WINDOW, DA_PRECISION_F32, us };
+                /* the products at float32, then at bf16 with float32 sums */
+                for (da_precision p = DA_PRECISION_F32; r >= 0 && p <= DA_PRECISION_BF16; p++) {
+                        r = bench_train(ds, sizes[i].hidden, p, &us, &err);
+                        if (r < 0 && err.message[0])
+                                ctl_fail(_("Training benchmark at H=%u: %s"), sizes[i].hidden, err.message);
+                        if (r >= 0)
+                                cases[(*n)++] = (bench_case) { "train-window", sizes[i].hidden,
+                                                               da_dataset_n_features(ds), BENCH_WINDOW, p, us };
+                }
         }
         (void) unlink(path);
         (void) rmdir(dir);

@@ -192,6 +192,9 @@ typedef struct da_train_options {
         unsigned val_subjects;          /* > 0: hold out this many whole subjects instead */
         unsigned threads;               /* 0 = one per core */
         uint64_t seed;
+        /* The LSTM's recurrent products: f32 (default), or bf16 operands with
+         * float32 sums and weights (faster where the CPU has AVX512_BF16) */
+        da_precision precision;
         da_scaling scaling;             /* default global; per-user scales each subject causally */
         unsigned warmup;                /* per-user warm-up in valid frames */
         const unsigned *features;       /* subset of the data set's feature indices, or NULL = all */

@@ -598,6 +598,9 @@ static uint64_t settings_id(const da_eval_options *o, const da_dataset *ds, unsi
                      a->deeplift_gradient_fallback, a->n_samples, a->stdevs, a->kernel_samples, a->neflag_epsilon,
                      a->neflag_n, a->neflag_tries);
         fnv1a(&h, text, (size_t) MAX(n, 0));
+        /* only when set, so f32 runs keep the identity they had before the option */
+        if (t->precision != DA_PRECISION_F32)
+                fnv1a(&h, &t->precision, sizeof(t->precision));
         fnv1a(&h, &ds->T, sizeof(ds->T));
         fnv1a(&h, &ds->hop, sizeof(ds->hop));
         for (unsigned f = 0; f < ds->F; f++)

@@ -13,6 +13,12 @@
  * round_up(in, DA_PANEL) × 4Hp floats; the shape is set. */
 void pack_gates_transposed(const float *w, unsigned H, unsigned Hp, unsigned in, da_packed *ret);
 
+/* The same two layouts rounded to bf16 (gemm-bf16.h): the forward gate
+ * panels (4Hp rows × cols) and the transposed ones (round_up(in, DA_PANEL)
+ * rows × 4Hp), straight from w, as gemm_bf16() reads them. */
+void pack_gates_bf16(const float *w, unsigned H, unsigned Hp, unsigned cols, uint32_t *d);
+void pack_gates_transposed_bf16(const float *w, unsigned H, unsigned Hp, unsigned in, uint32_t *d);
+
 /* The transpose of n rows of X (cols floats each, xs apart): panel row k,
  * column i holds X[i][k], rows beyond cols zero. ret->data holds
  * round_up(cols, DA_PANEL) × n floats; the shape is set. */

@@ -2,7 +2,9 @@
 /* gemm_bf16()'s body, included once per instruction set by gemm-bf16.c with
  * KTARGET, KNAME, vf/vi of KW lanes, KROWV (row vectors per register tile),
  * KNB (windows per tile) and either NATIVE_TILE (VDPBF16PS) or VFMA (a fused
- * multiply-add of three vf) for the emulation. */
+ * multiply-add of three vf) for the emulation. The emulating variants also
+ * define the rounding to bf16 in vu (KW unsigned lanes) with EVEN_LANES
+ * and ODD_LANES, the shuffles that split 2·KW values into k and k + 1. */
 
 #ifdef NATIVE_TILE
 static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const uint32_t *w, unsigned kw,
@@ -84,6 +86,47 @@ static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const
 #undef FLUSH
 #undef HIGH
 #undef LOW
+
+/* bf16_bits() lane by lane */
+static inline __attribute__((always_inline)) KTARGET vu KNAME(round_lanes)(vu u) {
+        vu r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16, normal = (vu) ((u & 0x7f800000u) != 0);
+
+        return (r & normal) | ((u >> 16) & 0x8000u & ~normal);
+}
+
+static KTARGET void KNAME(pair_rows)(const float *lo, const float *hi, unsigned n, uint32_t *d) {
+        unsigned i = 0;
+
+        for (; i + KW <= n; i += KW) {
+                vu a, b = {};
+
+                memcpy(&a, lo + i, sizeof(a));
+                if (hi)
+                        memcpy(&b, hi + i, sizeof(b));
+                a = KNAME(round_lanes)(a) | KNAME(round_lanes)(b) << 16;
+                memcpy(d + i, &a, sizeof(a));
+        }
+        for (; i < n; i++)
+                d[i] = bf16_pair(lo[i], hi ? hi[i] : 0);
+}
+
+static KTARGET void KNAME(round_row)(const float *s, unsigned n, uint32_t *d) {
+        unsigned k = 0;
+
+        for (; k + 2 * KW <= n; k += 2 * KW) {
+                vu a, b, w;
+
+                memcpy(&a, s + k, sizeof(a));
+                memcpy(&b, s + k + KW, sizeof(b));
+                w = KNAME(round_lanes)(__builtin_shuffle(a, b, (vu) EVEN_LANES)) |
+                    KNAME(round_lanes)(__builtin_shuffle(a, b, (vu) ODD_LANES)) << 16;
+                memcpy(d + k / 2, &w, sizeof(w));
+        }
+        for (; k + 2 <= n; k += 2)
+                d[k / 2] = bf16_pair(s[k], s[k + 1]);
+        if (k < n)
+                d[k / 2] = bf16_bits(s[k]);
+}
 #endif
 
 static KTARGET void KNAME(gemm_bf16)(const da_packed *W, const uint32_t *Wb, const uint32_t *X, size_t xs,

@@ -43,7 +43,11 @@ typedef uint32_t v4u __attribute__((vector_size(16), aligned(16)));
 #define KNB 4
 #define VFMA(a, b, c) ((vf) _mm512_fmadd_ps((__m512) (a), (__m512) (b), (__m512) (c)))
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4)
+#define EVEN_LANES { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 }
+#define ODD_LANES { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 }
 #include "gemm-bf16-impl.h"
+#undef EVEN_LANES
+#undef ODD_LANES
 #undef KTARGET
 #undef KNAME
 #undef vf
@@ -65,7 +69,11 @@ typedef uint32_t v4u __attribute__((vector_size(16), aligned(16)));
 #define KNB 3
 #define VFMA(a, b, c) ((vf) _mm256_fmadd_ps((__m256) (a), (__m256) (b), (__m256) (c)))
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3)
+#define EVEN_LANES { 0, 2, 4, 6, 8, 10, 12, 14 }
+#define ODD_LANES { 1, 3, 5, 7, 9, 11, 13, 15 }
 #include "gemm-bf16-impl.h"
+#undef EVEN_LANES
+#undef ODD_LANES
 #undef KTARGET
 #undef KNAME
 #undef vf
@@ -98,7 +106,11 @@ static inline v4f fma_lanes(v4f a, v4f b, v4f c) {
 #define KNB 2
 #define VFMA(a, b, c) fma_lanes(a, b, c)
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2)
+#define EVEN_LANES { 0, 2, 4, 6 }
+#define ODD_LANES { 1, 3, 5, 7 }
 #include "gemm-bf16-impl.h"
+#undef EVEN_LANES
+#undef ODD_LANES
 #undef KTARGET
 #undef KNAME
 #undef vf
@@ -148,6 +160,19 @@ static gemm_bf16_fn *kernel(void) {
         return k;
 }
 
+typedef struct round_set {
+        __typeof__(pair_rows_baseline) *pair_rows;
+        __typeof__(round_row_baseline) *round_row;
+} round_set;
+
+static const round_set round_sets[_CPU_VARIANT_MAX] = {
+#if CPU_X86
+        [CPU_AVX512] = { pair_rows_avx512, round_row_avx512 },
+        [CPU_AVX2] = { pair_rows_avx2, round_row_avx2 },
+#endif
+        [CPU_BASELINE] = { pair_rows_baseline, round_row_baseline },
+};
+
 bool gemm_bf16_native(void) {
 #if CPU_X86
         return kernel() == gemm_bf16_avx512bf16;
@@ -161,32 +186,15 @@ void gemm_bf16(const da_packed *W, const uint32_t *Wb, const uint32_t *X, size_t
         kernel()(W, Wb, X, xs, B, Y0, y0s, Y, ys);
 }
 
-/* Nearest even; a subnormal or zero becomes a zero of its sign. Branch-free,
- * so the loops below vectorise. Values are finite. */
-static inline uint32_t round_half(uint32_t u) {
-        uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-
-        return (u & 0x7f800000u) ? r : (u >> 16) & 0x8000u;
-}
-
-static inline uint32_t float_word(float f) {
-        uint32_t u;
-
-        memcpy(&u, &f, sizeof(u));
-        return u;
+void bf16_pair_rows(const float *lo, const float *hi, unsigned n, uint32_t *dst) {
+        round_sets[cpu_kernel_variant()].pair_rows(lo, hi, n, dst);
 }
 
 void bf16_round_rows(const float *src, size_t ss, unsigned n_rows, unsigned n, uint32_t *dst, size_t ds) {
-        for (unsigned r = 0; r < n_rows; r++) {
-                const float *s = src + r * ss;
-                uint32_t *d = dst + r * ds;
-                unsigned k = 0;
+        const round_set *k = &round_sets[cpu_kernel_variant()];
 
-                for (; k + 2 <= n; k += 2)
-                        d[k / 2] = round_half(float_word(s[k])) | round_half(float_word(s[k + 1])) << 16;
-                if (k < n)
-                        d[k / 2] = round_half(float_word(s[k]));
-        }
+        for (unsigned r = 0; r < n_rows; r++)
+                k->round_row(src + r * ss, n, dst + r * ds);
 }
 
 size_t bf16_panel_words(const da_packed *P) {
@@ -195,21 +203,16 @@ size_t bf16_panel_words(const da_packed *P) {
 
 void bf16_round_panels(const da_packed *P, uint32_t *dst) {
         unsigned cols = P->cols, words = bf16_words(cols), n = P->rows_padded / DA_PANEL;
+        const round_set *k = &round_sets[cpu_kernel_variant()];
 
         for (unsigned p = 0; p < n; p++) {
                 const float *s = P->data + (size_t) p * cols * DA_PANEL;
                 uint32_t *d = dst + (size_t) p * words * DA_PANEL;
 
-                for (unsigned w = 0; w < words; w++) {
-                        const float *lo = s + (size_t) 2 * w * DA_PANEL, *hi = lo + DA_PANEL;
-                        uint32_t *o = d + (size_t) w * DA_PANEL;
-
-                        if (2 * w + 1 < cols)
-                                for (unsigned i = 0; i < DA_PANEL; i++)
-                                        o[i] = round_half(float_word(lo[i])) | round_half(float_word(hi[i])) << 16;
-                        else
-                                for (unsigned i = 0; i < DA_PANEL; i++)
-                                        o[i] = round_half(float_word(lo[i]));
-                }
+                /* columns k and k + 1 of a panel are DA_PANEL floats each, one after the other */
+                for (unsigned w = 0; w < words; w++)
+                        k->pair_rows(s + (size_t) 2 * w * DA_PANEL,
+                                     2 * w + 1 < cols ? s + (size_t) (2 * w + 1) * DA_PANEL : NULL, DA_PANEL,
+                                     d + (size_t) w * DA_PANEL);
         }
 }

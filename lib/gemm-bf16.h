@@ -15,10 +15,29 @@
 
 #include "model.h"
 
+/* A float's bits rounded to bf16 bits: nearest even, a subnormal or zero
+ * to a zero of its sign. Branch-free, so loops over it vectorise. Finite
+ * values only. */
+static inline uint32_t bf16_bits(float f) {
+        uint32_t u, r;
+
+        __builtin_memcpy(&u, &f, sizeof(u));
+        r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        return (u & 0x7f800000u) ? r : (u >> 16) & 0x8000u;
+}
+
+/* Two values as one word, lo in the low half. */
+static inline uint32_t bf16_pair(float lo, float hi) {
+        return bf16_bits(lo) | bf16_bits(hi) << 16;
+}
+
 /* Words a row of n bf16 values takes. */
 static inline unsigned bf16_words(unsigned n) {
         return (n + 1) / 2;
 }
+
+/* dst[i] = bf16_pair(lo[i], hi[i]) for i < n; hi NULL pairs with zeros. */
+void bf16_pair_rows(const float *lo, const float *hi, unsigned n, uint32_t *dst);
 
 /* n_rows rows of n floats (ss floats apart) rounded to bf16 rows (ds words
  * apart; an odd n pads with zero): nearest even, subnormals to zero. */

@@ -8,22 +8,33 @@
  *   dpt    [4Hp][n]         dp transposed, for the weight gradients
  *   xt                      a layer input's transpose, packed as panels
  *   dw     [4Hp][inq]       one weight gradient before it is unpadded
- * Padded units have zero weights, so their h and δ stay zero. */
+ * Padded units have zero weights, so their h and δ stay zero.
+ *
+ * At bf16 precision the recurrent products (h forward, δh back and the
+ * recurrent weights' gradient, nearly all the work at large H) take bf16
+ * operands and sum in float32 (gemm-bf16.h); the weights stay float32
+ * between steps, and the input projection, the cell and the head are as at
+ * f32. Operands are rounded just before each product:
+ *   xb                      h, δ rows or δᵀ rows in bf16 words
+ *   xtb                     xt's panels in bf16 */
 
 #include <math.h>
 
 #include "batch-kernels.h"
 #include "gate-pack.h"
+#include "gemm-bf16.h"
 #include "head.h"
 #include "train-path.h"
 
 struct TrainWeights {
         const da_model *m;
         unsigned H, Hp, L;
-        da_packed *ih, *hh;             /* per layer: forward panels, rows 4Hp */
+        da_packed *ih, *hh;             /* per layer: forward panels, rows 4Hp (hh: the shape alone at bf16) */
         da_packed *wt_ih, *wt_hh;       /* per layer: transposed, columns 4Hp (no wt_ih at layer 0:
                                          * the inputs need no gradient) */
         float **bias;                   /* per layer: b_ih + b_hh, 4Hp */
+        bool bf16;
+        uint32_t **hh_b, **wt_hh_b;     /* per layer at bf16: hh's and wt_hh's panels */
 };
 
 struct TrainPath {
@@ -32,6 +43,7 @@ struct TrainPath {
         unsigned F, H, Hp, Hq, L, D, O, T, max_B, B, inq;
 
         float *x, *act, *c, *tc, *h, *dh, *dh_below, *dc, *dp, *dpt, *xt, *dw;
+        uint32_t *xb, *xtb;             /* at bf16 */
         double *bn_scale, *bn_shift;    /* H each */
         double *pooled, *z1, *a1, *out; /* [b][H], [b][D], [b][D], [b][O] */
         unsigned *argmax;               /* [b][H] */
@@ -60,18 +72,35 @@ TrainWeights *train_weights_free(TrainWeights *w) {
         packed_free(w->hh, w->L);
         packed_free(w->wt_ih, w->L);
         packed_free(w->wt_hh, w->L);
-        if (w->bias)
-                for (unsigned l = 0; l < w->L; l++)
+        for (unsigned l = 0; l < w->L; l++) {
+                if (w->bias)
                         free(w->bias[l]);
+                if (w->hh_b)
+                        free(w->hh_b[l]);
+                if (w->wt_hh_b)
+                        free(w->wt_hh_b[l]);
+        }
         free(w->bias);
+        free(w->hh_b);
+        free(w->wt_hh_b);
         return mfree(w);
 }
 
-int train_weights_new(const da_model *m, TrainWeights **ret) {
+static uint32_t *words_alloc(size_t n) {
+        void *p;
+
+        if (posix_memalign(&p, 64, MAX(n, (size_t) 16) * sizeof(uint32_t)) != 0)
+                return NULL;
+        return memset(p, 0, MAX(n, (size_t) 16) * sizeof(uint32_t));
+}
+
+int train_weights_new(const da_model *m, da_precision precision, TrainWeights **ret) {
         _cleanup_(train_weights_freep) TrainWeights *w = NULL;
 
         if (!m || !ret)
                 return -EINVAL;
+        if (precision != DA_PRECISION_F32 && precision != DA_PRECISION_BF16)
+                return -EOPNOTSUPP;
         w = calloc(1, sizeof(*w));
         if (!w)
                 return -ENOMEM;
@@ -84,22 +113,34 @@ int train_weights_new(const da_model *m, TrainWeights **ret) {
         w->wt_ih = calloc(w->L, sizeof(da_packed));
         w->wt_hh = calloc(w->L, sizeof(da_packed));
         w->bias = calloc(w->L, sizeof(float *));
-        if (!w->ih || !w->hh || !w->wt_ih || !w->wt_hh || !w->bias)
+        w->bf16 = precision == DA_PRECISION_BF16;
+        w->hh_b = calloc(w->L, sizeof(uint32_t *));
+        w->wt_hh_b = calloc(w->L, sizeof(uint32_t *));
+        if (!w->ih || !w->hh || !w->wt_ih || !w->wt_hh || !w->bias || !w->hh_b || !w->wt_hh_b)
                 return -ENOMEM;
         for (unsigned l = 0; l < w->L; l++) {
                 unsigned in = m->layer[l].in, R = 4 * w->Hp;
 
                 w->ih[l] = (da_packed) { .rows = R, .rows_padded = R, .cols = in,
                                          .data = aligned_alloc0((size_t) R * in) };
-                w->hh[l] = (da_packed) { .rows = R, .rows_padded = R, .cols = w->H,
-                                         .data = aligned_alloc0((size_t) R * w->H) };
+                w->hh[l] = (da_packed) { .rows = R, .rows_padded = R, .cols = w->H };
+                w->wt_hh[l] = (da_packed) { .rows = w->H, .rows_padded = round_up(w->H, DA_PANEL), .cols = R };
                 if (l > 0)
                         w->wt_ih[l].data = aligned_alloc0((size_t) round_up(in, DA_PANEL) * R);
-                w->wt_hh[l].data = aligned_alloc0((size_t) round_up(w->H, DA_PANEL) * R);
                 w->bias[l] = aligned_alloc0(R);
-                if (!w->ih[l].data || !w->hh[l].data || (l > 0 && !w->wt_ih[l].data) || !w->wt_hh[l].data ||
-                    !w->bias[l])
+                if (!w->ih[l].data || (l > 0 && !w->wt_ih[l].data) || !w->bias[l])
                         return -ENOMEM;
+                if (!w->bf16) {
+                        w->hh[l].data = aligned_alloc0((size_t) R * w->H);
+                        w->wt_hh[l].data = aligned_alloc0((size_t) round_up(w->H, DA_PANEL) * R);
+                        if (!w->hh[l].data || !w->wt_hh[l].data)
+                                return -ENOMEM;
+                } else {
+                        w->hh_b[l] = words_alloc((size_t) R * bf16_words(w->H));
+                        w->wt_hh_b[l] = words_alloc((size_t) round_up(w->H, DA_PANEL) * bf16_words(R));
+                        if (!w->hh_b[l] || !w->wt_hh_b[l])
+                                return -ENOMEM;
+                }
         }
         train_weights_update(w);
         *ret = TAKE_PTR(w);
@@ -113,10 +154,15 @@ void train_weights_update(TrainWeights *w) {
                 const da_lstm_layer *W = &w->m->layer[l];
 
                 pack_gates_into(W->w_ih, H, Hp, W->in, w->ih[l].data);
-                pack_gates_into(W->w_hh, H, Hp, H, w->hh[l].data);
                 if (l > 0)
                         pack_gates_transposed(W->w_ih, H, Hp, W->in, &w->wt_ih[l]);
-                pack_gates_transposed(W->w_hh, H, Hp, H, &w->wt_hh[l]);
+                if (w->bf16) {
+                        pack_gates_bf16(W->w_hh, H, Hp, H, w->hh_b[l]);
+                        pack_gates_transposed_bf16(W->w_hh, H, Hp, H, w->wt_hh_b[l]);
+                } else {
+                        pack_gates_into(W->w_hh, H, Hp, H, w->hh[l].data);
+                        pack_gates_transposed(W->w_hh, H, Hp, H, &w->wt_hh[l]);
+                }
                 for (unsigned q = 0; q < 4; q++)
                         for (unsigned j = 0; j < H; j++)
                                 w->bias[l][q * Hp + j] = W->b_ih[q * H + j] + W->b_hh[q * H + j];
@@ -138,6 +184,8 @@ TrainPath *train_path_free(TrainPath *p) {
         free(p->dpt);
         free(p->xt);
         free(p->dw);
+        free(p->xb);
+        free(p->xtb);
         free(p->bn_scale);
         free(p->bn_shift);
         free(p->pooled);
@@ -192,6 +240,13 @@ int train_path_new(const TrainWeights *w, unsigned T, unsigned max_B, TrainPath 
         p->dpt = aligned_alloc0(N * R);
         p->xt = aligned_alloc0(N * p->inq);
         p->dw = aligned_alloc0(R * p->inq);
+        if (w->bf16) {
+                /* the largest operand: B rows of δ (4Hp), or 4Hp rows of δᵀ (N) */
+                p->xb = words_alloc(MAX((size_t) max_B * bf16_words(R), R * bf16_words(N)));
+                p->xtb = words_alloc((size_t) p->Hq * bf16_words(N));
+                if (!p->xb || !p->xtb)
+                        return -ENOMEM;
+        }
         p->bn_scale = calloc(p->H, sizeof(double));
         p->bn_shift = calloc(p->H, sizeof(double));
         p->pooled = calloc((size_t) max_B * p->H, sizeof(double));
@@ -241,7 +296,12 @@ static void layers_forward(TrainPath *p) {
                 else
                         gemm_panels(&w->ih[l], at_h(p, l - 1, 0), Hp, T * B, w->bias[l], 0, at_act(p, l, 0), R);
                 for (unsigned s = 0; s < T; s++) {
-                        if (s > 0)
+                        if (s > 0 && w->bf16) {
+                                size_t xs = bf16_words(p->H);
+
+                                bf16_round_rows(at_h(p, l, s - 1), Hp, B, p->H, p->xb, xs);
+                                gemm_bf16(&w->hh[l], w->hh_b[l], p->xb, xs, B, at_act(p, l, s), R, at_act(p, l, s), R);
+                        } else if (s > 0)
                                 gemm_panels_acc(&w->hh[l], at_h(p, l, s - 1), Hp, B, at_act(p, l, s), R);
                         lstm_cell_forward_batch(at_act(p, l, s), s > 0 ? at_c(p, l, s - 1) : NULL, at_c(p, l, s),
                                                 at_tc(p, l, s), at_h(p, l, s), Hp, B);
@@ -418,12 +478,19 @@ static void transpose(const float *src, unsigned N, unsigned R, float *dst) {
  * weight's gradient over every step at once, as one product of X's
  * transpose (packed) with the rows of dpᵀ (dpts floats apart). */
 static void weight_gradient(TrainPath *p, const float *dpt, size_t dpts, const float *X, size_t xs, unsigned N,
-                            unsigned in, float *ret) {
+                            unsigned in, bool bf16, float *ret) {
         unsigned H = p->H, Hp = p->Hp, inq = round_up(in, DA_PANEL);
         da_packed xt = { .data = p->xt };
 
         pack_rows_transposed(X, xs, N, in, &xt);
-        gemm_panels(&xt, dpt, dpts, 4 * Hp, NULL, 0, p->dw, inq);
+        if (bf16) {
+                size_t words = bf16_words(N);
+
+                bf16_round_panels(&xt, p->xtb);
+                bf16_round_rows(dpt, dpts, 4 * Hp, N, p->xb, words);
+                gemm_bf16(&xt, p->xtb, p->xb, words, 4 * Hp, NULL, 0, p->dw, inq);
+        } else
+                gemm_panels(&xt, dpt, dpts, 4 * Hp, NULL, 0, p->dw, inq);
         for (unsigned q = 0; q < 4; q++)
                 for (unsigned j = 0; j < H; j++)
                         memcpy(ret + (size_t) (q * H + j) * in, p->dw + (size_t) (q * Hp + j) * inq,
@@ -443,7 +510,12 @@ static void layer_backward(TrainPath *p, unsigned l, float *ret_grad) {
 
                 lstm_cell_backward_batch(at_act(p, l, s), s > 0 ? at_c(p, l, s - 1) : NULL, at_tc(p, l, s),
                                          p->dh + (size_t) s * B * Hq, Hq, p->dc, dps, Hp, B);
-                if (s > 0)
+                if (s > 0 && w->bf16) {
+                        float *dhp = p->dh + (size_t) (s - 1) * B * Hq;
+
+                        bf16_round_rows(dps, R, B, R, p->xb, bf16_words(R));
+                        gemm_bf16(&w->wt_hh[l], w->wt_hh_b[l], p->xb, bf16_words(R), B, dhp, Hq, dhp, Hq);
+                } else if (s > 0)
                         gemm_panels_acc(&w->wt_hh[l], dps, R, B, p->dh + (size_t) (s - 1) * B * Hq, Hq);
         }
         if (l > 0)
@@ -462,12 +534,12 @@ static void layer_backward(TrainPath *p, unsigned l, float *ret_grad) {
 
         transpose(dp, N, R, p->dpt);
         if (l == 0)
-                weight_gradient(p, p->dpt, N, p->x, p->F, N, W->in, ret_grad + P->w_ih[l]);
+                weight_gradient(p, p->dpt, N, p->x, p->F, N, W->in, false, ret_grad + P->w_ih[l]);
         else
-                weight_gradient(p, p->dpt, N, at_h(p, l - 1, 0), Hp, N, W->in, ret_grad + P->w_ih[l]);
+                weight_gradient(p, p->dpt, N, at_h(p, l - 1, 0), Hp, N, W->in, false, ret_grad + P->w_ih[l]);
         /* the recurrent weights saw h of the step before: steps 1 … T − 1 */
         if (T > 1)
-                weight_gradient(p, p->dpt + B, N, at_h(p, l, 0), Hp, N - B, H, ret_grad + P->w_hh[l]);
+                weight_gradient(p, p->dpt + B, N, at_h(p, l, 0), Hp, N - B, H, w->bf16, ret_grad + P->w_hh[l]);
         else
                 memset(ret_grad + P->w_hh[l], 0, (size_t) 4 * H * H * sizeof(float));
 }

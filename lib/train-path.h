@@ -14,10 +14,12 @@
 
 /* The model's LSTM weights packed for the products: forward panels and,
  * for the backward products, the transposed ones. Packed once per
- * optimizer step and read by every thread's TrainPath. */
+ * optimizer step and read by every thread's TrainPath. precision is that
+ * of the recurrent products: f32, or bf16 (float32 sums); -EOPNOTSUPP
+ * for others. */
 typedef struct TrainWeights TrainWeights;
 
-int train_weights_new(const da_model *m, TrainWeights **ret);
+int train_weights_new(const da_model *m, da_precision precision, TrainWeights **ret);
 TrainWeights *train_weights_free(TrainWeights *w);
 /* Repacks from the model's float weights after they changed. */
 void train_weights_update(TrainWeights *w);

@@ -419,6 +419,9 @@ static int check_options(const da_dataset *ds, const unsigned *subjects, unsigne
         if (!(o->lr > 0) || !(o->weight_decay >= 0) || !(o->beta >= 0) || !(o->val_fraction >= 0) ||
             !(o->val_fraction < 1))
                 return da_error_set(err, -EINVAL, "learning rate, weight decay, β or validation fraction out of range");
+        if (o->precision != DA_PRECISION_F32 && o->precision != DA_PRECISION_BF16)
+                return da_error_set(err, -EOPNOTSUPP, "training runs at f32 or bf16 precision, not %s",
+                                    da_precision_to_string(o->precision) ?: "an unknown one");
         if ((unsigned) o->pooling >= _DA_POOL_MAX || (unsigned) o->activation >= _DA_ACT_MAX)
                 return da_error_set(err, -EINVAL, "unknown pooling or activation");
         if (o->val_subjects > 0 && o->val_subjects >= n_subjects)
@@ -598,7 +601,7 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                 r = -ENOMEM;
                 goto finish;
         }
-        r = train_weights_new(tr.m, &tr.weights);
+        r = train_weights_new(tr.m, opt->precision, &tr.weights);
         if (r < 0)
                 goto finish;
         for (unsigned k = 0; k < tr.threads; k++) {

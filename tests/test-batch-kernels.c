@@ -114,6 +114,31 @@ START_TEST(test_bf16_round) {
         /* an odd row pads with zero */
         bf16_round_rows(v, 0, 1, 3, w, 0);
         ck_assert_uint_eq(w[1] >> 16, 0);
+
+        /* long rows, through the vector code, against float_to_bf16() value by value */
+        {
+                enum { N = 301 };
+                float a[N], b[N];
+                uint32_t r[(N + 1) / 2], pr[N];
+                uint64_t s = 5;
+
+                for (unsigned i = 0; i < N; i++) {
+                        a[i] = da_splitmix64(&s) % 7 == 0 ? 1e-39f * uniform(&s) :
+                                                            ldexpf(uniform(&s), (int) (da_splitmix64(&s) % 60) - 30);
+                        b[i] = ldexpf(uniform(&s), (int) (da_splitmix64(&s) % 60) - 30);
+                }
+                bf16_round_rows(a, 0, 1, N, r, 0);
+                bf16_pair_rows(a, b, N, pr);
+                for (unsigned i = 0; i < N; i++) {
+                        uint32_t want = float_to_bf16(flush(a[i])), wb = float_to_bf16(flush(b[i]));
+
+                        ck_assert_uint_eq(i % 2 ? r[i / 2] >> 16 : r[i / 2] & 0xffff, want);
+                        ck_assert_uint_eq(pr[i], want | wb << 16);
+                }
+                bf16_pair_rows(a, NULL, N, pr);
+                for (unsigned i = 0; i < N; i++)
+                        ck_assert_uint_eq(pr[i], float_to_bf16(flush(a[i])));
+        }
 }
 END_TEST
 
