@@ -50,16 +50,24 @@ static int parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *r
         return 0;
 }
 
-static int parse_positive(const char *s, double *ret) {
+static int parse_double(const char *s, double min, bool min_allowed, double *ret) {
         char *end;
         double v;
 
         errno = 0;
         v = strtod(s, &end);
-        if (errno != 0 || end == s || *end != '\0' || !(v > 0) || !isfinite(v))
+        if (errno != 0 || end == s || *end != '\0' || !isfinite(v) || !(min_allowed ? v >= min : v > min))
                 return -ERANGE;
         *ret = v;
         return 0;
+}
+
+static int parse_positive(const char *s, double *ret) {
+        return parse_double(s, 0, false, ret);
+}
+
+static int parse_non_negative(const char *s, double *ret) {
+        return parse_double(s, 0, true, ret);
 }
 
 static int load_data(const str_list *paths, const da_dataset_options *o, da_dataset **ret) {
@@ -176,6 +184,8 @@ static void train_help(void) {
                  "  --window T           Frames per window (10)\n"
                  "  --batch N            Windows per minibatch (64)\n"
                  "  --lr RATE            AdamW learning rate (0.001)\n"
+                 "  --loss-beta METRES   SmoothL1 loss: quadratic below METRES, linear above (1);\n"
+                 "                       0 is the L1 loss (mean absolute error)\n"
                  "  --scaling MODE       global (the training subjects' median/IQR, stored) or\n"
                  "                       per-user (each user's own, online; needs --warmup)\n"
                  "  --warmup N           Per-user warm-up in valid frames\n"
@@ -189,7 +199,7 @@ static void train_help(void) {
 
 int verb_train(int argc, char **argv) {
         enum { ARG_OUT = ARG_DATA_END, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
-               ARG_BATCH, ARG_LR, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS };
+               ARG_BATCH, ARG_LR, ARG_LOSS_BETA, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
                 DATA_OPTIONS,
@@ -205,6 +215,7 @@ int verb_train(int argc, char **argv) {
                 { "window",     required_argument, NULL, ARG_WINDOW },
                 { "batch",      required_argument, NULL, ARG_BATCH },
                 { "lr",         required_argument, NULL, ARG_LR },
+                { "loss-beta",  required_argument, NULL, ARG_LOSS_BETA },
                 {}
         };
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
@@ -272,6 +283,11 @@ int verb_train(int argc, char **argv) {
                 case ARG_LR:
                         if (parse_positive(optarg, &topt.lr) < 0)
                                 return ctl_fail(_("Invalid --lr '%s'"), optarg);
+                        break;
+                case ARG_LOSS_BETA:
+                        if (parse_non_negative(optarg, &topt.beta) < 0)
+                                return ctl_fail(_("Invalid --loss-beta '%s': expected a finite length >= 0 in metres"),
+                                                optarg);
                         break;
                 case ARG_SCALING:
                         r = da_scaling_from_string(optarg);

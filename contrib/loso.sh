@@ -6,8 +6,9 @@
 # subjects: pass --val-subjects), then score the left-out subject with the
 # training subjects' median and ridge references beside it. Prints one line
 # per fold (subject, MAE, windows, median and ridge references in cm, the
-# fold's validation MAE on its held-out training subjects) and the mean, SD
-# and worst subject. Recipes are compared on the validation figure only.
+# fold's validation MAE on its held-out training subjects), the mean, SD and
+# worst subject, and the error and bias by target depth over all the folds'
+# left-out windows. Recipes are compared on the validation figure only.
 #
 #   contrib/loso.sh BUILDDIR [train options...]
 set -eu
@@ -35,6 +36,8 @@ for s in $subjects; do
         # the subject's row: name, windows, MAE, median and ridge references
         awk -v val="$val" '$1 ~ /^P[0-9]+$/ { printf "%s %.1f %d %.1f %.1f val %s\n", $1, $3, $2, $4, $5, val }' \
                 "$tmp/P$s.score"
+        # its windows by target depth: band, windows, MAE, bias
+        awk '$1 ~ /^[0-9.]+-[0-9.]+$/ && $2 == "m" { print $1, $3, $4, $5 }' "$tmp/P$s.score" >>"$tmp/depths"
 done | tee "$tmp/folds"
 awk '
 { n++; mae[n] = $2; sum += $2; med += $4; ridge += $5; val += $7; if ($2 >= $4) worse++
@@ -47,3 +50,14 @@ END {
                med / n, ridge / n, worse
         printf "selection figure (held-out training subjects, never the left-out one): validation MAE %.1f cm\n", val / n
 }' "$tmp/folds"
+awk '
+!($1 in n) { order[++bands] = $1 }
+{ n[$1] += $2; mae[$1] += $2 * $3; bias[$1] += $2 * $4 }
+END {
+        print "by target depth, over all the left-out windows (bias = prediction - target):"
+        for (i = 1; i <= bands; i++) {
+                b = order[i]
+                if (n[b] > 0)
+                        printf "  %s m: %d windows, MAE %.1f cm, bias %+.1f cm\n", b, n[b], mae[b] / n[b], bias[b] / n[b]
+        }
+}' "$tmp/depths"

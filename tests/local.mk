@@ -400,6 +400,10 @@ EXTRA_DIST += tests/test-symbols.sh
 TESTS += tests/test-man.sh
 EXTRA_DIST += tests/test-man.sh
 
+# deepactifctl train --loss-beta: validated, passed to the trainer, default 1 m.
+TESTS += tests/test-train-loss.sh
+EXTRA_DIST += tests/test-train-loss.sh
+
 # The default model rebuilds bit for bit from its documented command.
 TESTS += tests/test-default-model.sh
 EXTRA_DIST += tests/test-default-model.sh

@@ -168,6 +168,70 @@ START_TEST(test_synthetic_loss_goes_down) {
 }
 END_TEST
 
+/* Inputs that say nothing about the target: the eyes fixate 1 m ahead with a
+ * jitter of period 7 (so that no row repeats the one before), while the
+ * ground truth is 2.5 m on every 4th row and 0.5 m otherwise. Over 28·k rows
+ * a window's inputs fix its last row's index modulo 7 only, which leaves the
+ * index modulo 4 uniform: the best a model can do is a constant, the median
+ * (0.5 m, MAE 0.5 m) for the absolute error and the mean (1 m, MAE 0.75 m)
+ * for the squared one. */
+static void write_uninformative(const char *path, unsigned n) {
+        FILE *f = fopen(path, "we");
+
+        ck_assert_ptr_nonnull(f);
+        fputs(RV_HEADER, f);
+        fputs("1000\tData collection started\tDepthCalibration\t\n", f);
+        for (unsigned i = 0; i < n; i++) {
+                double d = 1.0 + 0.01 * (i % 7), e = 0.032, nr = sqrt(e * e + d * d);
+
+                fprintf(f, "%u\t sample\tDepthCalibration\t%.1f\t0\t0\t%.9f\t%.3f\t0\t%.3f\t0\t%.9f\t0\t%.9f\t"
+                        "%.9f\t0\t%.9f\t%.9f\n", 1000 + 10 * i, i % 4 == 0 ? 2.5 : 0.5, d, e, -e, -e / nr, d / nr,
+                        e / nr, d / nr, d);
+        }
+        fclose(f);
+}
+
+/* SmoothL1 with β = 0 is the absolute error, whose best constant is the
+ * median; with β far above every error it is the squared error, whose best
+ * constant is the mean. */
+START_TEST(test_loss_beta_median_or_mean) {
+        static const double betas[] = { 0, 10 };
+        da_dataset *ds = NULL;
+        da_dataset_options o;
+        const char *p = tmp_path("Flat.tsv");
+        da_error err = {};
+        unsigned sub = 0;
+        double mae[2];
+
+        write_uninformative(p, 28 * 30);
+        geometry_options(&o);
+        ck_assert_msg(da_dataset_load(&p, 1, &o, &ds, &err) == 0, "%s", err.message);
+        for (unsigned k = 0; k < ELEMENTSOF(betas); k++) {
+                da_model *m = NULL;
+                da_train_options to;
+                size_t n;
+
+                da_train_options_init(&to);
+                to.hidden = 4;
+                to.dense = 4;
+                to.epochs = 20;
+                to.batch = 32;
+                to.lr = 1e-2;
+                to.beta = betas[k];
+                to.val_fraction = 0;    /* the last epoch's weights: early stopping would choose by the MAE */
+                to.seed = 3;
+                ck_assert_msg(da_train(ds, &sub, 1, &to, &m, &err) == 0, "%s", err.message);
+                ck_assert_int_eq(da_score(m, ds, NULL, 0, &mae[k], &n, &err), 0);
+                da_model_free(m);
+        }
+        fprintf(stderr, "uninformative inputs: MAE %.1f cm with beta 0, %.1f cm with beta 10\n", mae[0] * 100,
+                mae[1] * 100);
+        ck_assert_msg(mae[0] < 0.55, "beta 0: MAE %g m, the median gives 0.5 m", mae[0]);
+        ck_assert_msg(mae[1] > 0.7, "beta 10: MAE %g m, the mean gives 0.75 m", mae[1]);
+        da_dataset_free(ds);
+}
+END_TEST
+
 static void train_to_file(const da_dataset *ds, unsigned threads, const char *path) {
         da_model *m = NULL;
         da_train_options to;
@@ -441,6 +505,7 @@ static Suite *train_suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_set_timeout(tc, 300);
         tcase_add_test(tc, test_synthetic_loss_goes_down);
+        tcase_add_test(tc, test_loss_beta_median_or_mean);
         tcase_add_test(tc, test_same_seed_same_bytes);
         tcase_add_test(tc, test_robustvision_subset);
         tcase_add_loop_test(tc, test_score_matches_stream, 0, 2);
