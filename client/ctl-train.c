@@ -186,6 +186,8 @@ static void train_help(void) {
                  "  --lr RATE            AdamW learning rate (0.001)\n"
                  "  --loss-beta METRES   SmoothL1 loss: quadratic below METRES, linear above (1);\n"
                  "                       0 is the L1 loss (mean absolute error)\n"
+                 "  --precision P        Recurrent products: f32, or bf16 (bf16 operands, float32\n"
+                 "                       sums and weights; fast with AVX512_BF16) (f32)\n"
                  "  --scaling MODE       global (the training subjects' median/IQR, stored) or\n"
                  "                       per-user (each user's own, online; needs --warmup)\n"
                  "  --warmup N           Per-user warm-up in valid frames\n"
@@ -199,7 +201,7 @@ static void train_help(void) {
 
 int verb_train(int argc, char **argv) {
         enum { ARG_OUT = ARG_DATA_END, ARG_HIDDEN, ARG_EPOCHS, ARG_FEATURES, ARG_SEED, ARG_THREADS, ARG_WINDOW,
-               ARG_BATCH, ARG_LR, ARG_LOSS_BETA, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS };
+               ARG_BATCH, ARG_LR, ARG_LOSS_BETA, ARG_PRECISION, ARG_SCALING, ARG_WARMUP, ARG_VAL_SUBJECTS };
         static const struct option options[] = {
                 { "help",       no_argument,       NULL, 'h' },
                 DATA_OPTIONS,
@@ -216,6 +218,7 @@ int verb_train(int argc, char **argv) {
                 { "batch",      required_argument, NULL, ARG_BATCH },
                 { "lr",         required_argument, NULL, ARG_LR },
                 { "loss-beta",  required_argument, NULL, ARG_LOSS_BETA },
+                { "precision",  required_argument, NULL, ARG_PRECISION },
                 {}
         };
         _cleanup_(da_dataset_freep) da_dataset *ds = NULL;
@@ -246,8 +249,8 @@ int verb_train(int argc, char **argv) {
                         out = optarg;
                         break;
                 case ARG_HIDDEN:
-                        if (parse_unsigned(optarg, 1, 1024, &topt.hidden) < 0)
-                                return ctl_fail(_("Invalid --hidden '%s': expected 1..1024"), optarg);
+                        if (parse_unsigned(optarg, 1, 4096, &topt.hidden) < 0)
+                                return ctl_fail(_("Invalid --hidden '%s': expected 1..4096"), optarg);
                         break;
                 case ARG_EPOCHS:
                         if (parse_unsigned(optarg, 1, 100000, &topt.epochs) < 0)
@@ -288,6 +291,12 @@ int verb_train(int argc, char **argv) {
                         if (parse_non_negative(optarg, &topt.beta) < 0)
                                 return ctl_fail(_("Invalid --loss-beta '%s': expected a finite length >= 0 in metres"),
                                                 optarg);
+                        break;
+                case ARG_PRECISION:
+                        r = da_precision_from_string(optarg);
+                        if (r != DA_PRECISION_F32 && r != DA_PRECISION_BF16)
+                                return ctl_fail(_("Invalid --precision '%s': training runs at f32 or bf16"), optarg);
+                        topt.precision = (da_precision) r;
                         break;
                 case ARG_SCALING:
                         r = da_scaling_from_string(optarg);
