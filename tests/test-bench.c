@@ -102,18 +102,21 @@ START_TEST(test_bench_json) {
                 for (size_t i = 0; i < ELEMENTSOF(attributed); i++)
                         ck_assert_msg(count(a, attributed[i], hidden, "f32") == (hidden != 128), "%s H=%u",
                                       attributed[i], hidden);
+                /* and IG-50 with the model at bf16 */
+                ck_assert_msg(count(a, "ig-50", hidden, "bf16") == (hidden != 128), "ig-50 bf16 H=%u", hidden);
         }
         ck_assert_uint_eq(count(a, "input-health", 0, "f32"), 1);
-        /* one training epoch at H = 32, 64 and 1435 */
+        /* one training epoch at H = 32, 64 and 1435, at f32 and at bf16 */
         for (unsigned h = 0; h < 3; h++)
-                ck_assert_msg(count(a, "train-window", (unsigned[]) { 32, 64, 1435 }[h], "f32") == 1,
-                              "train-window #%u", h);
+                for (size_t p = 0; p < 2; p++)
+                        ck_assert_msg(count(a, "train-window", (unsigned[]) { 32, 64, 1435 }[h], precisions[p]) == 1,
+                                      "train-window #%u %s", h, precisions[p]);
         ck_assert_msg(count(a, "rolling-push", 0, "f32") == 1 && count(a, "rolling-scores", 0, "f32") == 1,
                       "no rolling benchmark");
         ck_assert_msg(count(a, "fma-peak", 0, "f32") == 1, "no multiply-add peak");
         ck_assert_uint_eq(json_object_array_length(a),
                           3 * (ELEMENTSOF(every_size) + (ELEMENTSOF(precisions) - 1) * ELEMENTSOF(every_precision)) +
-                          2 * ELEMENTSOF(attributed) + 1 + 3 + 2 + 1);
+                          2 * (ELEMENTSOF(attributed) + 1) + 1 + 2 * 3 + 2 + 1);
         json_object_put(a);
 }
 END_TEST
