@@ -44,11 +44,12 @@ typedef struct coeffs {
         double decay, beta1, one_beta1, beta2, one_beta2, bc2_sqrt, eps, step_size;
 } coeffs;
 
-/* Elements i … n − 1, one at a time; the vector bodies below do the same
- * operations in the same order. */
+/* Elements i … end − 1, one at a time (to[i − first] gets each as a float
+ * when to is set); the vector bodies below do the same operations in the
+ * same order. */
 static void update_scalar(AdamW *a, double *params, const float *const *parts, unsigned n_parts, const coeffs *k,
-                          size_t i) {
-        for (; i < a->n; i++) {
+                          size_t i, size_t end, float *to, size_t first) {
+        for (; i < end; i++) {
                 double g = 0, denom;
 
                 for (unsigned c = 0; c < n_parts; c++)
@@ -58,6 +59,8 @@ static void update_scalar(AdamW *a, double *params, const float *const *parts, u
                 a->v[i] = k->beta2 * a->v[i] + k->one_beta2 * g * g;
                 denom = sqrt(a->v[i]) / k->bc2_sqrt + k->eps;
                 params[i] -= k->step_size * a->m[i] / denom;
+                if (to)
+                        to[i - first] = (float) params[i];
         }
 }
 
@@ -65,12 +68,12 @@ static void update_scalar(AdamW *a, double *params, const float *const *parts, u
 /* The step streams five arrays of n doubles and the parts: vectors keep the
  * square root and divisions off the critical path, so it runs at memory
  * speed (at H=1435 it took as long as an eighth of the epoch in scalar). */
-#define UPDATE_BODY(W, vd, SET1, LOADU, STOREU, CVT_PARTS, ADD, SUB, MUL, DIV, SQRT)                    \
+#define UPDATE_BODY(W, vd, SET1, LOADU, STOREU, CVT_PARTS, ADD, SUB, MUL, DIV, SQRT, STORE_FLOATS)      \
         vd decay = SET1(k->decay), b1 = SET1(k->beta1), ob1 = SET1(k->one_beta1), b2 = SET1(k->beta2),        \
            ob2 = SET1(k->one_beta2), bc2 = SET1(k->bc2_sqrt), eps = SET1(k->eps), step = SET1(k->step_size);  \
-        size_t i = 0;                                                                                         \
+        size_t i = first;                                                                                     \
                                                                                                               \
-        for (; i + W <= a->n; i += W) {                                                                       \
+        for (; i + W <= end; i += W) {                                                                        \
                 vd g = SET1(0), p, m, v, denom;                                                               \
                                                                                                               \
                 for (unsigned c = 0; c < n_parts; c++)                                                        \
@@ -83,27 +86,53 @@ static void update_scalar(AdamW *a, double *params, const float *const *parts, u
                 STOREU(a->m + i, m);                                                                          \
                 STOREU(a->v + i, v);                                                                          \
                 STOREU(params + i, p);                                                                        \
+                if (to)                                                                                       \
+                        STORE_FLOATS(to + (i - first), p);                                                    \
         }                                                                                                     \
-        update_scalar(a, params, parts, n_parts, k, i)
+        update_scalar(a, params, parts, n_parts, k, i, end, to, first)
 
 #define CVT8(p) _mm512_cvtps_pd(_mm256_loadu_ps(p))
 #define CVT4(p) _mm256_cvtps_pd(_mm_loadu_ps(p))
 
+#define FLOATS8(q, v) _mm256_storeu_ps(q, _mm512_cvtpd_ps(v))
+#define FLOATS4(q, v) _mm_storeu_ps(q, _mm256_cvtpd_ps(v))
 static __attribute__((target("avx512f"))) void update_avx512(AdamW *a, double *params, const float *const *parts,
-                                                             unsigned n_parts, const coeffs *k) {
+                                                             unsigned n_parts, const coeffs *k, size_t first,
+                                                             size_t end, float *to) {
         UPDATE_BODY(8, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, CVT8, _mm512_add_pd,
-                    _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_sqrt_pd);
+                    _mm512_sub_pd, _mm512_mul_pd, _mm512_div_pd, _mm512_sqrt_pd, FLOATS8);
 }
 
 static __attribute__((target("avx2"))) void update_avx2(AdamW *a, double *params, const float *const *parts,
-                                                        unsigned n_parts, const coeffs *k) {
+                                                        unsigned n_parts, const coeffs *k, size_t first,
+                                                        size_t end, float *to) {
         UPDATE_BODY(4, __m256d, _mm256_set1_pd, _mm256_loadu_pd, _mm256_storeu_pd, CVT4, _mm256_add_pd,
-                    _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd);
+                    _mm256_sub_pd, _mm256_mul_pd, _mm256_div_pd, _mm256_sqrt_pd, FLOATS4);
 }
 #endif
 
-void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr) {
+static void update(AdamW *a, double *params, const float *const *parts, unsigned n_parts, const coeffs *k,
+                   size_t first, size_t end, float *to) {
+        if (first >= end)
+                return;
+        switch (cpu_kernel_variant()) {
+#if CPU_X86
+        case CPU_AVX512:
+                update_avx512(a, params, parts, n_parts, k, first, end, to);
+                return;
+        case CPU_AVX2:
+                update_avx2(a, params, parts, n_parts, k, first, end, to);
+                return;
+#endif
+        default:
+                update_scalar(a, params, parts, n_parts, k, first, end, to, first);
+        }
+}
+
+void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr,
+                const AdamWOut *out, unsigned n_out) {
         coeffs k;
+        size_t i = 0;
 
         a->step++;
         k = (coeffs) {
@@ -116,16 +145,12 @@ void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_
                 .eps = a->eps,
                 .step_size = lr / (1 - pow(a->beta1, (double) a->step)),
         };
-        switch (cpu_kernel_variant()) {
-#if CPU_X86
-        case CPU_AVX512:
-                update_avx512(a, params, parts, n_parts, &k);
-                return;
-        case CPU_AVX2:
-                update_avx2(a, params, parts, n_parts, &k);
-                return;
-#endif
-        default:
-                update_scalar(a, params, parts, n_parts, &k, 0);
+        for (unsigned o = 0; o < n_out; o++) {
+                size_t end = MIN(out[o].first + out[o].n, a->n);
+
+                update(a, params, parts, n_parts, &k, i, out[o].first, NULL);
+                update(a, params, parts, n_parts, &k, out[o].first, end, out[o].to);
+                i = end;
         }
+        update(a, params, parts, n_parts, &k, i, a->n, NULL);
 }

@@ -15,7 +15,16 @@ typedef struct AdamW {
 
 int adamw_new(size_t n, double weight_decay, AdamW **ret);
 AdamW *adamw_free(AdamW *a);
+/* Parameters first … first + n − 1 also stored as floats at `to` (a
+ * model's tensor), in the pass that steps them. */
+typedef struct AdamWOut {
+        size_t first, n;
+        float *to;
+} AdamWOut;
+
 /* One step on params (n) at learning rate lr with the gradient the sum of
  * n_parts parts (n floats each), added in double in the order given: the
- * minibatch's chunks, summed in the same pass that steps. */
-void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr);
+ * minibatch's chunks, summed in the same pass that steps. The n_out ranges
+ * of out (ascending, not overlapping) get the new values as floats too. */
+void adamw_step(AdamW *a, double *params, const float *const *parts, unsigned n_parts, double lr,
+                const AdamWOut *out, unsigned n_out);

@@ -47,38 +47,42 @@ void da_train_options_init(da_train_options *o) {
 
 /* ---- the model's parameters as one vector, in param_layout()'s order ---- */
 
-static void params_copy(da_model *m, double *v, bool to_model) {
+/* The model's tensors where the vector holds them, in ascending order. */
+#define MAX_TENSORS (4 * 16 + 6)
+static unsigned param_tensors(da_model *m, AdamWOut ret[static MAX_TENSORS]) {
         ParamLayout P;
-        struct {
-                float *p;
-                size_t off, n;
-        } t[4 * 16 + 6];
         unsigned n = 0, H = m->arch.hidden;
 
         param_layout(m, &P);
         for (unsigned l = 0; l < m->arch.layers; l++) {
-                t[n++] = (typeof(t[0])) { m->layer[l].w_ih, P.w_ih[l], (size_t) 4 * H * m->layer[l].in };
-                t[n++] = (typeof(t[0])) { m->layer[l].w_hh, P.w_hh[l], (size_t) 4 * H * H };
-                t[n++] = (typeof(t[0])) { m->layer[l].b_ih, P.b_ih[l], (size_t) 4 * H };
-                t[n++] = (typeof(t[0])) { m->layer[l].b_hh, P.b_hh[l], (size_t) 4 * H };
+                ret[n++] = (AdamWOut) { P.w_ih[l], (size_t) 4 * H * m->layer[l].in, m->layer[l].w_ih };
+                ret[n++] = (AdamWOut) { P.w_hh[l], (size_t) 4 * H * H, m->layer[l].w_hh };
+                ret[n++] = (AdamWOut) { P.b_ih[l], (size_t) 4 * H, m->layer[l].b_ih };
+                ret[n++] = (AdamWOut) { P.b_hh[l], (size_t) 4 * H, m->layer[l].b_hh };
         }
         if (m->arch.batchnorm) {
-                t[n++] = (typeof(t[0])) { m->bn_weight, P.bn_weight, H };
-                t[n++] = (typeof(t[0])) { m->bn_bias, P.bn_bias, H };
+                ret[n++] = (AdamWOut) { P.bn_weight, H, m->bn_weight };
+                ret[n++] = (AdamWOut) { P.bn_bias, H, m->bn_bias };
         }
         if (m->arch.dense > 0) {
-                t[n++] = (typeof(t[0])) { m->fc1_w, P.fc1_weight, (size_t) m->arch.dense * H };
-                t[n++] = (typeof(t[0])) { m->fc1_b, P.fc1_bias, m->arch.dense };
+                ret[n++] = (AdamWOut) { P.fc1_weight, (size_t) m->arch.dense * H, m->fc1_w };
+                ret[n++] = (AdamWOut) { P.fc1_bias, m->arch.dense, m->fc1_b };
         }
-        t[n++] = (typeof(t[0])) { m->out_w, P.out_weight, (size_t) m->arch.outputs * model_head_in(m) };
-        t[n++] = (typeof(t[0])) { m->out_b, P.out_bias, m->arch.outputs };
+        ret[n++] = (AdamWOut) { P.out_weight, (size_t) m->arch.outputs * model_head_in(m), m->out_w };
+        ret[n++] = (AdamWOut) { P.out_bias, m->arch.outputs, m->out_b };
+        return n;
+}
+
+static void params_copy(da_model *m, double *v, bool to_model) {
+        AdamWOut t[MAX_TENSORS];
+        unsigned n = param_tensors(m, t);
 
         for (unsigned k = 0; k < n; k++)
                 for (size_t i = 0; i < t[k].n; i++) {
                         if (to_model)
-                                t[k].p[i] = (float) v[t[k].off + i];
+                                t[k].to[i] = (float) v[t[k].first + i];
                         else
-                                v[t[k].off + i] = t[k].p[i];
+                                v[t[k].first + i] = t[k].to[i];
                 }
 }
 
@@ -529,6 +533,8 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
         _cleanup_free_ double *params = NULL, *best = NULL;
         da_train_options defaults;
         AdamW *adam = NULL;
+        AdamWOut tensors[MAX_TENSORS];
+        unsigned n_tensors;
         Trainer tr = {};
         uint64_t rng;
         size_t steps_per_epoch, total_steps, step = 0;
@@ -626,6 +632,7 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                 goto finish;
 
         params_copy(tr.m, params, false);
+        n_tensors = param_tensors(tr.m, tensors);
         memcpy(best, params, tr.n_params * sizeof(double));
         steps_per_epoch = (tr.n_train + opt->batch - 1) / opt->batch;
         total_steps = steps_per_epoch * opt->epochs;
@@ -647,8 +654,9 @@ int da_train(const da_dataset *ds, const unsigned *subjects, unsigned n_subjects
                         }
                         for (unsigned c = 0; c < chunks; c++)
                                 loss += tr.loss[c];
-                        adamw_step(adam, params, (const float *const *) tr.grad, chunks, lr);
-                        params_copy(tr.m, params, true);
+                        /* the step writes the model's float weights as it goes */
+                        adamw_step(adam, params, (const float *const *) tr.grad, chunks, lr, tensors,
+                                   n_tensors);
                         train_weights_update(tr.weights);
                 }
                 loss /= (double) tr.n_train;
