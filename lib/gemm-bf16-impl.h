@@ -10,14 +10,20 @@
 static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const uint32_t *w, unsigned kw,
                                                                           const uint32_t *x, size_t xs,
                                                                           const float *y0, size_t y0s, float *y,
-                                                                          size_t ys, const unsigned nb) {
+                                                                          size_t ys, unsigned cols,
+                                                                          const unsigned nb) {
         __m512 acc[KROWV][KNB];
+        __mmask16 keep[KROWV];
 
+        /* the lanes of each row vector below cols */
+#pragma GCC unroll 4
+        for (unsigned v = 0; v < KROWV; v++)
+                keep[v] = cols >= (v + 1) * KW ? 0xffff : cols > v * KW ? (1u << (cols - v * KW)) - 1 : 0;
 #pragma GCC unroll 8
         for (unsigned i = 0; i < nb; i++)
 #pragma GCC unroll 4
                 for (unsigned v = 0; v < KROWV; v++)
-                        acc[v][i] = y0 ? _mm512_load_ps(y0 + i * y0s + v * KW) : _mm512_setzero_ps();
+                        acc[v][i] = y0 ? _mm512_maskz_loadu_ps(keep[v], y0 + i * y0s + v * KW) : _mm512_setzero_ps();
 
         for (unsigned k = 0; k < kw; k++, w += DA_PANEL) {
                 __m512i wv[KROWV];
@@ -39,7 +45,7 @@ static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const
         for (unsigned i = 0; i < nb; i++)
 #pragma GCC unroll 4
                 for (unsigned v = 0; v < KROWV; v++)
-                        _mm512_store_ps(y + i * ys + v * KW, acc[v][i]);
+                        _mm512_mask_storeu_ps(y + i * ys + v * KW, keep[v], acc[v][i]);
 }
 #else
 /* A lane's subnormal as a zero of its sign, as VDPBF16PS takes operands and
@@ -51,12 +57,20 @@ static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const
 static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const uint32_t *w, unsigned kw,
                                                                           const uint32_t *x, size_t xs,
                                                                           const float *y0, size_t y0s, float *y,
-                                                                          size_t ys, const unsigned nb) {
+                                                                          size_t ys, unsigned cols,
+                                                                          const unsigned nb) {
         vf acc[KROWV][KNB];
+        unsigned keep[KROWV];
 
+        /* the lanes of each row vector below cols */
+        for (unsigned v = 0; v < KROWV; v++)
+                keep[v] = cols >= (v + 1) * KW ? KW : cols > v * KW ? cols - v * KW : 0;
         for (unsigned i = 0; i < nb; i++)
-                for (unsigned v = 0; v < KROWV; v++)
-                        acc[v][i] = y0 ? *(const vf *) (y0 + i * y0s + v * KW) : (vf) {};
+                for (unsigned v = 0; v < KROWV; v++) {
+                        acc[v][i] = (vf) {};
+                        if (y0)
+                                memcpy(&acc[v][i], y0 + i * y0s + v * KW, keep[v] * sizeof(float));
+                }
 
         for (unsigned k = 0; k < kw; k++, w += DA_PANEL) {
                 vf hi[KROWV], lo[KROWV];
@@ -81,7 +95,7 @@ static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const
 
         for (unsigned i = 0; i < nb; i++)
                 for (unsigned v = 0; v < KROWV; v++)
-                        *(vf *) (y + i * ys + v * KW) = acc[v][i];
+                        memcpy(y + i * ys + v * KW, &acc[v][i], keep[v] * sizeof(float));
 }
 #undef FLUSH
 #undef HIGH
@@ -130,7 +144,7 @@ static KTARGET void KNAME(round_row)(const float *s, unsigned n, uint32_t *d) {
 #endif
 
 static KTARGET void KNAME(gemm_bf16)(const da_packed *W, const uint32_t *Wb, const uint32_t *X, size_t xs,
-                                     unsigned B, const float *Y0, size_t y0s, float *Y, size_t ys) {
+                                     unsigned B, const float *Y0, size_t y0s, float *Y, size_t ys, unsigned cols) {
         unsigned words = bf16_words(W->cols), n = W->rows_padded / DA_PANEL, groups = (B + KNB - 1) / KNB;
 
         for (unsigned p = 0; p < n; p++)
@@ -139,8 +153,11 @@ static KTARGET void KNAME(gemm_bf16)(const da_packed *W, const uint32_t *Wb, con
 
                         for (unsigned sub = 0; sub < DA_PANEL; sub += KROWV * KW) {
                                 const uint32_t *w = Wb + ((size_t) p * words + k0) * DA_PANEL + sub;
-                                unsigned b = 0;
+                                unsigned b = 0, first = p * DA_PANEL + sub;
+                                unsigned tile_cols = cols > first ? MIN(cols - first, KROWV * KW) : 0;
 
+                                if (tile_cols == 0)
+                                        continue;
                                 /* groups as equal as they can be, so no window is left alone in a tile */
                                 for (unsigned g = 0; g < groups; g++) {
                                         unsigned nb = (B - b) / (groups - g);
@@ -158,7 +175,7 @@ static KTARGET void KNAME(gemm_bf16)(const da_packed *W, const uint32_t *Wb, con
                                         switch (nb) {
 #define TILE_CASE(c)                                                                              \
                                         case c:                                                   \
-                                                KNAME(bf16_tile)(w, kw, x, xs, y0, y0s_, y, ys, c); \
+                                                KNAME(bf16_tile)(w, kw, x, xs, y0, y0s_, y, ys, tile_cols, c); \
                                                 break;
                                         TILE_CASES
 #undef TILE_CASE

@@ -182,8 +182,8 @@ bool gemm_bf16_native(void) {
 }
 
 void gemm_bf16(const da_packed *W, const uint32_t *Wb, const uint32_t *X, size_t xs, unsigned B, const float *Y0,
-               size_t y0s, float *Y, size_t ys) {
-        kernel()(W, Wb, X, xs, B, Y0, y0s, Y, ys);
+               size_t y0s, float *Y, size_t ys, unsigned cols) {
+        kernel()(W, Wb, X, xs, B, Y0, y0s, Y, ys, cols);
 }
 
 void bf16_pair_rows(const float *lo, const float *hi, unsigned n, uint32_t *dst) {

@@ -48,11 +48,12 @@ void bf16_round_rows(const float *src, size_t ss, unsigned n_rows, unsigned n, u
 size_t bf16_panel_words(const da_packed *P);
 void bf16_round_panels(const da_packed *P, uint32_t *dst);
 
-/* Y[b][0..W->rows_padded) = Y0[b] + W·X[b] for b < B (Y0 NULL: W·X[b]);
- * W's bf16 panels at Wb (bf16_round_panels()), X rows of bf16 words xs words
- * apart, Y and Y0 as gemm_panels() takes them. Y0 may be Y. */
+/* Y[b][0..cols) = Y0[b] + W·X[b] for b < B (Y0 NULL: W·X[b]), cols at
+ * most W->rows_padded, the rest of Y's rows untouched; W's bf16 panels at
+ * Wb (bf16_round_panels()), X rows of bf16 words xs words apart, rows of Y
+ * ys and of Y0 y0s floats apart. Y0 may be Y. */
 void gemm_bf16(const da_packed *W, const uint32_t *Wb, const uint32_t *X, size_t xs, unsigned B, const float *Y0,
-               size_t y0s, float *Y, size_t ys);
+               size_t y0s, float *Y, size_t ys, unsigned cols);
 
 /* Whether gemm_bf16() runs on VDPBF16PS here (otherwise it emulates it). */
 bool gemm_bf16_native(void);

@@ -233,7 +233,7 @@ static void forward(IgPath *p, unsigned T, unsigned B) {
                         }
                         if (s > 0 && p->bf16) {
                                 bf16_round_rows(at_h(p, l, s - 1), Hp, B, p->H, p->xb, bf16_words(p->H));
-                                gemm_bf16(&P->hh, P->hh.reduced, p->xb, bf16_words(p->H), B, a, R, a, R);
+                                gemm_bf16(&P->hh, P->hh.reduced, p->xb, bf16_words(p->H), B, a, R, a, R, R);
                         } else if (s > 0)
                                 gemm_panels_acc(&P->hh, at_h(p, l, s - 1), Hp, B, a, R);
                         lstm_cell_forward_batch(a, s > 0 ? at_c(p, l, s - 1) : NULL, at_c(p, l, s), at_tc(p, l, s),
@@ -372,7 +372,7 @@ static void backward(IgPath *p, unsigned T, unsigned B) {
                                 float *dhp = at_dh(p, p->dh, s - 1, 0);
 
                                 bf16_round_rows(p->dp, R, B, R, p->xb, bf16_words(R));
-                                gemm_bf16(&p->wt_hh[l], p->wt_hh_b[l], p->xb, bf16_words(R), B, dhp, Hq, dhp, Hq);
+                                gemm_bf16(&p->wt_hh[l], p->wt_hh_b[l], p->xb, bf16_words(R), B, dhp, Hq, dhp, Hq, Hq);
                         } else if (s > 0)
                                 gemm_panels_acc(&p->wt_hh[l], p->dp, R, B, at_dh(p, p->dh, s - 1, 0), Hq);
                 }

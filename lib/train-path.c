@@ -300,7 +300,7 @@ static void layers_forward(TrainPath *p) {
                                 size_t xs = bf16_words(p->H);
 
                                 bf16_round_rows(at_h(p, l, s - 1), Hp, B, p->H, p->xb, xs);
-                                gemm_bf16(&w->hh[l], w->hh_b[l], p->xb, xs, B, at_act(p, l, s), R, at_act(p, l, s), R);
+                                gemm_bf16(&w->hh[l], w->hh_b[l], p->xb, xs, B, at_act(p, l, s), R, at_act(p, l, s), R, R);
                         } else if (s > 0)
                                 gemm_panels_acc(&w->hh[l], at_h(p, l, s - 1), Hp, B, at_act(p, l, s), R);
                         lstm_cell_forward_batch(at_act(p, l, s), s > 0 ? at_c(p, l, s - 1) : NULL, at_c(p, l, s),
@@ -492,10 +492,14 @@ static void weight_gradient(TrainPath *p, const float *dpt, size_t dpts, const f
                 size_t words = bf16_words(N);
 
                 bf16_round_panels(&xt, p->xtb);
-                bf16_round_rows(dpt, dpts, 4 * Hp, N, p->xb, words);
-                gemm_bf16(&xt, p->xtb, p->xb, words, 4 * Hp, NULL, 0, p->dw, inq);
-        } else
-                gemm_panels(&xt, dpt, dpts, 4 * Hp, NULL, 0, p->dw, inq);
+                /* gate by gate straight into the gradient: its rows are `in` floats, unpadded */
+                for (unsigned q = 0; q < 4; q++) {
+                        bf16_round_rows(dpt + (size_t) q * Hp * dpts, dpts, H, N, p->xb, words);
+                        gemm_bf16(&xt, p->xtb, p->xb, words, H, NULL, 0, ret + (size_t) q * H * in, in, in);
+                }
+                return;
+        }
+        gemm_panels(&xt, dpt, dpts, 4 * Hp, NULL, 0, p->dw, inq);
         for (unsigned q = 0; q < 4; q++)
                 for (unsigned j = 0; j < H; j++)
                         memcpy(ret + (size_t) (q * H + j) * in, p->dw + (size_t) (q * Hp + j) * inq,
@@ -519,7 +523,7 @@ static void layer_backward(TrainPath *p, unsigned l, float *ret_grad) {
                         float *dhp = p->dh + (size_t) (s - 1) * B * Hq;
 
                         bf16_round_rows(dps, R, B, R, p->xb, bf16_words(R));
-                        gemm_bf16(&w->wt_hh[l], w->wt_hh_b[l], p->xb, bf16_words(R), B, dhp, Hq, dhp, Hq);
+                        gemm_bf16(&w->wt_hh[l], w->wt_hh_b[l], p->xb, bf16_words(R), B, dhp, Hq, dhp, Hq, Hq);
                 } else if (s > 0)
                         gemm_panels_acc(&w->wt_hh[l], dps, R, B, p->dh + (size_t) (s - 1) * B * Hq, Hq);
         }

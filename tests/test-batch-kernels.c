@@ -181,7 +181,7 @@ START_TEST(test_gemm_bf16) {
                 for (size_t i = 0; i < (size_t) B * rp; i++)
                         y0[i] = uniform(&s);
 
-                gemm_bf16(&P, wb, xb, xs, B, y0, rp, y, rp);
+                gemm_bf16(&P, wb, xb, xs, B, y0, rp, y, rp, rp);
                 for (unsigned b = 0; b < B; b++) {
                         for (unsigned r = 0; r < rp; r++) {
                                 float e = y0[(size_t) b * rp + r];
@@ -219,14 +219,30 @@ START_TEST(test_gemm_bf16) {
                                               "%ux%u b=%u r=%u: %g, exact %g", rows, cols, b, r, e, exact);
                         }
                         /* the same window alone gives the same bits */
-                        gemm_bf16(&P, wb, xb + (size_t) b * xs, xs, 1, y0 + (size_t) b * rp, rp, y1, rp);
+                        gemm_bf16(&P, wb, xb + (size_t) b * xs, xs, 1, y0 + (size_t) b * rp, rp, y1, rp, rp);
                         ck_assert_int_eq(memcmp(y1, y + (size_t) b * rp, rp * sizeof(float)), 0);
                 }
                 /* without Y0: the same as from zeros */
                 memset(y0, 0, (size_t) B * rp * sizeof(float));
-                gemm_bf16(&P, wb, xb, xs, B, y0, rp, y, rp);
-                gemm_bf16(&P, wb, xb, xs, B, NULL, 0, y0, rp);
+                gemm_bf16(&P, wb, xb, xs, B, y0, rp, y, rp, rp);
+                gemm_bf16(&P, wb, xb, xs, B, NULL, 0, y0, rp, rp);
                 ck_assert_int_eq(memcmp(y, y0, (size_t) B * rp * sizeof(float)), 0);
+                /* the first `rows` columns only, into rows `rows` + 1 floats apart (unaligned): the
+                 * same values, and the float after each row untouched */
+                {
+                        size_t ys = rows + 1;
+                        _cleanup_free_ float *z = malloc((B * ys + 1) * sizeof(float));
+
+                        ck_assert_ptr_nonnull(z);
+                        for (size_t i = 0; i < B * ys + 1; i++)
+                                z[i] = -7.0f;
+                        gemm_bf16(&P, wb, xb, xs, B, NULL, 0, z + 1, ys, rows);
+                        for (unsigned b = 0; b < B; b++) {
+                                ck_assert_int_eq(memcmp(z + 1 + b * ys, y + (size_t) b * rp, rows * sizeof(float)), 0);
+                                ck_assert(z[1 + b * ys + rows] == -7.0f);
+                        }
+                        ck_assert(z[0] == -7.0f);
+                }
                 free(P.data);
         }
         printf("bf16 products: %s\n", gemm_bf16_native() ? "VDPBF16PS" : "emulated with float FMAs");
