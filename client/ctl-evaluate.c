@@ -39,6 +39,7 @@ typedef struct evaluate_args {
         const char *column_map;
         da_recording_format format;
         unsigned subjects, hidden, epochs, window, hop, rank_windows, threads;
+        da_precision precision;
         unsigned shard_index, shard_count;
         unsigned published;
         bool seed_set, merge;
@@ -657,6 +658,7 @@ static void evaluate_help(void) {
                  "  --window T               Frames per window (default: 10)\n"
                  "  --hop N                  Frames between windows' starts (quick 2, paper 10: windows of\n"
                  "                           distinct frames)\n"
+                 "  --precision f32|bf16     Recurrent products of every training (default: f32)\n"
                  "  --threads N              Training threads (default: one per core; the figures do not\n"
                  "                           depend on it)\n"
                  "  --rank-windows N         Training windows per fold every method ranks (an evenly spaced\n"
@@ -683,7 +685,8 @@ static void evaluate_help(void) {
 int verb_evaluate(int argc, char **argv) {
         enum { ARG_PRESET = 0x100, ARG_METHODS, ARG_K, ARG_FOLDS, ARG_JSON, ARG_CSV, ARG_SVG, ARG_SUBJECTS,
                ARG_HIDDEN, ARG_EPOCHS, ARG_SEED, ARG_WINDOW, ARG_COLUMN_MAP, ARG_FORMAT, ARG_RANK_WINDOWS,
-               ARG_SHARD, ARG_MERGE, ARG_PROTOCOL, ARG_STEP, ARG_THREADS, ARG_HOP };
+               ARG_SHARD, ARG_MERGE, ARG_PROTOCOL, ARG_STEP, ARG_THREADS, ARG_HOP,
+               ARG_PRECISION };
         static const struct option options[] = {
                 { "data",     required_argument, NULL, 'd' },
                 { "preset",   required_argument, NULL, ARG_PRESET },
@@ -703,6 +706,7 @@ int verb_evaluate(int argc, char **argv) {
                 { "protocol", required_argument, NULL, ARG_PROTOCOL },
                 { "threads",  required_argument, NULL, ARG_THREADS },
                 { "hop",      required_argument, NULL, ARG_HOP },
+                { "precision", required_argument, NULL, ARG_PRECISION },
                 { "iqr-filter",         no_argument, NULL, ARG_STEP },
                 { "depth-bins",         no_argument, NULL, ARG_STEP },
                 { "subject-scaler",     no_argument, NULL, ARG_STEP },
@@ -762,6 +766,14 @@ int verb_evaluate(int argc, char **argv) {
                         if (parse_positive("hop", optarg, &a.hop) < 0)
                                 return EXIT_FAILURE;
                         break;
+                case ARG_PRECISION: {
+                        int p = da_precision_from_string(optarg);
+
+                        if (p != DA_PRECISION_F32 && p != DA_PRECISION_BF16)
+                                return ctl_fail(_("Invalid --precision '%s': training runs at f32 or bf16"), optarg);
+                        a.precision = (da_precision) p;
+                        break;
+                }
                 case ARG_THREADS:
                         if (parse_positive("threads", optarg, &a.threads) < 0)
                                 return EXIT_FAILURE;
@@ -865,6 +877,7 @@ int verb_evaluate(int argc, char **argv) {
                 o.data.format = a.format;
         if (a.hidden > 0)
                 o.train.hidden = a.hidden;
+        o.train.precision = a.precision;
         if (a.epochs > 0)
                 o.train.epochs = a.epochs;
         if (a.threads > 0)

@@ -61,6 +61,8 @@ refused "a shard given twice" "shard 2/3 is given twice" "$tmp/part1.json" "$tmp
 refused "a missing shard" "shard 3/3 is missing" "$tmp/part1.json" "$tmp/part2.json"
 "$ctl" evaluate "${small[@]}" --seed 5 --shard 3/3 --json "$tmp/other3.json" >/dev/null
 refused "shards of different settings" "different settings" "$tmp/part1.json" "$tmp/part2.json" "$tmp/other3.json"
+"$ctl" evaluate "${small[@]}" --precision bf16 --shard 3/3 --json "$tmp/bf16-3.json" >/dev/null
+refused "shards trained at another precision" "different settings" "$tmp/part1.json" "$tmp/part2.json" "$tmp/bf16-3.json"
 echo "{ \"k\": [ 10 ] }" >"$tmp/other.json"
 refused "a file that is no part" "is not a part" "$tmp/other.json"
 
