@@ -4,7 +4,7 @@
  * KNB (windows per tile) and either NATIVE_TILE (VDPBF16PS) or VFMA (a fused
  * multiply-add of three vf) for the emulation. The emulating variants also
  * define the rounding to bf16 in vu (KW unsigned lanes) with EVEN_LANES
- * and ODD_LANES, the shuffles that split 2·KW values into k and k + 1. */
+ * and ODD_LANES, the lane indices that split 2·KW values into k and k + 1. */
 
 #ifdef NATIVE_TILE
 static inline __attribute__((always_inline)) KTARGET void KNAME(bf16_tile)(const uint32_t *w, unsigned kw,
@@ -132,8 +132,8 @@ static KTARGET void KNAME(round_row)(const float *s, unsigned n, uint32_t *d) {
 
                 memcpy(&a, s + k, sizeof(a));
                 memcpy(&b, s + k + KW, sizeof(b));
-                w = KNAME(round_lanes)(__builtin_shuffle(a, b, (vu) EVEN_LANES)) |
-                    KNAME(round_lanes)(__builtin_shuffle(a, b, (vu) ODD_LANES)) << 16;
+                w = KNAME(round_lanes)(__builtin_shufflevector(a, b, EVEN_LANES)) |
+                    KNAME(round_lanes)(__builtin_shufflevector(a, b, ODD_LANES)) << 16;
                 memcpy(d + k / 2, &w, sizeof(w));
         }
         for (; k + 2 <= n; k += 2)

@@ -43,8 +43,8 @@ typedef uint32_t v4u __attribute__((vector_size(16), aligned(16)));
 #define KNB 4
 #define VFMA(a, b, c) ((vf) _mm512_fmadd_ps((__m512) (a), (__m512) (b), (__m512) (c)))
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4)
-#define EVEN_LANES { 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30 }
-#define ODD_LANES { 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31 }
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 #include "gemm-bf16-impl.h"
 #undef EVEN_LANES
 #undef ODD_LANES
@@ -69,8 +69,8 @@ typedef uint32_t v4u __attribute__((vector_size(16), aligned(16)));
 #define KNB 3
 #define VFMA(a, b, c) ((vf) _mm256_fmadd_ps((__m256) (a), (__m256) (b), (__m256) (c)))
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2) TILE_CASE(3)
-#define EVEN_LANES { 0, 2, 4, 6, 8, 10, 12, 14 }
-#define ODD_LANES { 1, 3, 5, 7, 9, 11, 13, 15 }
+#define EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
 #include "gemm-bf16-impl.h"
 #undef EVEN_LANES
 #undef ODD_LANES
@@ -106,8 +106,8 @@ static inline v4f fma_lanes(v4f a, v4f b, v4f c) {
 #define KNB 2
 #define VFMA(a, b, c) fma_lanes(a, b, c)
 #define TILE_CASES TILE_CASE(1) TILE_CASE(2)
-#define EVEN_LANES { 0, 2, 4, 6 }
-#define ODD_LANES { 1, 3, 5, 7 }
+#define EVEN_LANES 0, 2, 4, 6
+#define ODD_LANES 1, 3, 5, 7
 #include "gemm-bf16-impl.h"
 #undef EVEN_LANES
 #undef ODD_LANES
