@@ -3,7 +3,11 @@
  * the LSTM layers (gate products as small matrix products over the batch),
  * the head per window in double, and back through time to the input. A
  * model at bf16 precision takes its recurrent products with bf16 operands
- * and float32 sums (gemm-bf16.h), as its weights are already bf16. */
+ * and float32 sums (gemm-bf16.h), as its weights are already bf16 — unless
+ * its head has kinks (max pooling, ReLU): telling which step holds a
+ * maximum needs the float forward's accuracy (see near()), which bf16
+ * operands do not give (at H=16 nearly every window would be too close to
+ * call). */
 
 #include <math.h>
 #include <sys/mman.h>
@@ -25,7 +29,6 @@ struct IgPath {
          * rows the layer's inputs (padded to the panel), columns 4Hp */
         da_packed *wt_hh, *wt_ih;
         bool bf16;
-        double ambiguity;       /* see near() */
         uint32_t **wt_hh_b;     /* at bf16: wt_hh's panels, per layer */
         uint32_t *xb;           /* at bf16: [b][…] one step's h or δ rows in bf16 */
 
@@ -58,7 +61,6 @@ struct IgPath {
 
 /* See near(). */
 #define AMBIGUITY 1e-5
-#define AMBIGUITY_BF16 1e-2
 
 static unsigned round_up(unsigned v, unsigned to) {
         return (v + to - 1) / to * to;
@@ -158,9 +160,8 @@ int ig_path_new(const da_model *m, unsigned max_T, unsigned max_batch, IgPath **
         p->max_B = max_batch + 2;       /* the first batch carries x and x′ too */
 
         /* the forward panels' bf16 words exist when the model's precision is bf16 */
-        p->bf16 = m->precision == DA_PRECISION_BF16 && m->packed[0].hh.precision == DA_PRECISION_BF16;
-        /* the float forward is good to about 1e-6 here, with bf16 products to about 1e-3 */
-        p->ambiguity = p->bf16 ? AMBIGUITY_BF16 : AMBIGUITY;
+        p->bf16 = m->precision == DA_PRECISION_BF16 && m->packed[0].hh.precision == DA_PRECISION_BF16 &&
+                  m->arch.pooling != DA_POOL_MAX && !(m->arch.dense > 0 && m->arch.activation == DA_ACT_RELU);
         p->wt_hh = calloc(p->L, sizeof(da_packed));
         p->wt_ih = calloc(p->L, sizeof(da_packed));
         p->wt_hh_b = calloc(p->L, sizeof(uint32_t *));
@@ -247,9 +248,9 @@ static double bn(const IgPath *p, unsigned j, double v) {
 }
 
 /* Whether two values of the head could be ordered differently in float than
- * in exact arithmetic, by the forward's accuracy (p->ambiguity). */
-static bool near(const IgPath *p, double a, double b) {
-        return fabs(a - b) <= p->ambiguity * fmax(1, fabs(a));
+ * in exact arithmetic: the float forward is good to about 1e-6 here. */
+static bool near(double a, double b) {
+        return fabs(a - b) <= AMBIGUITY * fmax(1, fabs(a));
 }
 
 /* Output `o` of window b after forward(); leaves the head's intermediates
@@ -291,7 +292,7 @@ static double head_forward(IgPath *p, unsigned T, unsigned b, unsigned o, bool *
                                 } else
                                         second = fmax(second, v);
                         }
-                        if (near(p, p->pooled[j], second))
+                        if (near(p->pooled[j], second))
                                 *ret_ambiguous = true;
                 }
                 }
@@ -305,7 +306,7 @@ static double head_forward(IgPath *p, unsigned T, unsigned b, unsigned o, bool *
                         for (unsigned j = 0; j < H; j++)
                                 z += w[j] * p->pooled[j];
                         p->z1[d] = z;
-                        if (m->arch.activation == DA_ACT_RELU && near(p, z, 0))
+                        if (m->arch.activation == DA_ACT_RELU && near(z, 0))
                                 *ret_ambiguous = true;
                         p->a1[d] = head_activate_exact(m->arch.activation, z);
                 }

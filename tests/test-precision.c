@@ -361,12 +361,13 @@ START_TEST(test_agreement) {
 }
 END_TEST
 
-/* A FOVAL-shaped model over several panels, at f32 and at bf16: the bf16
- * model's IG takes bf16 products; its attributions stay within 5% of the
- * largest float32 one and rank the features alike. */
+/* A FOVAL-shaped model over several panels (mean pooling: no kinks), at
+ * f32 and at bf16: the bf16 model's IG takes bf16 products; its
+ * attributions stay within 5% of the largest float32 one and rank the
+ * features alike. */
 START_TEST(test_ig_bf16) {
         static const da_arch arch = {
-                .n_features = 24, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MAX,
+                .n_features = 24, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MEAN,
                 .dense = 16, .activation = DA_ACT_ELU, .outputs = 1, .window = 10, .hop = 1,
         };
         enum { F = 24, T = 10 };
@@ -401,6 +402,43 @@ START_TEST(test_ig_bf16) {
         ck_assert_double_le(worst, 0.05 * largest);
         ck_assert_double_ge(rho, 0.95);
         ck_assert_double_le(fabs(r16.output - r32.output), 0.01 * fmax(1, fabs(r32.output)));
+        /* not merely the rounded weights: the products differ from float32 ones */
+        ck_assert_double_gt(worst, 0);
+}
+END_TEST
+
+/* With max pooling the bf16 model's IG keeps float32 products: float32 IG
+ * of a model holding the same (rounded) weights, up to the order in which
+ * the bf16 GEMV of the input projection sums (bf16 products would be off
+ * by ~1e-3 of the largest attribution). */
+START_TEST(test_ig_bf16_kinks) {
+        static const da_arch arch = {
+                .n_features = 24, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MAX,
+                .dense = 16, .activation = DA_ACT_ELU, .outputs = 1, .window = 10, .hop = 1,
+        };
+        enum { F = 24, T = 10 };
+        _cleanup_(da_model_freep) da_model *m16 = NULL, *rounded = NULL;
+        float x[T * F], phi16[T * F], phi[T * F];
+        double largest = 0;
+        da_attr_options o;
+        uint64_t s = 10;
+
+        ck_assert_int_eq(da_model_new_random(&arch, 6, &m16), 0);
+        ck_assert_int_eq(da_model_new_random(&arch, 6, &rounded), 0);
+        ck_assert_int_eq(da_model_set_precision(m16, DA_PRECISION_BF16), 0);
+        /* to bf16 and back: float32 precision, bf16 values */
+        ck_assert_int_eq(da_model_set_precision(rounded, DA_PRECISION_BF16), 0);
+        ck_assert_int_eq(da_model_set_precision(rounded, DA_PRECISION_F32), 0);
+        for (unsigned i = 0; i < T * F; i++)
+                x[i] = 2 * da_uniform01(&s) - 1;
+        da_attr_options_init(&o);
+        ck_assert_int_eq(da_attribute(m16, DA_METHOD_IG, &o, x, T, phi16, NULL, NULL), 0);
+        ck_assert_int_eq(da_attribute(rounded, DA_METHOD_IG, &o, x, T, phi, NULL, NULL), 0);
+        for (unsigned i = 0; i < T * F; i++)
+                largest = fmax(largest, fabs(phi[i]));
+        for (unsigned i = 0; i < T * F; i++)
+                ck_assert_msg(fabs((double) phi16[i] - phi[i]) <= 1e-5 * largest, "φ[%u] %g, float32 products %g", i,
+                              phi16[i], phi[i]);
 }
 END_TEST
 
@@ -415,6 +453,7 @@ int main(void) {
         tcase_add_test(tc, test_file_errors);
         tcase_add_test(tc, test_agreement);
         tcase_add_test(tc, test_ig_bf16);
+        tcase_add_test(tc, test_ig_bf16_kinks);
         suite_add_tcase(s, tc);
         return test_run(s);
 }
