@@ -16,7 +16,8 @@
  * between steps, and the input projection, the cell and the head are as at
  * f32. Operands are rounded just before each product:
  *   xb                      h, δ rows or δᵀ rows in bf16 words
- *   xtb                     xt's panels in bf16 */
+ *   xtb                     xt's panels in bf16
+ * (bf16 words are 4 bytes, as floats are: aligned_alloc0() counts them.) */
 
 #include <math.h>
 
@@ -86,14 +87,6 @@ TrainWeights *train_weights_free(TrainWeights *w) {
         return mfree(w);
 }
 
-static uint32_t *words_alloc(size_t n) {
-        void *p;
-
-        if (posix_memalign(&p, 64, MAX(n, (size_t) 16) * sizeof(uint32_t)) != 0)
-                return NULL;
-        return memset(p, 0, MAX(n, (size_t) 16) * sizeof(uint32_t));
-}
-
 int train_weights_new(const da_model *m, da_precision precision, TrainWeights **ret) {
         _cleanup_(train_weights_freep) TrainWeights *w = NULL;
 
@@ -136,8 +129,8 @@ int train_weights_new(const da_model *m, da_precision precision, TrainWeights **
                         if (!w->hh[l].data || !w->wt_hh[l].data)
                                 return -ENOMEM;
                 } else {
-                        w->hh_b[l] = words_alloc((size_t) R * bf16_words(w->H));
-                        w->wt_hh_b[l] = words_alloc((size_t) round_up(w->H, DA_PANEL) * bf16_words(R));
+                        w->hh_b[l] = aligned_alloc0((size_t) R * bf16_words(w->H));
+                        w->wt_hh_b[l] = aligned_alloc0((size_t) round_up(w->H, DA_PANEL) * bf16_words(R));
                         if (!w->hh_b[l] || !w->wt_hh_b[l])
                                 return -ENOMEM;
                 }
@@ -242,8 +235,8 @@ int train_path_new(const TrainWeights *w, unsigned T, unsigned max_B, TrainPath 
         p->dw = aligned_alloc0(R * p->inq);
         if (w->bf16) {
                 /* the largest operand: B rows of δ (4Hp), or 4Hp rows of δᵀ (N) */
-                p->xb = words_alloc(MAX((size_t) max_B * bf16_words(R), R * bf16_words(N)));
-                p->xtb = words_alloc((size_t) p->Hq * bf16_words(N));
+                p->xb = aligned_alloc0(MAX((size_t) max_B * bf16_words(R), R * bf16_words(N)));
+                p->xtb = aligned_alloc0((size_t) p->Hq * bf16_words(N));
                 if (!p->xb || !p->xtb)
                         return -ENOMEM;
         }
