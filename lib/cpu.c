@@ -27,9 +27,20 @@ static cpu_variant detect(void) {
                 return CPU_AVX512;
         return avx2 ? CPU_AVX2 : CPU_BASELINE;
 }
+
+bool cpu_has_avx512_bf16(void) {
+        unsigned a, b, c, d;
+
+        /* leaf 7, subleaf 1, EAX bit 5 */
+        return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
 #else
 static cpu_variant detect(void) {
         return CPU_BASELINE;
+}
+
+bool cpu_has_avx512_bf16(void) {
+        return false;
 }
 #endif
 

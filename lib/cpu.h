@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 /* Which instruction set the float kernels run in. Each kernel file compiles
  * its bodies once per variant and indexes a table with this. */
 
@@ -25,3 +27,7 @@ typedef enum cpu_variant {
  * at first use rather than by an ifunc resolver, which would run before
  * sanitizer runtimes are up. */
 cpu_variant cpu_kernel_variant(void);
+
+/* Whether the CPU has AVX512_BF16 (VDPBF16PS), which the bf16 products
+ * use within the AVX-512 variant. */
+bool cpu_has_avx512_bf16(void);

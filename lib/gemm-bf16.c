@@ -124,22 +124,11 @@ static inline v4f fma_lanes(v4f a, v4f b, v4f c) {
 
 typedef __typeof__(gemm_bf16_baseline) gemm_bf16_fn;
 
-#if CPU_X86
-#include <cpuid.h>
-
-static bool cpu_has_bf16(void) {
-        unsigned a, b, c, d;
-
-        /* leaf 7, subleaf 1, EAX bit 5: AVX512_BF16 */
-        return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
-}
-#endif
-
 static gemm_bf16_fn *pick(void) {
         switch (cpu_kernel_variant()) {
 #if CPU_X86
         case CPU_AVX512:
-                return cpu_has_bf16() ? gemm_bf16_avx512bf16 : gemm_bf16_avx512;
+                return cpu_has_avx512_bf16() ? gemm_bf16_avx512bf16 : gemm_bf16_avx512;
         case CPU_AVX2:
                 return gemm_bf16_avx2;
 #endif
