@@ -92,6 +92,33 @@ static void dense(const float *w, const float *b, const float *x, unsigned rows,
         }
 }
 
+void head_dense_exact(const da_model *m, const double *pooled, double *z1, double *a1, double *ret_out) {
+        unsigned H = m->arch.hidden, D = m->arch.dense, n_in = H;
+        const double *head_in = pooled;
+
+        if (D > 0) {
+                for (unsigned d = 0; d < D; d++) {
+                        const float *w = m->fc1_w + (size_t) d * H;
+                        double sum = m->fc1_b[d];
+
+                        for (unsigned j = 0; j < H; j++)
+                                sum += w[j] * pooled[j];
+                        z1[d] = sum;
+                        a1[d] = head_activate_exact(m->arch.activation, sum);
+                }
+                head_in = a1;
+                n_in = D;
+        }
+        for (unsigned o = 0; o < m->arch.outputs; o++) {
+                const float *w = m->out_w + (size_t) o * n_in;
+                double sum = m->out_b[o];
+
+                for (unsigned k = 0; k < n_in; k++)
+                        sum += w[k] * head_in[k];
+                ret_out[o] = sum;
+        }
+}
+
 void head_dense(const da_model *m, const float *pooled, float *scratch, float *ret_out) {
         const da_arch *a = &m->arch;
 

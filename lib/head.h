@@ -14,3 +14,7 @@ void head_pool(const da_model *m, const float *seq, unsigned T, unsigned stride,
 void head_bn(const da_model *m, const float *h, float *ret);
 /* Dense layers on a pooled H-vector; scratch holds arch.dense floats. */
 void head_dense(const da_model *m, const float *pooled, float *scratch, float *ret_out);
+/* The same in double for the training and attribution passes, keeping
+ * fc1's input z1 and output a1 (arch.dense each, unused without a dense
+ * layer) for the backward pass. */
+void head_dense_exact(const da_model *m, const double *pooled, double *z1, double *a1, double *ret_out);

@@ -150,9 +150,6 @@ static void head_forward(Tape *t) {
         for (unsigned b = 0; b < t->B; b++) {
                 double *p = t->pooled + (size_t) b * H, *out = t->out + (size_t) b * O;
                 unsigned *am = t->argmax + (size_t) b * H;
-                const double *head_in = p;
-                const float *w_out = m->out_w;
-                unsigned n_in = H;
 
                 for (unsigned j = 0; j < H; j++) {
                         switch (m->arch.pooling) {
@@ -181,29 +178,7 @@ static void head_forward(Tape *t) {
                         }
                 }
 
-                if (D > 0) {
-                        double *z = t->z1 + (size_t) b * D, *a = t->a1 + (size_t) b * D;
-
-                        for (unsigned d = 0; d < D; d++) {
-                                const float *w = m->fc1_w + (size_t) d * H;
-                                double sum = m->fc1_b[d];
-
-                                for (unsigned j = 0; j < H; j++)
-                                        sum += w[j] * p[j];
-                                z[d] = sum;
-                                a[d] = head_activate_exact(m->arch.activation, sum);
-                        }
-                        head_in = a;
-                        n_in = D;
-                }
-                for (unsigned o = 0; o < O; o++) {
-                        const float *w = w_out + (size_t) o * n_in;
-                        double sum = m->out_b[o];
-
-                        for (unsigned k = 0; k < n_in; k++)
-                                sum += w[k] * head_in[k];
-                        out[o] = sum;
-                }
+                head_dense_exact(m, p, t->z1 + (size_t) b * D, t->a1 + (size_t) b * D, out);
         }
 }
 

@@ -316,8 +316,6 @@ static void head_forward(TrainPath *p) {
         for (unsigned b = 0; b < B; b++) {
                 double *pool = p->pooled + (size_t) b * H, *out = p->out + (size_t) b * O;
                 unsigned *am = p->argmax + (size_t) b * H;
-                const double *head_in = pool;
-                unsigned n_in = H;
 
                 /* step by step along the rows, so the loops run over contiguous units */
                 for (unsigned s = 0; s < T; s++) {
@@ -349,30 +347,7 @@ static void head_forward(TrainPath *p) {
                 if (m->arch.pooling == DA_POOL_MEAN)
                         for (unsigned j = 0; j < H; j++)
                                 pool[j] /= T;
-
-                if (D > 0) {
-                        double *z = p->z1 + (size_t) b * D, *a = p->a1 + (size_t) b * D;
-
-                        for (unsigned d = 0; d < D; d++) {
-                                const float *wr = m->fc1_w + (size_t) d * H;
-                                double sum = m->fc1_b[d];
-
-                                for (unsigned j = 0; j < H; j++)
-                                        sum += wr[j] * pool[j];
-                                z[d] = sum;
-                                a[d] = head_activate_exact(m->arch.activation, sum);
-                        }
-                        head_in = a;
-                        n_in = D;
-                }
-                for (unsigned o = 0; o < O; o++) {
-                        const float *wr = m->out_w + (size_t) o * n_in;
-                        double sum = m->out_b[o];
-
-                        for (unsigned k = 0; k < n_in; k++)
-                                sum += wr[k] * head_in[k];
-                        out[o] = sum;
-                }
+                head_dense_exact(m, pool, p->z1 + (size_t) b * D, p->a1 + (size_t) b * D, out);
         }
 }
 
