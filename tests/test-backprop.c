@@ -346,19 +346,20 @@ static void check_path_against_tape(const da_arch *arch, unsigned seed, da_preci
                 ck_assert(gf[k] == (float) gp[k]);
 }
 
+/* Loop index i: fd_archs, then path_archs. */
+static void check_path_number(int i, da_precision precision) {
+        const da_arch *a = (size_t) i < ELEMENTSOF(fd_archs) ? &fd_archs[i] : &path_archs[i - ELEMENTSOF(fd_archs)];
+
+        check_path_against_tape(a, 40 + i, precision);
+}
+
 START_TEST(test_train_path) {
-        if ((size_t) _i < ELEMENTSOF(fd_archs))
-                check_path_against_tape(&fd_archs[_i], 40 + _i, DA_PRECISION_F32);
-        else
-                check_path_against_tape(&path_archs[_i - ELEMENTSOF(fd_archs)], 40 + _i, DA_PRECISION_F32);
+        check_path_number(_i, DA_PRECISION_F32);
 }
 END_TEST
 
 START_TEST(test_train_path_bf16) {
-        if ((size_t) _i < ELEMENTSOF(fd_archs))
-                check_path_against_tape(&fd_archs[_i], 40 + _i, DA_PRECISION_BF16);
-        else
-                check_path_against_tape(&path_archs[_i - ELEMENTSOF(fd_archs)], 40 + _i, DA_PRECISION_BF16);
+        check_path_number(_i, DA_PRECISION_BF16);
 }
 END_TEST
 
