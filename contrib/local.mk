@@ -33,7 +33,7 @@ sampledatadir = $(pkgdatadir)/data
 dist_sampledata_DATA = contrib/data/README.md contrib/data/sample.tsv.gz
 modelsdir = $(pkgdatadir)/models
 dist_models_DATA = contrib/models/README.md contrib/models/foval-robustvision.safetensors
-EXTRA_DIST += contrib/models/foval-robustvision.sh contrib/loso.sh
+EXTRA_DIST += contrib/models/foval-robustvision.sh contrib/loso.sh contrib/depth-bound.py
 
 # The keep-top-k results document and the script that regenerates it.
 EXTRA_DIST += \

@@ -18,6 +18,7 @@ packages=(
         libevdev-dev libsystemd-dev libsqlite3-dev libjson-c-dev libinih-dev
         libevemu-dev zlib1g-dev libzmq3-dev libmsgpack-dev check
         clang dbus sqlite3 mandoc systemd udev qemu-system-x86 bash-completion
+        python3
         # The system test in a Debian guest (tests/vm-system/run.sh): the
         # image, and the .debs it installs.
         mmdebstrap e2fsprogs debhelper fakeroot

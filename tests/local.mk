@@ -404,6 +404,10 @@ EXTRA_DIST += tests/test-man.sh
 TESTS += tests/test-train-loss.sh
 EXTRA_DIST += tests/test-train-loss.sh
 
+# contrib/depth-bound.py: the labelled bounds on depth from gaze (issue 13).
+TESTS += tests/test-depth-bound.sh
+EXTRA_DIST += tests/test-depth-bound.sh
+
 # The default model rebuilds bit for bit from its documented command.
 TESTS += tests/test-default-model.sh
 EXTRA_DIST += tests/test-default-model.sh
