@@ -473,6 +473,9 @@ int da_stream_push(da_stream *s, const da_frame *frame, da_window_result *ret_re
 /* Starts the windows afresh after a discontinuity; per-user statistics are
  * kept (they describe the user). */
 void da_stream_reset(da_stream *s);
+/* A new user on the same device: the windows start afresh and per-user
+ * statistics are forgotten, to warm up again from the next frame. */
+void da_stream_reset_user(da_stream *s);
 /* Per-user scaling: true while the stream's own statistics are still
  * warming up (no window is evaluated yet), with the valid frames seen and
  * the warm-up length. False for a globally scaled model. */

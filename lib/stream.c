@@ -123,6 +123,12 @@ void da_stream_reset(da_stream *s) {
         s->ring_rows = 0;
 }
 
+void da_stream_reset_user(da_stream *s) {
+        da_stream_reset(s);
+        if (s->user)
+                da_user_scaler_reset(s->user);
+}
+
 int da_stream_adopt_user_scaling(da_stream *s, da_stream *from) {
         if (!s->user || !from->user || s->F != from->F)
                 return -EINVAL;

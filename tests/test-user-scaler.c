@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-user scaling: the online median/IQR against the exact quantiles of the
  * same rows on every shipped Robust Vision recording, NaN bursts, a constant
- * feature and wild samples, and the stream holding windows until the
- * warm-up ends. */
+ * feature and wild samples, and a stream told of a new user starting over
+ * as a fresh one would. */
 
 #include <check.h>
 #include <glob.h>
@@ -16,6 +16,7 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_user_scaler *, da_user_scaler_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(da_dataset *, da_dataset_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(da_stream *, da_stream_free);
 
 /* Largest |estimate − exact| over the features, in units of the exact IQR
  * (the model's input unit), for the median and for the IQR itself. */
@@ -122,12 +123,99 @@ START_TEST(test_nan_constant_outliers) {
 }
 END_TEST
 
+/* Runs one recording through the stream; with out, records each window's
+ * output (at most max), returns how many windows came. */
+static size_t feed(da_stream *st, const char *path, float *out, size_t max) {
+        da_reader *rd = NULL;
+        da_error err = {};
+        da_frame fr;
+        size_t n = 0;
+        int r;
+
+        ck_assert_msg(da_reader_open(path, DA_REC_AUTO, &rd, &err) == 0, "%s: %s", path, err.message);
+        da_reader_set_drop_repeats(rd, true);
+        while ((r = da_reader_next(rd, &fr, &err)) > 0) {
+                da_window_result w;
+
+                r = da_stream_push(st, &fr, &w);
+                ck_assert_int_ge(r, 0);
+                if (r > 0 && out && n < max)
+                        out[n] = w.output[0];
+                n += r > 0;
+        }
+        ck_assert_int_eq(r, 0);
+        da_reader_free(rd);
+        return n;
+}
+
+/* A stream that saw one person (P3), told of a new user, gives for the next
+ * (P9) exactly the windows a fresh stream gives: nothing of P3's statistics
+ * or frames is left. Without the reset the first person's statistics stay
+ * (da_stream_reset keeps them), and the outputs differ. */
+START_TEST(test_stream_new_user) {
+        da_arch arch = { .n_features = DA_FEATURES_ROBUSTVISION, .hidden = 8, .layers = 1, .batchnorm = true,
+                         .pooling = DA_POOL_MAX, .dense = 4, .activation = DA_ACT_ELU, .outputs = 1,
+                         .window = 10, .hop = 1 };
+        _cleanup_(da_model_freep) da_model *m = NULL;
+        _cleanup_(da_stream_freep) da_stream *fresh = NULL, *reused = NULL, *kept = NULL;
+        _cleanup_free_ float *a = NULL, *b = NULL, *c = NULL;
+        const char *names[DA_FEATURES_ROBUSTVISION];
+        float median[DA_FEATURES_ROBUSTVISION], iqr[DA_FEATURES_ROBUSTVISION];
+        const size_t max = 20000;
+        uint64_t seen, warmup;
+        da_error err = {};
+        size_t n, differ = 0;
+
+        ck_assert_int_eq(da_model_new_random(&arch, 5, &m), 0);
+        for (unsigned f = 0; f < arch.n_features; f++) {
+                names[f] = da_feature_get(f)->name;
+                median[f] = 0;
+                iqr[f] = 1;
+        }
+        ck_assert_int_eq(da_model_set_features(m, names, arch.n_features), 0);
+        ck_assert_int_eq(da_model_set_scaler(m, median, iqr), 0);
+        ck_assert_int_eq(da_model_set_task(m, DA_TASK_REGRESSION, "m"), 0);
+        ck_assert_int_eq(da_model_set_scaling(m, DA_SCALING_PER_USER, WARMUP), 0);
+        a = calloc(max, sizeof(float));
+        b = calloc(max, sizeof(float));
+        c = calloc(max, sizeof(float));
+        ck_assert(a && b && c);
+
+        ck_assert_int_eq(da_stream_new(m, DA_TRACE_GATE, &fresh, &err), 0);
+        n = feed(fresh, RV_DIR "/P9.tsv.gz", a, max);
+        ck_assert_uint_gt(n, 100);
+
+        ck_assert_int_eq(da_stream_new(m, DA_TRACE_GATE, &reused, &err), 0);
+        ck_assert_uint_gt(feed(reused, RV_DIR "/P3.tsv.gz", NULL, 0), 0);
+        ck_assert(!da_stream_warming_up(reused, &seen, &warmup));
+        da_stream_reset_user(reused);
+        ck_assert(da_stream_warming_up(reused, &seen, &warmup));
+        ck_assert_uint_eq(seen, 0);
+        ck_assert_uint_eq(warmup, WARMUP);
+        ck_assert_uint_eq(feed(reused, RV_DIR "/P9.tsv.gz", b, max), n);
+        for (size_t i = 0; i < n; i++)
+                ck_assert_msg(memcmp(&a[i], &b[i], sizeof(float)) == 0, "window %zu: %.9g after the reset, %.9g fresh",
+                              i, (double) b[i], (double) a[i]);
+
+        /* the control: a discontinuity alone keeps the first person's statistics */
+        ck_assert_int_eq(da_stream_new(m, DA_TRACE_GATE, &kept, &err), 0);
+        (void) feed(kept, RV_DIR "/P3.tsv.gz", NULL, 0);
+        da_stream_reset(kept);
+        ck_assert(!da_stream_warming_up(kept, NULL, NULL));
+        ck_assert_uint_gt(feed(kept, RV_DIR "/P9.tsv.gz", c, max), n);
+        for (size_t i = 0; i < n; i++)
+                differ += memcmp(&a[i], &c[i], sizeof(float)) != 0;
+        ck_assert_uint_gt(differ, 0);
+}
+END_TEST
+
 static Suite *user_scaler_suite(void) {
         Suite *s = suite_create("user-scaler");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_converges_on_recordings);
         tcase_add_test(tc, test_nan_constant_outliers);
+        tcase_add_test(tc, test_stream_new_user);
         tcase_set_timeout(tc, 600);
         suite_add_tcase(s, tc);
         return s;
