@@ -515,6 +515,31 @@ static int op_reload(Client *c) {
         return 0;
 }
 
+static int op_reset_user(Client *c) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *step = _("Starting a new user");
+        int r;
+
+        if (!c->o->device)
+                return ctl_fail(_("reset-user needs --device NAME; 'deepactifctl devices' lists them.")), -EINVAL;
+        if (c->o->varlink) {
+                json_object *p = json_object_new_object(), *reply = NULL;
+
+                if (!p)
+                        return -ENOMEM;
+                json_object_object_add(p, "device", json_object_new_string(c->o->device));
+                /* the call takes p */
+                r = varlink_call(c, step, VARLINK_INTERFACE ".ResetUser", p, &reply);
+                json_object_put(reply);
+                return r;
+        }
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_INTERFACE, "ResetUser", &e, NULL, "s",
+                               c->o->device);
+        if (r < 0)
+                return fail_bus(c->o, step, &e, r), r;
+        return 0;
+}
+
 /* ---- output ------------------------------------------------------------- */
 
 static const char *str(json_object *o, const char *key) {
@@ -593,6 +618,8 @@ static void daemon_verb_help(const char *verb) {
                 { "export",  N_("export [--format csv|json]\n"
                                 "                        Stored rankings for other tools") },
                 { "reload",  N_("reload                  Reload configuration and model (root)") },
+                { "reset-user", N_("reset-user --device D   A new person uses D: its per-user statistics warm\n"
+                                   "                        up again, events and ranking start over (root)") },
                 { "metrics", N_("metrics                 The Prometheus metrics MetricsFile= receives") },
         };
 
@@ -808,6 +835,8 @@ int verb_daemon(int argc, char **argv) {
                 r = op_export(&c);
         else if (streq(argv[0], "reload"))
                 r = op_reload(&c);
+        else if (streq(argv[0], "reset-user"))
+                r = op_reset_user(&c);
         else if (streq(argv[0], "metrics"))
                 r = op_metrics(&c, &out);
         else
@@ -824,6 +853,11 @@ int verb_daemon(int argc, char **argv) {
                         puts("{}");
                 else
                         puts(_("Reloaded the configuration and the model."));
+        } else if (streq(argv[0], "reset-user")) {
+                if (o.json)
+                        puts("{}");
+                else
+                        printf(_("%s: a new user; its per-user statistics warm up again.\n"), o.device);
         } else if (streq(argv[0], "watch")) {
                 /* printed as it came */
         } else if (streq(argv[0], "metrics") && !o.json)

@@ -29,6 +29,7 @@ static const struct {
         { "events",   verb_daemon },
         { "export",   verb_daemon },
         { "reload",   verb_daemon },
+        { "reset-user", verb_daemon },
         { "metrics",  verb_daemon },
 };
 
@@ -158,6 +159,8 @@ static void help(void) {
                  "                                 Ranking-shift and input-health events, oldest first\n"
                  "  export [--format csv|json]     Stored rankings for other tools\n"
                  "  reload                         Reload configuration and model (root)\n"
+                 "  reset-user --device D          A new person uses D: its per-user statistics\n"
+                 "                                 warm up again (root)\n"
                  "  metrics                        The Prometheus metrics MetricsFile= receives\n"
                  "  Each takes --json, --system (default), --user, --varlink PATH.\n"
                  "\n"

@@ -139,6 +139,20 @@ fail:
         log_debug_errno(r, "Failed to send RankingChanged for %s: %m", d->name);
 }
 
+void bus_device_send_user_reset(Manager *m, Device *d) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!manager_bus_ready(m))
+                return;
+        r = bus_device_path(d, &path);
+        if (r >= 0)
+                r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "WarmingUp",
+                                                   "WarmupRemaining", "LastPrediction", NULL);
+        if (r < 0)
+                log_debug_errno(r, "Failed to announce the new user of %s: %m", d->name);
+}
+
 void bus_device_send_event(Manager *m, Device *d, const DeviceEvent *e) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
         _cleanup_free_ char *path = NULL;

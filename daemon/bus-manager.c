@@ -301,6 +301,26 @@ static int method_reload(sd_bus_message *message, void *userdata, sd_bus_error *
         return bus_verify_and_run(message, userdata, POLKIT_ACTION_MANAGE, reload_now, error);
 }
 
+static int reset_user_now(sd_bus_message *message, Manager *m, sd_bus_error *error) {
+        const char *device;
+        int r;
+
+        r = sd_bus_message_read(message, "s", &device);
+        if (r < 0)
+                return r;
+        r = manager_reset_user(m, device);
+        if (r == -ENOENT)
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE,
+                                         "No live device '%s'; 'deepactifctl devices' lists them.", device);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, r, "Failed to start a new user on '%s': %m", device);
+        return sd_bus_reply_method_return(message, NULL);
+}
+
+static int method_reset_user(sd_bus_message *message, void *userdata, sd_bus_error *error) {
+        return bus_verify_and_run(message, userdata, POLKIT_ACTION_MANAGE, reset_user_now, error);
+}
+
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -335,5 +355,9 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 SD_BUS_NO_ARGS,
                                 SD_BUS_NO_RESULT,
                                 method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ResetUser",
+                                SD_BUS_ARGS("s", device),
+                                SD_BUS_NO_RESULT,
+                                method_reset_user, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };

@@ -214,6 +214,18 @@ void device_reset_stream(Device *d) {
         d->next_snapshot_us = 0;
 }
 
+void device_reset_user(Device *d) {
+        (void) device_snapshot(d, false);
+        if (d->stream)
+                da_stream_reset_user(d->stream);
+        if (d->rolling)
+                da_rolling_reset(d->rolling);
+        device_events_reset(&d->events);
+        d->windows_at_snapshot = d->windows;
+        d->last_prediction = NAN;
+        d->next_snapshot_us = 0;
+}
+
 static int strdup_to(char **p, const char *s) {
         return (*p = strdup(s)) ? 0 : -ENOMEM;
 }

@@ -101,6 +101,11 @@ bool device_warming_up(const Device *d, uint64_t *ret_remaining);
  * the rolling rankings. */
 void device_reset_stream(Device *d);
 
+/* A new person on the device: the last person's ranking is stored, then
+ * what described them goes (per-user statistics, which warm up again, event
+ * baselines, the rolling ranking); the stored history stays. */
+void device_reset_user(Device *d);
+
 /* A snapshot now, if windows were evaluated since the last one (or force
  * and at least one window is in scope): builds d->snapshot, queues it to the
  * store and announces it; 1 when one was taken, 0 when not. */

@@ -219,6 +219,10 @@ static void on_ranking_changed(Device *d, void *userdata) {
         manager_varlink_ranking_changed(m, d);
 }
 
+static void on_user_reset(Device *d, void *userdata) {
+        bus_device_send_user_reset(userdata, d);
+}
+
 /* One event value, to every sink. */
 static void on_event_raised(Device *d, const DeviceEvent *e, void *userdata) {
         _cleanup_free_ char *features = NULL;
@@ -263,6 +267,8 @@ static int setup_interfaces(Manager *m) {
         m->ranking_changed_userdata = m;
         m->event_raised = on_event_raised;
         m->event_raised_userdata = m;
+        m->user_reset = on_user_reset;
+        m->user_reset_userdata = m;
 
         if (!m->options.no_bus) {
                 r = manager_bus_connect(m);

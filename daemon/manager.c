@@ -248,6 +248,23 @@ Device *manager_find_device(Manager *m, const char *name) {
         return NULL;
 }
 
+int manager_reset_user(Manager *m, const char *name) {
+        Device *d = manager_find_device(m, name);
+        uint64_t remaining;
+
+        if (!d)
+                return -ENOENT;
+        device_reset_user(d);
+        if (device_warming_up(d, &remaining))
+                log_info("%s: a new user; per-user statistics start over (no prediction for the next %" PRIu64
+                         " valid frames), and so do the event baselines and the rolling ranking.", d->name, remaining);
+        else
+                log_info("%s: a new user; the event baselines and the rolling ranking start over.", d->name);
+        if (m->user_reset)
+                m->user_reset(d, m->user_reset_userdata);
+        return 0;
+}
+
 bool manager_knows_device(Manager *m, const char *name) {
         store_device *devs = NULL;
         size_t n = 0;

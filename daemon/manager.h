@@ -39,6 +39,8 @@ typedef void (*ranking_changed_cb)(Device *d, void *userdata);
 /* Called for each event a device raises; the store, journal, D-Bus and
  * varlink all get this one value. */
 typedef void (*event_raised_cb)(Device *d, const DeviceEvent *e, void *userdata);
+/* Called after a device was told of a new user (manager_reset_user()). */
+typedef void (*user_reset_cb)(Device *d, void *userdata);
 
 typedef struct Manager Manager;
 
@@ -85,6 +87,8 @@ struct Manager {
         void *ranking_changed_userdata;
         event_raised_cb event_raised;
         void *event_raised_userdata;
+        user_reset_cb user_reset;
+        void *user_reset_userdata;
         /* Called after each periodic flush, once the sources have started,
          * and at exit: where the metrics are written (metrics.h). */
         void (*flushed)(Manager *m);
@@ -107,6 +111,9 @@ int manager_run(Manager *m);
 
 /* SIGHUP: configuration and model again; on failure the old ones stay. */
 int manager_reload(Manager *m);
+/* A new person uses the live device of that name (device_reset_user());
+ * -ENOENT when there is none. */
+int manager_reset_user(Manager *m, const char *name);
 /* Final snapshots of all devices, then one flush. */
 int manager_flush(Manager *m, bool final);
 void manager_exit(Manager *m, int code);

@@ -97,6 +97,11 @@ const char varlink_manager_description[] =
         "# Reloads configuration and model, as SIGHUP does. Root only.\n"
         "method Reload() -> ()\n"
         "\n"
+        "# A new person uses the device: its per-user statistics warm up again,\n"
+        "# its event baselines and rolling ranking start over; the last\n"
+        "# person's ranking is stored first. Root only.\n"
+        "method ResetUser(device: string) -> ()\n"
+        "\n"
         "# The Prometheus metrics in the text exposition format, as\n"
         "# MetricsFile= receives them.\n"
         "method GetMetrics() -> (text: string)\n"
@@ -633,6 +638,27 @@ static int method_reload(VarlinkCall *call, json_object *params, void *userdata)
         return varlink_reply(call, NULL);
 }
 
+static int method_reset_user(VarlinkCall *call, json_object *params, void *userdata) {
+        Manager *m = userdata;
+        const char *device = NULL;
+        uid_t uid;
+        int r;
+
+        if (param_string(call, params, "device", &device) < 0)
+                return 0;
+        if (!device)
+                return varlink_error_invalid_parameter(call, "device");
+        if (varlink_call_get_peer_uid(call, &uid) < 0 || uid != 0)
+                return error_one(call, ERROR("PermissionDenied"), "reason",
+                                 "ResetUser needs root; run it with sudo.");
+        r = manager_reset_user(m, device);
+        if (r == -ENOENT)
+                return error_one(call, ERROR("NoSuchDevice"), "device", device);
+        if (r < 0)
+                return r;
+        return varlink_reply(call, NULL);
+}
+
 static int method_get_events(VarlinkCall *call, json_object *params, void *userdata) {
         Manager *m = userdata;
         const char *device = NULL;
@@ -694,6 +720,7 @@ static const VarlinkMethod methods[] = {
         { "GetHistory",  method_get_history },
         { "GetEvents",   method_get_events },
         { "Reload",      method_reload },
+        { "ResetUser",   method_reset_user },
         { "Watch",       method_watch },
         { "Export",      method_export },
         {}

@@ -159,7 +159,7 @@ kill -0 $daemon_pid || fail "daemon died after a client hung up mid-stream"
 
 # ---- an unprivileged caller under the shipped policy ----
 if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
-        check "nobody is refused Reload and reading"
+        check "nobody is refused Reload, ResetUser and reading"
         # The build tree need not be open to nobody (dpkg-buildpackage as root
         # under a 0700 directory): run a copy from the work directory.
         mkdir -m 755 "$work/nobody"
@@ -174,6 +174,8 @@ if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ]; then
                 fail "nobody cannot run the copy in $work/nobody (is ${TMPDIR:-/tmp} open to others?)"
         out=$(as_nobody "$work/nobody/deepactifctl" reload --user 2>&1) && fail "nobody reloaded"
         echo "$out" | grep -q "permission denied" || fail "reload refusal unclear: $out"
+        out=$(as_nobody "$work/nobody/deepactifctl" reset-user --user --device any 2>&1) && fail "nobody reset a user"
+        echo "$out" | grep -q "permission denied" || fail "reset-user refusal unclear: $out"
         out=$(as_nobody "$work/nobody/deepactifctl" top --user 2>&1) && fail "nobody read rankings"
         echo "$out" | grep -q "group 'deepactif'" || fail "read refusal unclear: $out"
 else
@@ -235,6 +237,24 @@ for _ in $(seq 200); do [ "$(warming)" = false ] && break; sleep 0.1; done
 busctl --user get-property io.deepactif.Daemon1 "$(busctl --user call io.deepactif.Daemon1 /io/deepactif/Daemon1 \
         io.deepactif.Daemon1.Manager ListDevices | grep -oE '"/[^"]+"' | head -1 | tr -d '"')" \
         io.deepactif.Daemon1.Device WarmupRemaining | grep -qx "t 0" || fail "WarmupRemaining is not 0 when warm"
+
+check "reset-user: a new person's statistics warm up again, over D-Bus and varlink"
+dev=$("$ctl" devices --user --json | grep -oE '"name":[ ]*"[^"]+"' | head -1 | sed 's/.*"\([^"]*\)"$/\1/')
+[ -n "$dev" ] || fail "no device name in: $("$ctl" devices --user --json)"
+out=$("$ctl" reset-user --user 2>&1) && fail "reset-user without --device succeeded"
+echo "$out" | grep -q -- "--device" || fail "reset-user without --device: unclear: $out"
+out=$("$ctl" reset-user --user --device no-such-device 2>&1) && fail "reset-user of an unknown device succeeded"
+echo "$out" | grep -q "no-such-device" || fail "reset-user of an unknown device: unclear: $out"
+"$ctl" reset-user --user --device "$dev" >/dev/null || fail "reset-user over D-Bus"
+[ "$(warming)" = true ] || fail "reset-user did not start the warm-up again: $("$ctl" devices --user 2>&1)"
+grep -q "$dev: a new user" "$work/daemon4.log" || fail "the daemon did not log the new user"
+for _ in $(seq 200); do [ "$(warming)" = false ] && break; sleep 0.1; done
+[ "$(warming)" = false ] || fail "the device never warmed up after reset-user"
+"$ctl" reset-user --varlink "$work/vl4/io.deepactif.Daemon" --device "$dev" >/dev/null || fail "reset-user over varlink"
+[ "$(warming)" = true ] || fail "reset-user over varlink did not start the warm-up again"
+out=$("$send" "$work/vl4/io.deepactif.Daemon" 1 \
+        '{"method":"io.deepactif.Daemon.ResetUser","parameters":{"device":"no-such-device"}}' 2>&1) || true
+echo "$out" | grep -q '"error":"io.deepactif.Daemon.NoSuchDevice"' || fail "varlink ResetUser of an unknown device: $out"
 kill $daemon_pid; wait $daemon_pid || true
 
 # ---- socket activation ----

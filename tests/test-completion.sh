@@ -32,7 +32,7 @@ complete_line() {       # prints the candidates for the command line "$1"
         printf '%s\n' "${COMPREPLY[@]}"
 }
 
-verbs=$(grep -oE '\{ *"[a-z]+", *verb_' "$srcdir/client/ctl.c" | grep -oE '"[a-z]+"' | tr -d '"' | sort)
+verbs=$(grep -oE '\{ *"[a-z-]+", *verb_' "$srcdir/client/ctl.c" | grep -oE '"[a-z-]+"' | tr -d '"' | sort)
 offered=$(complete_line "deepactifctl " | sort)
 [ "$verbs" = "$offered" ] || bad "commands offered differ from client/ctl.c: $(diff <(echo "$verbs") <(echo "$offered") | grep '^[<>]' | tr '\n' ' ')"
 
