@@ -109,6 +109,23 @@ int bus_append_scores(sd_bus_message *m, const store_record *rec, size_t top_k) 
         return sd_bus_message_close_container(m);
 }
 
+/* PropertiesChanged for names on the device's object, and its path for a
+ * signal to follow. */
+static int properties_changed(Manager *m, const Device *d, char **names, char **ret_path) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = bus_device_path(d, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_emit_properties_changed_strv(m->bus, path, BUS_DEVICE_INTERFACE, names);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
 void bus_device_send_ranking_changed(Manager *m, Device *d) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *signal = NULL;
         _cleanup_free_ char *path = NULL;
@@ -116,13 +133,9 @@ void bus_device_send_ranking_changed(Manager *m, Device *d) {
 
         if (!manager_bus_ready(m) || !d->snapshot)
                 return;
-        r = bus_device_path(d, &path);
-        if (r < 0)
-                goto fail;
-        r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "Model", "Supported",
-                                           "MissingChannels", "FramesProcessed", "FramesDropped",
-                                           "FramesInvalid", "WarmingUp", "WarmupRemaining", "LastPrediction",
-                                           "UpdatedAt", NULL);
+        r = properties_changed(m, d, (char *[]) { "Model", "Supported", "MissingChannels", "FramesProcessed",
+                                                  "FramesDropped", "FramesInvalid", "WarmingUp", "WarmupRemaining",
+                                                  "LastPrediction", "UpdatedAt", NULL }, &path);
         if (r < 0)
                 goto fail;
         r = sd_bus_message_new_signal(m->bus, &signal, path, BUS_DEVICE_INTERFACE, "RankingChanged");
@@ -140,15 +153,11 @@ fail:
 }
 
 void bus_device_send_user_reset(Manager *m, Device *d) {
-        _cleanup_free_ char *path = NULL;
         int r;
 
         if (!manager_bus_ready(m))
                 return;
-        r = bus_device_path(d, &path);
-        if (r >= 0)
-                r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "WarmingUp",
-                                                   "WarmupRemaining", "LastPrediction", NULL);
+        r = properties_changed(m, d, (char *[]) { "WarmingUp", "WarmupRemaining", "LastPrediction", NULL }, NULL);
         if (r < 0)
                 log_debug_errno(r, "Failed to announce the new user of %s: %m", d->name);
 }
@@ -160,9 +169,7 @@ void bus_device_send_event(Manager *m, Device *d, const DeviceEvent *e) {
 
         if (!manager_bus_ready(m))
                 return;
-        r = bus_device_path(d, &path);
-        if (r >= 0)
-                r = sd_bus_emit_properties_changed(m->bus, path, BUS_DEVICE_INTERFACE, "OpenEvents", NULL);
+        r = properties_changed(m, d, (char *[]) { "OpenEvents", NULL }, &path);
         if (r >= 0)
                 r = sd_bus_message_new_signal(m->bus, &signal, path, BUS_DEVICE_INTERFACE, "Event");
         if (r >= 0)
