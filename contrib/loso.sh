@@ -10,10 +10,22 @@
 # worst subject, and the error and bias by target depth over all the folds'
 # left-out windows. Recipes are compared on the validation figure only.
 #
-#   contrib/loso.sh BUILDDIR [train options...]
+# The trainer holds out the training subjects at fixed positions of its
+# list (--val-subjects), so in the subjects' own order nearly every fold
+# validates on the same three people. --rotate-validation starts each fold's
+# list after the left-out subject instead (P(s+1) ... P20 P1 ... P(s-1)), so
+# that over the 20 folds every subject is a validation subject three times
+# and the validation figure covers all of them.
+#
+#   contrib/loso.sh [--rotate-validation] BUILDDIR [train options...]
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+rotate=
+if [ "${1:-}" = --rotate-validation ]; then
+        rotate=1
+        shift
+fi
 build=$1
 shift
 ctl="$build/client/deepactifctl"
@@ -24,7 +36,9 @@ trap 'rm -rf "$tmp"' EXIT
 subjects=$(seq 1 20)
 for s in $subjects; do
         train=""
-        for i in $subjects; do
+        order=$subjects
+        [ -z "$rotate" ] || order="$(seq $((s + 1)) 20) $(seq 1 $((s - 1)))"
+        for i in $order; do
                 [ "$i" = "$s" ] || train="$train --data $data/P$i.tsv.gz"
         done
         # shellcheck disable=SC2086
