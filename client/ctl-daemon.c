@@ -520,8 +520,6 @@ static int op_reset_user(Client *c) {
         const char *step = _("Starting a new user");
         int r;
 
-        if (!c->o->device)
-                return ctl_fail(_("reset-user needs --device NAME; 'deepactifctl devices' lists them.")), -EINVAL;
         if (c->o->varlink) {
                 json_object *p = json_object_new_object(), *reply = NULL;
 
@@ -818,6 +816,8 @@ int verb_daemon(int argc, char **argv) {
         r = parse_options(argc, argv, &o);
         if (r <= 0)
                 return r < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        if (streq(argv[0], "reset-user") && !o.device)
+                return ctl_fail(_("reset-user needs --device NAME; 'deepactifctl devices' lists them."));
         if (client_open(&c, &o) < 0)
                 return EXIT_FAILURE;
 

@@ -194,6 +194,9 @@ stored=$(sqlite3 "file:$work/db.sqlite?mode=ro" "
 [ "$shown" = "$stored" ] || fail "top shows '$shown', the store holds '$stored'"
 out=$("$ctl" status --user 2>&1) && fail "status without daemon succeeded"
 echo "$out" | grep -q "not running.*deepactifd --user" || fail "unclear: $out"
+# a missing argument is named before any connection is tried
+out=$("$ctl" reset-user --user 2>&1) && fail "reset-user without --device and daemon succeeded"
+echo "$out" | grep -q -- "needs --device" || fail "reset-user without --device, no daemon: unclear: $out"
 
 # ---- a ranking query is answered from memory and writes nothing ----
 check "GetRanking reads the live snapshot without a flush"
