@@ -361,28 +361,38 @@ START_TEST(test_agreement) {
 }
 END_TEST
 
+enum { IG_F = 24, IG_T = 10 };
+
+/* The IG tests' FOVAL-shaped model over several panels, pooling as asked. */
+static da_arch ig_arch(da_pooling pooling) {
+        return (da_arch) {
+                .n_features = IG_F, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = pooling,
+                .dense = 16, .activation = DA_ACT_ELU, .outputs = 1, .window = IG_T, .hop = 1,
+        };
+}
+
+static void random_window(float *x, uint64_t seed) {
+        for (unsigned i = 0; i < IG_T * IG_F; i++)
+                x[i] = 2 * da_uniform01(&seed) - 1;
+}
+
 /* A FOVAL-shaped model over several panels (mean pooling: no kinks), at
  * f32 and at bf16: the bf16 model's IG takes bf16 products; its
  * attributions stay within 5% of the largest float32 one and rank the
  * features alike. */
 START_TEST(test_ig_bf16) {
-        static const da_arch arch = {
-                .n_features = 24, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MEAN,
-                .dense = 16, .activation = DA_ACT_ELU, .outputs = 1, .window = 10, .hop = 1,
-        };
-        enum { F = 24, T = 10 };
+        const da_arch arch = ig_arch(DA_POOL_MEAN);
+        enum { F = IG_F, T = IG_T };
         _cleanup_(da_model_freep) da_model *m32 = NULL, *m16 = NULL;
         float x[T * F], phi32[T * F], phi16[T * F];
         double s32[F], s16[F], worst = 0, largest = 0, rho;
         da_attr_result r32, r16;
         da_attr_options o;
-        uint64_t s = 9;
 
         ck_assert_int_eq(da_model_new_random(&arch, 5, &m32), 0);
         ck_assert_int_eq(da_model_new_random(&arch, 5, &m16), 0);
         ck_assert_int_eq(da_model_set_precision(m16, DA_PRECISION_BF16), 0);
-        for (unsigned i = 0; i < T * F; i++)
-                x[i] = 2 * da_uniform01(&s) - 1;
+        random_window(x, 9);
         da_attr_options_init(&o);
         ck_assert_int_eq(da_attribute(m32, DA_METHOD_IG, &o, x, T, phi32, &r32, NULL), 0);
         ck_assert_int_eq(da_attribute(m16, DA_METHOD_IG, &o, x, T, phi16, &r16, NULL), 0);
@@ -412,16 +422,12 @@ END_TEST
  * the bf16 GEMV of the input projection sums (bf16 products would be off
  * by ~1e-3 of the largest attribution). */
 START_TEST(test_ig_bf16_kinks) {
-        static const da_arch arch = {
-                .n_features = 24, .hidden = 150, .layers = 1, .batchnorm = true, .pooling = DA_POOL_MAX,
-                .dense = 16, .activation = DA_ACT_ELU, .outputs = 1, .window = 10, .hop = 1,
-        };
-        enum { F = 24, T = 10 };
+        const da_arch arch = ig_arch(DA_POOL_MAX);
+        enum { F = IG_F, T = IG_T };
         _cleanup_(da_model_freep) da_model *m16 = NULL, *rounded = NULL;
         float x[T * F], phi16[T * F], phi[T * F];
         double largest = 0;
         da_attr_options o;
-        uint64_t s = 10;
 
         ck_assert_int_eq(da_model_new_random(&arch, 6, &m16), 0);
         ck_assert_int_eq(da_model_new_random(&arch, 6, &rounded), 0);
@@ -429,8 +435,7 @@ START_TEST(test_ig_bf16_kinks) {
         /* to bf16 and back: float32 precision, bf16 values */
         ck_assert_int_eq(da_model_set_precision(rounded, DA_PRECISION_BF16), 0);
         ck_assert_int_eq(da_model_set_precision(rounded, DA_PRECISION_F32), 0);
-        for (unsigned i = 0; i < T * F; i++)
-                x[i] = 2 * da_uniform01(&s) - 1;
+        random_window(x, 10);
         da_attr_options_init(&o);
         ck_assert_int_eq(da_attribute(m16, DA_METHOD_IG, &o, x, T, phi16, NULL, NULL), 0);
         ck_assert_int_eq(da_attribute(rounded, DA_METHOD_IG, &o, x, T, phi, NULL, NULL), 0);
